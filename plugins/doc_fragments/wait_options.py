@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+
+class ModuleDocFragment:
+    # The wait options of every module that can wait for a lifecycle execution. Their argument spec is
+    # WAIT_ARGUMENT_SPEC in module_utils/imagebuilder.py: change both together.
+    DOCUMENTATION = r"""
+options:
+  wait:
+    description:
+      - Wait until the lifecycle execution reaches a terminal status (C(SUCCESS), C(FAILED) or C(CANCELLED)).
+      - C(PENDING), C(IN_PROGRESS) and C(CANCELLING) keep the wait going. C(PENDING) can also mean that the
+        execution is paused until the lifecycle policy's next daily run, so a wait on it can take up to a day;
+        choose O(wait_timeout) accordingly.
+      - Each poll is exactly one C(GetLifecycleExecution) call, and no call is made once a terminal status is
+        seen; an execution that is already terminal costs one call in all.
+      - A C(FAILED) or C(CANCELLED) execution does not fail the task; use C(failed_when) on the returned status
+        if it should.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How many seconds to wait at most, when O(wait=true).
+      - When it runs out the task fails with a message that names the last status seen, and still returns the
+        last lifecycle execution read.
+      - Must be greater than 0.
+    type: int
+    default: 1800
+  wait_sleep:
+    description:
+      - How many seconds to sleep between two polls, when O(wait=true).
+      - Must be at least 1.
+    type: int
+    default: 15
+"""

@@ -1,0 +1,259 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""EC2 Image Builder lifecycle executions: the AWS work shared by every module of this collection.
+
+One retry policy, one waiter, one normaliser and one set of option checks live here, so that the
+info module and the action module cannot drift apart.
+"""
+
+import re
+import time
+
+try:
+    import botocore
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+TERMINAL_STATUSES = frozenset(("SUCCESS", "FAILED", "CANCELLED"))
+
+# Image Builder throttles with CallRateLimitExceededException (HTTP 429). Neither AWSRetry's defaults nor
+# botocore's standard retry mode know that code, so we name it; the two 5xx codes are Image Builder's own.
+RETRYABLE_ERROR_CODES = ("CallRateLimitExceededException", "ServiceUnavailableException", "ServiceException")
+
+# Twelve attempts: eleven sleeps of full jitter over 0.5, 1, 2, 4, then 8 s at most each. That outlasts
+# more than eight throttled answers in a row while bounding a call's worst case near a minute
+# (0.5 + 1 + 2 + 4 + 7 * 8 = 63.5 s of sleep).
+RETRY_ATTEMPTS = 12
+retry_decorator = AWSRetry.jittered_backoff(
+    retries=RETRY_ATTEMPTS,
+    delay=0.5,
+    backoff=2.0,
+    max_delay=8,
+    catch_extra_error_codes=RETRYABLE_ERROR_CODES,
+)
+
+# The patterns of botocore's imagebuilder model (shapes LifecycleExecutionId, LifecyclePolicyArn and
+# ImageBuildVersionArn). botocore does not check them on the client side, so we do, before any call;
+# a unit test compares them with the installed model so that they cannot drift.
+LIFECYCLE_EXECUTION_ID_PATTERN = r"^lce-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+LIFECYCLE_POLICY_ARN_PATTERN = (
+    r"^arn:aws(?:-[a-z]+)*:imagebuilder:[a-z]{2,}(?:-[a-z]+)+-[0-9]+:(?:[0-9]{12}|aws):lifecycle-policy/[a-z0-9-_]+$"
+)
+IMAGE_BUILD_VERSION_ARN_PATTERN = (
+    r"^arn:aws[^:]*:imagebuilder:[^:]+:(?:[0-9]{12}|aws(?:-[a-z-]+)?):image/[a-z0-9-_]+/[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$"
+)
+
+OPTION_FORMS = {
+    "lifecycle_execution_id": (
+        LIFECYCLE_EXECUTION_ID_PATTERN,
+        "a lifecycle execution ID such as lce-0123abcd-4567-89ab-cdef-0123456789ab",
+    ),
+    "lifecycle_policy_arn": (
+        LIFECYCLE_POLICY_ARN_PATTERN,
+        "a lifecycle policy ARN such as arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/my-policy",
+    ),
+    "image_arn": (
+        IMAGE_BUILD_VERSION_ARN_PATTERN,
+        "an image build version ARN such as arn:aws:imagebuilder:us-east-1:123456789012:image/my-image/1.0.0/1",
+    ),
+}
+
+# The wait options, shared by every module (documented once in the wait_options doc fragment).
+WAIT_ARGUMENT_SPEC = dict(
+    wait=dict(type="bool", default=False),
+    wait_timeout=dict(type="int", default=1800),
+    wait_sleep=dict(type="int", default=15),
+)
+
+
+class ImageBuilderError(AnsibleAWSError):
+    pass
+
+
+class LifecycleExecutionWaitTimeout(ImageBuilderError):
+    """The wait ran out; carries the last execution seen so that the module can still return it."""
+
+    def __init__(self, lifecycle_execution, waited):
+        status = lifecycle_execution["state"]["status"]
+        super().__init__(
+            message=(
+                f"Timed out after {waited:.0f} seconds waiting for lifecycle execution "
+                f"{lifecycle_execution['lifecycleExecutionId']} to finish; last status seen: {status}"
+            )
+        )
+        self.lifecycle_execution = lifecycle_execution
+        self.waited = waited
+
+
+class ImageBuilderErrorHandler(AWSErrorHandler):
+    _CUSTOM_EXCEPTION = ImageBuilderError
+
+    @classmethod
+    def _is_missing(cls):
+        return is_boto3_error_code("ResourceNotFoundException")
+
+
+def validate_options(params, forms=None):
+    """Return a list of messages, one for each option that is malformed (empty when all are well formed).
+
+    Runs before any client is created, so that bad input costs no API call.
+    """
+    errors = []
+    for option, (pattern, form) in (forms or OPTION_FORMS).items():
+        value = params.get(option)
+        if value is not None and not re.match(pattern, value):
+            errors.append(f"{option}: {value!r} is not {form}")
+    if params.get("wait_timeout") is not None and params["wait_timeout"] <= 0:
+        errors.append(f"wait_timeout: {params['wait_timeout']} is not a number of seconds greater than 0")
+    if params.get("wait_sleep") is not None and params["wait_sleep"] < 1:
+        errors.append(f"wait_sleep: {params['wait_sleep']} is not a number of seconds of at least 1")
+    return errors
+
+
+def _page_size(client, operation_name):
+    """The largest maxResults the installed model allows for an operation: fewer pages, fewer calls."""
+    members = client.meta.service_model.operation_model(operation_name).input_shape.members
+    return members["maxResults"].metadata.get("max", 25)
+
+
+def _paginate(call, operation_name, result_key, client, **params):
+    """Every page of a listing, each page retried on its own.
+
+    Retrying page by page (rather than the whole listing) means a throttled page is asked for again
+    with the same token, so no item is lost or repeated and no earlier page is fetched twice.
+    """
+    params["maxResults"] = _page_size(client, operation_name)
+    items = []
+    while True:
+        page = call(aws_retry=True, **params)
+        items.extend(page.get(result_key, []))
+        if not page.get("nextToken"):
+            return items
+        params["nextToken"] = page["nextToken"]
+
+
+@ImageBuilderErrorHandler.common_error_handler("get lifecycle execution")
+def get_lifecycle_execution(client, lifecycle_execution_id):
+    try:
+        response = client.get_lifecycle_execution(aws_retry=True, lifecycleExecutionId=lifecycle_execution_id)
+    except is_boto3_error_code("ResourceNotFoundException") as e:
+        raise ImageBuilderError(message=f"Lifecycle execution {lifecycle_execution_id} was not found", exception=e)
+    return response["lifecycleExecution"]
+
+
+@ImageBuilderErrorHandler.common_error_handler("list lifecycle executions")
+def list_lifecycle_executions(client, resource_arn):
+    """The executions of a resource: ListLifecycleExecutions takes a lifecycle policy's ARN and an image build
+    version's ARN alike, as resourceArn."""
+    executions = _paginate(
+        client.list_lifecycle_executions, "ListLifecycleExecutions", "lifecycleExecutions", client, resourceArn=resource_arn
+    )
+    return sort_newest_first(executions)
+
+
+@ImageBuilderErrorHandler.common_error_handler("list lifecycle execution resources")
+def list_lifecycle_execution_resources(client, lifecycle_execution_id, parent_resource_id=None):
+    params = {"lifecycleExecutionId": lifecycle_execution_id}
+    if parent_resource_id is not None:
+        params["parentResourceId"] = parent_resource_id
+    try:
+        return _paginate(
+            client.list_lifecycle_execution_resources, "ListLifecycleExecutionResources", "resources", client, **params
+        )
+    except is_boto3_error_code("ResourceNotFoundException") as e:
+        raise ImageBuilderError(message=f"Lifecycle execution {lifecycle_execution_id} was not found", exception=e)
+
+
+def sort_newest_first(executions):
+    # An execution that has not started yet has no startTime: it is the newest of all.
+    return sorted(
+        executions,
+        key=lambda e: (e.get("startTime") is None, e.get("startTime") or 0),
+        reverse=True,
+    )
+
+
+def is_terminal(lifecycle_execution):
+    return lifecycle_execution["state"]["status"] in TERMINAL_STATUSES
+
+
+def wait_for_lifecycle_execution(get, wait_timeout, wait_sleep, clock=time.monotonic, sleep=time.sleep):
+    """Poll ``get()`` until the execution it returns is terminal, and return that execution.
+
+    One rule for every module: exactly one call per poll, none once a terminal status is seen, a last poll
+    at the deadline, and LifecycleExecutionWaitTimeout (with the last execution seen) when it passes.
+    """
+    started = clock()
+    deadline = started + wait_timeout
+    while True:
+        lifecycle_execution = get()
+        if is_terminal(lifecycle_execution):
+            return lifecycle_execution
+        remaining = deadline - clock()
+        if remaining <= 0:
+            raise LifecycleExecutionWaitTimeout(lifecycle_execution, clock() - started)
+        sleep(min(wait_sleep, remaining))
+
+
+def _iso8601(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _iso8601(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_iso8601(v) for v in value]
+    return value
+
+
+def normalize(resource):
+    """An Image Builder answer as Ansible data: snake_case keys, ISO 8601 times, no ResponseMetadata."""
+    resource = {k: v for k, v in resource.items() if k != "ResponseMetadata"}
+    return _iso8601(camel_dict_to_snake_dict(resource))
+
+
+def describe_lifecycle_execution(client, params, clock=time.monotonic, sleep=time.sleep):
+    """What the modules return for one execution: read it (waiting if asked), then its resources if asked.
+
+    Returns the normalised execution; a wait that runs out raises LifecycleExecutionWaitTimeout.
+    """
+    lifecycle_execution_id = params["lifecycle_execution_id"]
+
+    def get():
+        return get_lifecycle_execution(client, lifecycle_execution_id)
+
+    if params.get("wait"):
+        lifecycle_execution = wait_for_lifecycle_execution(
+            get, params["wait_timeout"], params["wait_sleep"], clock=clock, sleep=sleep
+        )
+    else:
+        lifecycle_execution = get()
+
+    if params.get("include_resources"):
+        lifecycle_execution["resources"] = list_lifecycle_execution_resources(
+            client, lifecycle_execution_id, params.get("parent_resource_id")
+        )
+    return normalize(lifecycle_execution)
+
+
+def list_lifecycle_executions_for(client, params):
+    """The executions of a lifecycle policy or of an image build version, newest first, normalised."""
+    executions = list_lifecycle_executions(client, params.get("lifecycle_policy_arn") or params["image_arn"])
+    return [normalize(e) for e in executions]
+
+
+def connect(module):
+    """An Image Builder client whose calls retry with our policy when called with aws_retry=True."""
+    try:
+        return module.client("imagebuilder", retry_decorator=retry_decorator)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg="Failed to connect to EC2 Image Builder")

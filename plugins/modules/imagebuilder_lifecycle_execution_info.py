@@ -1,0 +1,332 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: imagebuilder_lifecycle_execution_info
+version_added: 1.0.0
+short_description: Read, list and wait for EC2 Image Builder lifecycle executions
+description:
+  - Returns one EC2 Image Builder lifecycle execution (C(GetLifecycleExecution)), optionally with the resources
+    it impacted (C(ListLifecycleExecutionResources)), and can wait until it reaches a terminal status.
+  - Lists the lifecycle executions of a lifecycle policy, or those that touched an image build version
+    (C(ListLifecycleExecutions)), newest first, every page.
+  - Image Builder emits no event when a lifecycle execution ends and has no waiter for it, so polling with
+    O(wait=true) is the way to follow one.
+  - Throttling (C(CallRateLimitExceededException)), C(ServiceException) and C(ServiceUnavailableException) are
+    retried on every call, each poll and each page included, with a bounded jittered backoff that outlasts more
+    than eight such answers in a row.
+author:
+  - imagebuilder_ops maintainers
+options:
+  lifecycle_execution_id:
+    description:
+      - The ID of one lifecycle execution to return, in the form C(lce-) followed by a UUID.
+      - Exactly one of O(lifecycle_execution_id), O(lifecycle_policy_arn) and O(image_arn) is required.
+    type: str
+  lifecycle_policy_arn:
+    description:
+      - List the lifecycle executions of this lifecycle policy (passed to the API as C(resourceArn)).
+      - An ARN such as C(arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/my-policy).
+    type: str
+  image_arn:
+    description:
+      - List the lifecycle executions that touched this image build version (passed to the API as
+        C(resourceArn)).
+      - An image build version ARN such as C(arn:aws:imagebuilder:us-east-1:123456789012:image/my-image/1.0.0/1).
+    type: str
+  include_resources:
+    description:
+      - Add the resources that the execution impacted, under RV(lifecycle_execution.resources).
+      - Only with O(lifecycle_execution_id). With O(wait=true) they are read once, after the wait.
+    type: bool
+    default: false
+  parent_resource_id:
+    description:
+      - Only return the resources whose parent is this resource, for example the AMIs and snapshots of one
+        image. Passed to the API as C(parentResourceId).
+      - Only with O(include_resources=true).
+    type: str
+notes:
+  - O(wait) can only be used with O(lifecycle_execution_id).
+  - Lists use the largest page size the API allows, and are sorted newest first by start time.
+seealso:
+  - name: EC2 Image Builder lifecycle management
+    description: How lifecycle policies and their executions work.
+    link: https://docs.aws.amazon.com/imagebuilder/latest/userguide/manage-image-lifecycles.html
+  - name: GetLifecycleExecution API reference
+    description: The API call behind O(lifecycle_execution_id).
+    link: https://docs.aws.amazon.com/imagebuilder/latest/APIReference/API_GetLifecycleExecution.html
+  - name: ListLifecycleExecutions API reference
+    description: The API call behind O(lifecycle_policy_arn) and O(image_arn).
+    link: https://docs.aws.amazon.com/imagebuilder/latest/APIReference/API_ListLifecycleExecutions.html
+extends_documentation_fragment:
+  - imagebuilder_ops.aws.wait_options
+  - imagebuilder_ops.aws.attributes
+  - imagebuilder_ops.aws.attributes.check_mode_read_only
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+# Note: These examples do not set authentication details, see the AWS Guide for details.
+
+- name: Get one lifecycle execution
+  imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info:
+    lifecycle_execution_id: lce-0123abcd-4567-89ab-cdef-0123456789ab
+  register: result
+
+- name: Wait for it to finish, and fail the task unless it succeeded
+  imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info:
+    lifecycle_execution_id: lce-0123abcd-4567-89ab-cdef-0123456789ab
+    wait: true
+    wait_timeout: 3600
+    wait_sleep: 30
+  register: result
+  failed_when: >-
+    result is failed or result.lifecycle_execution.state.status != 'SUCCESS'
+
+- name: List the executions of a lifecycle policy, newest first
+  imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info:
+    lifecycle_policy_arn: arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup
+  register: policy_runs
+
+- name: Show the status of the latest run
+  ansible.builtin.debug:
+    msg: "{{ policy_runs.lifecycle_executions[0].state.status | default('never ran') }}"
+
+- name: List the executions that touched one image build version
+  imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info:
+    image_arn: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/3
+  register: image_runs
+
+- name: Get an execution with the AMIs and snapshots it impacted under one image
+  imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info:
+    lifecycle_execution_id: lce-0123abcd-4567-89ab-cdef-0123456789ab
+    include_resources: true
+    parent_resource_id: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/3
+  register: result
+
+- name: List the AMIs that were deprecated
+  ansible.builtin.debug:
+    msg: "{{ result.lifecycle_execution.resources | selectattr('action.name', '==', 'DEPRECATE') | map(attribute='resource_id') }}"
+
+- name: Set the region and credentials once for this collection and amazon.aws
+  module_defaults:
+    group/imagebuilder_ops.aws.aws:
+      region: eu-west-1
+  block:
+    - name: Who am I
+      amazon.aws.aws_caller_info:
+
+    - name: Get one lifecycle execution in eu-west-1
+      imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info:
+        lifecycle_execution_id: lce-0123abcd-4567-89ab-cdef-0123456789ab
+"""
+
+RETURN = r"""
+lifecycle_execution:
+  description:
+    - The lifecycle execution asked for with O(lifecycle_execution_id).
+    - Also returned when a wait times out, as last read.
+  returned: when O(lifecycle_execution_id) is given
+  type: dict
+  contains:
+    lifecycle_execution_id:
+      description: The ID of the lifecycle execution.
+      type: str
+      returned: always
+      sample: lce-0123abcd-4567-89ab-cdef-0123456789ab
+    lifecycle_policy_arn:
+      description: The ARN of the lifecycle policy that ran.
+      type: str
+      returned: always
+      sample: arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup
+    resources_impacted_summary:
+      description: Whether the execution impacted resources associated with the images it acted on.
+      type: dict
+      returned: always
+      contains:
+        has_impacted_resources:
+          description: True when associated resources (AMIs, snapshots, container images) are impacted too.
+          type: bool
+          returned: always
+          sample: true
+    state:
+      description: Where the execution stands.
+      type: dict
+      returned: always
+      contains:
+        status:
+          description:
+            - One of C(PENDING), C(IN_PROGRESS), C(CANCELLING), C(SUCCESS), C(FAILED), C(CANCELLED).
+            - The last three are terminal.
+          type: str
+          returned: always
+          sample: SUCCESS
+        reason:
+          description: Why the execution is in this status, when Image Builder says.
+          type: str
+          returned: when Image Builder gives one
+          sample: Lifecycle policy action completed.
+    start_time:
+      description: When the execution started, in ISO 8601.
+      type: str
+      returned: when it has started
+      sample: "2026-11-28T06:00:00+00:00"
+    end_time:
+      description: When the execution ended, in ISO 8601.
+      type: str
+      returned: when it has ended
+      sample: "2026-11-28T06:04:12+00:00"
+    resources:
+      description: The resources the execution impacted (C(ListLifecycleExecutionResources), every page).
+      type: list
+      elements: dict
+      returned: when O(include_resources=true)
+      contains:
+        account_id:
+          description: The account that owns the resource.
+          type: str
+          returned: always
+          sample: "123456789012"
+        resource_id:
+          description: The ID of the resource, for example an AMI ID or an image ARN.
+          type: str
+          returned: always
+          sample: ami-0123456789abcdef0
+        region:
+          description: The region of the resource.
+          type: str
+          returned: always
+          sample: us-east-1
+        state:
+          description: The outcome for this resource.
+          type: dict
+          returned: always
+          contains:
+            status:
+              description: One of C(IN_PROGRESS), C(SUCCESS), C(FAILED), C(SKIPPED).
+              type: str
+              returned: always
+              sample: SUCCESS
+            reason:
+              description: Why, when Image Builder says.
+              type: str
+              returned: when Image Builder gives one
+              sample: Resource deprecated.
+        action:
+          description: What the lifecycle policy did to the resource.
+          type: dict
+          returned: always
+          contains:
+            name:
+              description: One of C(AVAILABLE), C(DELETE), C(DEPRECATE), C(DISABLE).
+              type: str
+              returned: always
+              sample: DEPRECATE
+            reason:
+              description: Why the action was taken.
+              type: str
+              returned: when Image Builder gives one
+              sample: Image is older than 90 days.
+        snapshots:
+          description: The EBS snapshots of an AMI, each with its own state.
+          type: list
+          elements: dict
+          returned: for AMIs
+          sample: [{"snapshot_id": "snap-0123456789abcdef0", "state": {"status": "SUCCESS"}}]
+        image_uris:
+          description: The URIs of a container image.
+          type: list
+          elements: str
+          returned: for container images
+          sample: ["123456789012.dkr.ecr.us-east-1.amazonaws.com/golden-container:1.0.0-3"]
+        start_time:
+          description: When the action on this resource started, in ISO 8601.
+          type: str
+          returned: when it has started
+          sample: "2026-11-28T06:00:05+00:00"
+        end_time:
+          description: When the action on this resource ended, in ISO 8601.
+          type: str
+          returned: when it has ended
+          sample: "2026-11-28T06:01:30+00:00"
+lifecycle_executions:
+  description:
+    - The lifecycle executions of O(lifecycle_policy_arn) or of O(image_arn), newest first; empty when there are
+      none.
+    - Each has the keys of RV(lifecycle_execution) except RV(lifecycle_execution.resources).
+  returned: when O(lifecycle_policy_arn) or O(image_arn) is given
+  type: list
+  elements: dict
+  sample:
+    - lifecycle_execution_id: lce-0123abcd-4567-89ab-cdef-0123456789ab
+      lifecycle_policy_arn: arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup
+      resources_impacted_summary:
+        has_impacted_resources: true
+      state:
+        status: SUCCESS
+      start_time: "2026-11-28T06:00:00+00:00"
+      end_time: "2026-11-28T06:04:12+00:00"
+"""
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import WAIT_ARGUMENT_SPEC
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import ImageBuilderError
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import LifecycleExecutionWaitTimeout
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import connect
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import describe_lifecycle_execution
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import list_lifecycle_executions_for
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import normalize
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import validate_options
+
+SELECTORS = ["lifecycle_execution_id", "lifecycle_policy_arn", "image_arn"]
+
+
+def main():
+    argument_spec = dict(
+        lifecycle_execution_id=dict(type="str"),
+        lifecycle_policy_arn=dict(type="str"),
+        image_arn=dict(type="str"),
+        include_resources=dict(type="bool", default=False),
+        parent_resource_id=dict(type="str"),
+        **WAIT_ARGUMENT_SPEC,
+    )
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        required_one_of=[SELECTORS],
+        mutually_exclusive=[SELECTORS],
+        required_if=[
+            ("include_resources", True, ["lifecycle_execution_id"]),
+            ("wait", True, ["lifecycle_execution_id"]),
+        ],
+        supports_check_mode=True,
+    )
+    errors = validate_options(module.params)
+    if module.params["parent_resource_id"] is not None and not module.params["include_resources"]:
+        errors.append("parent_resource_id: can only be used with include_resources=true")
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+
+    client = connect(module)
+    try:
+        if module.params["lifecycle_execution_id"]:
+            result = dict(lifecycle_execution=describe_lifecycle_execution(client, module.params))
+        else:
+            result = dict(lifecycle_executions=list_lifecycle_executions_for(client, module.params))
+    except LifecycleExecutionWaitTimeout as e:
+        module.fail_json(msg=e.message, lifecycle_execution=normalize(e.lifecycle_execution))
+    except ImageBuilderError as e:
+        module.fail_json_aws_error(e)
+
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()

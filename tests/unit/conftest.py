@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Fixtures shared by the unit tests: a real botocore imagebuilder client behind a Stubber, a fake clock, and
+a runner that executes a module's main() end to end and returns its JSON result."""
+
+import json
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.stub import Stubber
+
+from ansible_collections.amazon.aws.plugins.module_utils import cloud
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
+
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import retry_decorator
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19
+    patch_module_args = None
+
+# Long and unusual, so that Ansible's no_log masking can't hide a leak by coincidence.
+FAKE_ACCESS_KEY = "AKIAUNITTESTQQZZXXWW"
+FAKE_SECRET_KEY = "unit-test-secret-Zq8vW3xLp0Rt5yKm2NbH7cJd4FgS1aE6uIoP9wXz"
+
+
+@pytest.fixture
+def client():
+    """A real imagebuilder client: Stubber checks our requests and its canned answers against botocore's model.
+
+    botocore's own retries are off (one attempt per call) so that each stubbed error is one AWSRetry attempt.
+    """
+    real = boto3.client(
+        "imagebuilder",
+        region_name="us-east-1",
+        aws_access_key_id=FAKE_ACCESS_KEY,
+        aws_secret_access_key=FAKE_SECRET_KEY,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+    with Stubber(real) as stubber:
+        yield RetryingBotoClientWrapper(real, retry_decorator), stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """Records AWSRetry's backoff sleeps instead of sleeping."""
+    recorded = []
+    monkeypatch.setattr(cloud.time, "sleep", recorded.append)
+    return recorded
+
+
+class FakeClock:
+    """A monotonic clock that only moves when the code under test sleeps."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+def _set_module_args(monkeypatch, args):
+    if patch_module_args is not None:
+        return patch_module_args(args)
+    from ansible.module_utils import basic  # pylint: disable=import-outside-toplevel
+    import contextlib  # pylint: disable=import-outside-toplevel
+
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
+    return contextlib.nullcontext()
+
+
+@pytest.fixture
+def run_module(monkeypatch, capsys, client, sleeps):
+    """Run a module's main() with these arguments against the stubbed client; return (result, api_client_made).
+
+    The result is the module's JSON output as Ansible would read it.
+    """
+    wrapped, dummy = client
+    made = []
+
+    def fake_client(self, service, retry_decorator=None, **kwargs):
+        made.append(service)
+        return wrapped
+
+    monkeypatch.setattr(AnsibleAWSModule, "client", fake_client)
+
+    def run(main, args):
+        args = dict(args)
+        args.setdefault("_ansible_remote_tmp", "/tmp")
+        args.setdefault("_ansible_keep_remote_files", False)
+        with _set_module_args(monkeypatch, args):
+            with pytest.raises(SystemExit):
+                main()
+        out = capsys.readouterr().out
+        return json.loads(out), made
+
+    return run
+
