@@ -187,12 +187,14 @@ def is_terminal(lifecycle_execution):
     return lifecycle_execution["state"]["status"] in TERMINAL_STATUSES
 
 
-def wait_for_lifecycle_execution(get, wait_timeout, wait_sleep, clock=time.monotonic, sleep=time.sleep):
+def wait_for_lifecycle_execution(get, wait_timeout, wait_sleep, clock=None, sleep=None):
     """Poll ``get()`` until the execution it returns is terminal, and return that execution.
 
     One rule for every module: exactly one call per poll, none once a terminal status is seen, a last poll
     at the deadline, and LifecycleExecutionWaitTimeout (with the last execution seen) when it passes.
     """
+    clock = clock or time.monotonic
+    sleep = sleep or time.sleep
     started = clock()
     deadline = started + wait_timeout
     while True:
@@ -221,7 +223,7 @@ def normalize(resource):
     return _iso8601(camel_dict_to_snake_dict(resource))
 
 
-def describe_lifecycle_execution(client, params, clock=time.monotonic, sleep=time.sleep):
+def describe_lifecycle_execution(client, params, clock=None, sleep=None):
     """What the modules return for one execution: read it (waiting if asked), then its resources if asked.
 
     Returns the normalised execution; a wait that runs out raises LifecycleExecutionWaitTimeout.

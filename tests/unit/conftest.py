@@ -18,16 +18,13 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import retry_decorator
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_ACCESS_KEY
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_SECRET_KEY
 
 try:
     from ansible.module_utils.testing import patch_module_args
 except ImportError:  # ansible-core < 2.19
     patch_module_args = None
-
-# Long and unusual, so that Ansible's no_log masking can't hide a leak by coincidence.
-FAKE_ACCESS_KEY = "AKIAUNITTESTQQZZXXWW"
-FAKE_SECRET_KEY = "unit-test-secret-Zq8vW3xLp0Rt5yKm2NbH7cJd4FgS1aE6uIoP9wXz"
-
 
 @pytest.fixture
 def client():

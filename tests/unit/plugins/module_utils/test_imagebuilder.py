@@ -9,28 +9,12 @@ import botocore.session
 import pytest
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
-
-EXECUTION_ID = "lce-0123abcd-4567-89ab-cdef-0123456789ab"
-POLICY_ARN = "arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup"
-IMAGE_ARN = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/3"
-T0 = datetime.datetime(2026, 11, 28, 6, 0, 0, tzinfo=datetime.timezone.utc)
-
-
-def execution(status="SUCCESS", execution_id=EXECUTION_ID, start=T0, **extra):
-    answer = {
-        "lifecycleExecutionId": execution_id,
-        "lifecyclePolicyArn": POLICY_ARN,
-        "resourcesImpactedSummary": {"hasImpactedResources": True},
-        "state": {"status": status},
-        "startTime": start,
-    }
-    answer.update(extra)
-    return answer
-
-
-def execution_id(n):
-    return f"lce-00000000-0000-4000-8000-{n:012d}"
-
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import T0
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution_id
 
 def throttle(stubber, operation, times, code="CallRateLimitExceededException", status=429):
     for _dummy in range(times):

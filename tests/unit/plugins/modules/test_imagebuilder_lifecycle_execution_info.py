@@ -1,0 +1,210 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""main() end to end: module arguments in, the JSON Ansible reads out, against a Stubber-checked client."""
+
+import json
+
+import botocore.exceptions
+import pytest
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_execution_info as module
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder
+
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_ACCESS_KEY
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_SECRET_KEY
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
+
+
+@pytest.fixture
+def no_wait_sleep(monkeypatch):
+    """The waiter's sleeps, recorded on a fake clock instead of slept."""
+    now = [0.0]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(imagebuilder.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(imagebuilder.time, "sleep", sleep)
+    return slept
+
+
+def get_answer(stubber, status="SUCCESS"):
+    stubber.add_response(
+        "get_lifecycle_execution", {"lifecycleExecution": execution(status)}, {"lifecycleExecutionId": EXECUTION_ID}
+    )
+
+
+def test_get_one_execution(run_module, client):
+    get_answer(client[1])
+
+    result, _made = run_module(module.main, {"lifecycle_execution_id": EXECUTION_ID})
+
+    assert result["changed"] is False
+    assert "failed" not in result
+    assert result["lifecycle_execution"]["lifecycle_execution_id"] == EXECUTION_ID
+    assert result["lifecycle_execution"]["state"] == {"status": "SUCCESS"}
+    assert result["lifecycle_execution"]["start_time"] == "2026-11-28T06:00:00+00:00"
+    assert "lifecycle_executions" not in result
+
+
+def test_check_mode_returns_the_same(run_module, client):
+    get_answer(client[1])
+
+    result, _made = run_module(module.main, {"lifecycle_execution_id": EXECUTION_ID, "_ansible_check_mode": True})
+
+    assert result["changed"] is False
+    assert result["lifecycle_execution"]["state"]["status"] == "SUCCESS"
+
+
+@pytest.mark.parametrize("option, value", [("lifecycle_policy_arn", POLICY_ARN), ("image_arn", IMAGE_ARN)])
+def test_list_by_policy_or_image(run_module, client, option, value):
+    client[1].add_response(
+        "list_lifecycle_executions",
+        {"lifecycleExecutions": [execution()]},
+        {"resourceArn": value, "maxResults": 25},
+    )
+
+    result, _made = run_module(module.main, {option: value})
+
+    assert [e["lifecycle_execution_id"] for e in result["lifecycle_executions"]] == [EXECUTION_ID]
+    assert "lifecycle_execution" not in result
+
+
+def test_list_with_no_executions_is_an_empty_list(run_module, client):
+    client[1].add_response("list_lifecycle_executions", {"lifecycleExecutions": []})
+
+    result, _made = run_module(module.main, {"lifecycle_policy_arn": POLICY_ARN})
+
+    assert result["lifecycle_executions"] == []
+
+
+@pytest.mark.parametrize("terminal", ["FAILED", "CANCELLED"])
+def test_a_failed_or_cancelled_execution_is_information_not_failure(run_module, client, no_wait_sleep, terminal):
+    get_answer(client[1], "IN_PROGRESS")
+    get_answer(client[1], terminal)
+
+    result, _made = run_module(module.main, {"lifecycle_execution_id": EXECUTION_ID, "wait": True, "wait_sleep": 5})
+
+    assert "failed" not in result
+    assert result["lifecycle_execution"]["state"]["status"] == terminal
+    assert no_wait_sleep == [5]
+
+
+def test_wait_timeout_fails_and_still_returns_the_execution(run_module, client, no_wait_sleep):
+    for _dummy in range(3):
+        get_answer(client[1], "PENDING")
+
+    result, _made = run_module(
+        module.main, {"lifecycle_execution_id": EXECUTION_ID, "wait": True, "wait_timeout": 20, "wait_sleep": 10}
+    )
+
+    assert result["failed"] is True
+    assert result["msg"] == (
+        f"Timed out after 20 seconds waiting for lifecycle execution {EXECUTION_ID} to finish; last status seen: PENDING"
+    )
+    assert result["lifecycle_execution"]["state"]["status"] == "PENDING"
+    assert result["lifecycle_execution"]["lifecycle_execution_id"] == EXECUTION_ID
+
+
+def test_resources_with_a_parent_filter(run_module, client):
+    get_answer(client[1])
+    client[1].add_response(
+        "list_lifecycle_execution_resources",
+        {"resources": [{"resourceId": "ami-0123456789abcdef0", "snapshots": [{"snapshotId": "snap-1"}]}]},
+        {"lifecycleExecutionId": EXECUTION_ID, "parentResourceId": IMAGE_ARN, "maxResults": 25},
+    )
+
+    result, _made = run_module(
+        module.main,
+        {"lifecycle_execution_id": EXECUTION_ID, "include_resources": True, "parent_resource_id": IMAGE_ARN},
+    )
+
+    assert result["lifecycle_execution"]["resources"] == [
+        {"resource_id": "ami-0123456789abcdef0", "snapshots": [{"snapshot_id": "snap-1"}]}
+    ]
+
+
+def test_unknown_id_is_named(run_module, client):
+    client[1].add_client_error("get_lifecycle_execution", "ResourceNotFoundException", "not found", 404)
+
+    result, _made = run_module(module.main, {"lifecycle_execution_id": EXECUTION_ID})
+
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"Lifecycle execution {EXECUTION_ID} was not found")
+
+
+def test_throttling_storm_is_survived(run_module, client, sleeps):
+    for _dummy in range(8):
+        client[1].add_client_error("get_lifecycle_execution", "CallRateLimitExceededException", "slow down", 429)
+    get_answer(client[1])
+
+    result, _made = run_module(module.main, {"lifecycle_execution_id": EXECUTION_ID})
+
+    assert "failed" not in result
+    assert len(sleeps) == 8
+
+
+def test_connection_errors_fail_cleanly(run_module, monkeypatch):
+    def unreachable(self, service, retry_decorator=None, **kwargs):
+        raise botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:9/")
+
+    monkeypatch.setattr(AnsibleAWSModule, "client", unreachable)
+
+    result, _made = run_module(module.main, {"lifecycle_execution_id": EXECUTION_ID})
+
+    assert result["failed"] is True
+    assert result["msg"] == (
+        'Failed to connect to EC2 Image Builder: Could not connect to the endpoint URL: "http://127.0.0.1:9/"'
+    )
+    assert "Traceback" not in result["msg"]
+
+
+def test_credentials_never_appear_in_the_output(run_module, client):
+    client[1].add_client_error("get_lifecycle_execution", "ForbiddenException", "denied", 403)
+
+    result, _made = run_module(
+        module.main,
+        {"lifecycle_execution_id": EXECUTION_ID, "access_key": FAKE_ACCESS_KEY, "secret_key": FAKE_SECRET_KEY},
+    )
+
+    assert result["failed"] is True
+    assert FAKE_SECRET_KEY not in json.dumps(result)
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ({"lifecycle_execution_id": "lce-1234"}, "lifecycle_execution_id: 'lce-1234' is not a lifecycle execution ID"),
+        ({"lifecycle_execution_id": ""}, "lifecycle_execution_id: '' is not a lifecycle execution ID"),
+        ({"lifecycle_policy_arn": "golden"}, "lifecycle_policy_arn: 'golden' is not a lifecycle policy ARN"),
+        ({"image_arn": POLICY_ARN}, "image_arn: '" + POLICY_ARN + "' is not an image build version ARN"),
+        ({"lifecycle_execution_id": EXECUTION_ID, "wait_timeout": 0}, "wait_timeout: 0 is not a number"),
+        ({"lifecycle_execution_id": EXECUTION_ID, "wait_sleep": 0}, "wait_sleep: 0 is not a number"),
+        ({"lifecycle_execution_id": EXECUTION_ID, "wait_timeout": "soon"}, "wait_timeout"),
+        ({"lifecycle_execution_id": EXECUTION_ID, "image_arn": IMAGE_ARN}, "mutually exclusive"),
+        ({}, "one of the following is required: lifecycle_execution_id, lifecycle_policy_arn, image_arn"),
+        ({"lifecycle_policy_arn": POLICY_ARN, "include_resources": True}, "include_resources is True but"),
+        ({"lifecycle_policy_arn": POLICY_ARN, "wait": True}, "wait is True but"),
+        (
+            {"lifecycle_execution_id": EXECUTION_ID, "parent_resource_id": IMAGE_ARN},
+            "parent_resource_id: can only be used with include_resources=true",
+        ),
+        ({"lifecycle_execution_id": EXECUTION_ID, "statuses": ["SUCCESS"]}, "Unsupported parameters"),
+    ],
+)
+def test_bad_input_is_refused_before_any_client_or_call(run_module, args, expected):
+    result, made = run_module(module.main, args)
+
+    assert result["failed"] is True
+    assert expected in result["msg"]
+    assert made == []  # Stubber would also fail the test on any API call
