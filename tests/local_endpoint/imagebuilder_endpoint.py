@@ -1,0 +1,1168 @@
+"""A local stand-in for the EC2 Image Builder lifecycle-execution API, for tests and benchmarks only.
+
+It speaks rest-json exactly as botocore's ``imagebuilder`` client sends it, validates every request against the
+operation's input shape (patterns included, which botocore does not check) and every answer against the output
+shape before sending it, so it cannot drift from the service model. State comes from a JSON scenario; status
+timelines advance per GetLifecycleExecution call (or by wall-clock time), and faults can be injected per call.
+See README.md in this directory for the scenario format, the control API and the fault rules.
+"""
+
+import argparse
+import bisect
+import copy
+import hashlib
+import ipaddress
+import json
+import logging
+import os
+import random
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import botocore.session
+
+LOG = logging.getLogger("imagebuilder_endpoint")
+
+SERVICE = "imagebuilder"
+OPERATIONS = (
+    "GetLifecycleExecution",
+    "ListLifecycleExecutions",
+    "ListLifecycleExecutionResources",
+    "CancelLifecycleExecution",
+    "StartResourceStateUpdate",
+)
+CONTROL_PREFIX = "/_endpoint/"
+DEFAULT_PAGE_SIZE = 25
+RUNNING = frozenset(("PENDING", "IN_PROGRESS"))
+BUSY = frozenset(("PENDING", "IN_PROGRESS", "CANCELLING"))
+TERMINAL = frozenset(("SUCCESS", "FAILED", "CANCELLED"))
+DEFAULT_TIMELINE = (("PENDING", 1, None), ("IN_PROGRESS", 2, None), ("SUCCESS", None, None))
+STATE_TO_ACTION = {"AVAILABLE": "AVAILABLE", "DEPRECATED": "DEPRECATE", "DISABLED": "DISABLE", "DELETED": "DELETE"}
+FAULT_KINDS = ("error", "delay", "drop", "truncate", "garbage")
+OUTPUT_INVALID_CODE = "LocalEndpointOutputValidationError"
+
+
+class EndpointError(Exception):
+    """An API error answered as rest-json: ``x-amzn-ErrorType`` header, ``{"message": ...}`` body."""
+
+    def __init__(self, code, message, status=None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class ScenarioError(ValueError):
+    """The scenario document is malformed."""
+
+
+def _epoch(value, where):
+    """Scenario timestamps are ISO 8601 strings or epoch seconds; the wire format is epoch seconds."""
+    if isinstance(value, bool):
+        raise ScenarioError(f"{where}: expected an ISO 8601 string or epoch seconds, got {value!r}")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError as exc:
+            raise ScenarioError(f"{where}: {exc}") from exc
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=timezone.utc)
+        return parsed.timestamp()
+    raise ScenarioError(f"{where}: expected an ISO 8601 string or epoch seconds, got {value!r}")
+
+
+def _check_keys(entry, allowed, where):
+    if not isinstance(entry, dict):
+        raise ScenarioError(f"{where}: expected an object, got {type(entry).__name__}")
+    unknown = sorted(set(entry) - set(allowed))
+    if unknown:
+        raise ScenarioError(f"{where}: unknown keys {unknown}; allowed: {sorted(allowed)}")
+
+
+class ShapeValidator:
+    """Checks a JSON-like value against a botocore shape: types, required members, min/max, enums, patterns."""
+
+    def __init__(self):
+        self._patterns = {}
+
+    def errors(self, shape, value, path):
+        found = []
+        self._check(shape, value, path, found)
+        return found
+
+    def _check(self, shape, value, path, found):
+        if value is None:
+            found.append(f"Value null at '{path}' failed to satisfy constraint: Member must not be null")
+            return
+        getattr(self, "_check_" + shape.type_name, self._check_unknown)(shape, value, path, found)
+
+    def _check_unknown(self, shape, value, path, found):
+        found.append(f"Value at '{path}' has a shape type {shape.type_name} the local endpoint cannot check")
+
+    def _check_structure(self, shape, value, path, found):
+        if not isinstance(value, dict):
+            found.append(f"Value at '{path}' failed to satisfy constraint: Member must be a structure")
+            return
+        for name in shape.required_members:
+            if name not in value:
+                found.append(
+                    f"Value null at '{_join(path, name)}' failed to satisfy constraint: Member must not be null"
+                )
+        for name, item in value.items():
+            member = shape.members.get(name)
+            if member is None:
+                found.append(f"Unknown member '{_join(path, name)}'; the model allows {sorted(shape.members)}")
+            else:
+                self._check(member, item, _join(path, name), found)
+
+    def _check_list(self, shape, value, path, found):
+        if not isinstance(value, list):
+            found.append(f"Value at '{path}' failed to satisfy constraint: Member must be a list")
+            return
+        self._check_size(shape, len(value), path, "have length", found)
+        for index, item in enumerate(value):
+            self._check(shape.member, item, f"{path}.{index + 1}", found)
+
+    def _check_map(self, shape, value, path, found):
+        if not isinstance(value, dict):
+            found.append(f"Value at '{path}' failed to satisfy constraint: Member must be a map")
+            return
+        self._check_size(shape, len(value), path, "have length", found)
+        for key, item in value.items():
+            self._check(shape.key, key, f"{path}.key({key})", found)
+            self._check(shape.value, item, f"{path}.value({key})", found)
+
+    def _check_string(self, shape, value, path, found):
+        if not isinstance(value, str):
+            found.append(f"Value {value!r} at '{path}' failed to satisfy constraint: Member must be a string")
+            return
+        self._check_size(shape, len(value), path, "have length", found)
+        if shape.enum and value not in shape.enum:
+            found.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy enum value set: [{', '.join(shape.enum)}]"
+            )
+        pattern = shape.metadata.get("pattern")
+        if pattern is not None and self._compiled(pattern).search(value) is None:
+            found.append(
+                f"Value '{value}' at '{path}' failed to satisfy constraint: "
+                f"Member must satisfy regular expression pattern: {pattern}"
+            )
+
+    def _check_integer(self, shape, value, path, found):
+        if isinstance(value, bool) or not isinstance(value, int):
+            found.append(f"Value {value!r} at '{path}' failed to satisfy constraint: Member must be an integer")
+            return
+        self._check_size(shape, value, path, "have value", found)
+
+    _check_long = _check_integer
+
+    def _check_boolean(self, shape, value, path, found):
+        if not isinstance(value, bool):
+            found.append(f"Value {value!r} at '{path}' failed to satisfy constraint: Member must be a boolean")
+
+    def _check_timestamp(self, shape, value, path, found):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            found.append(f"Value {value!r} at '{path}' failed to satisfy constraint: Member must be epoch seconds")
+
+    @staticmethod
+    def _check_size(shape, size, path, what, found):
+        low, high = shape.metadata.get("min"), shape.metadata.get("max")
+        if low is not None and size < low:
+            found.append(
+                f"Value at '{path}' failed to satisfy constraint: Member must {what} greater than or equal to {low}"
+            )
+        if high is not None and size > high:
+            found.append(
+                f"Value at '{path}' failed to satisfy constraint: Member must {what} less than or equal to {high}"
+            )
+
+    def _compiled(self, pattern):
+        compiled = self._patterns.get(pattern)
+        if compiled is None:
+            compiled = self._patterns[pattern] = re.compile(pattern)
+        return compiled
+
+
+def _join(path, name):
+    return f"{path}.{name}" if path else name
+
+
+def _validation_message(errors):
+    noun = "error" if len(errors) == 1 else "errors"
+    return f"{len(errors)} validation {noun} detected: " + "; ".join(errors)
+
+
+class ServiceModel:
+    """The parts of botocore's imagebuilder model the endpoint needs, loaded once per process."""
+
+    _instance = None
+    _instance_lock = threading.Lock()
+
+    def __init__(self):
+        self.model = botocore.session.get_session().get_service_model(SERVICE)
+        self.routes = {}
+        for name in self.model.operation_names:
+            http = self.model.operation_model(name).http
+            self.routes[(http["method"], urlsplit(http["requestUri"]).path)] = name
+        self.operations = {name: self.model.operation_model(name) for name in OPERATIONS}
+        self.validator = ShapeValidator()
+
+    @classmethod
+    def get(cls):
+        with cls._instance_lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def error_status(self, code):
+        """The HTTP status the model gives an error shape, or None when the code is not a modeled error."""
+        if code not in self.model.shape_names:
+            return None
+        shape = self.model.shape_for(code)
+        if not shape.metadata.get("exception"):
+            return None
+        return shape.metadata.get("error", {}).get("httpStatusCode", 400)
+
+    def page_bounds(self, operation):
+        shape = self.operations[operation].input_shape.members["maxResults"]
+        low, high = shape.metadata.get("min", 1), shape.metadata.get("max", DEFAULT_PAGE_SIZE)
+        return low, high, min(DEFAULT_PAGE_SIZE, high)
+
+    def parse_request(self, operation, query, body):
+        """Rebuild the parameters botocore serialized: querystring members from the URL, the rest from JSON."""
+        shape = self.operations[operation].input_shape
+        params = {}
+        wire_to_member = {}
+        for name, member in shape.members.items():
+            if member.serialization.get("location") == "querystring":
+                wire_to_member[member.serialization.get("name", name)] = (name, member)
+        for wire, values in parse_qs(query, keep_blank_values=True).items():
+            if wire not in wire_to_member:
+                raise EndpointError("InvalidRequestException", f"Unknown query parameter '{wire}'")
+            if len(values) != 1:
+                raise EndpointError("InvalidRequestException", f"Query parameter '{wire}' must appear once")
+            name, member = wire_to_member[wire]
+            params[name] = _from_query(member, values[0], name)
+        if body.strip():
+            try:
+                document = json.loads(body)
+            except ValueError as exc:
+                raise EndpointError("InvalidRequestException", f"The request body is not valid JSON: {exc}") from exc
+            if not isinstance(document, dict):
+                raise EndpointError("InvalidRequestException", "The request body must be a JSON object")
+            for name, value in document.items():
+                member = shape.members.get(name)
+                if member is None or member.serialization.get("location"):
+                    raise EndpointError(
+                        "InvalidRequestException", f"Unknown parameter '{name}' in the body of {operation}"
+                    )
+                params[name] = value
+        return params
+
+    def check_input(self, operation, params):
+        errors = self.validator.errors(self.operations[operation].input_shape, params, "")
+        if errors:
+            raise EndpointError("InvalidRequestException", _validation_message(errors))
+
+    def output_errors(self, operation, result):
+        return self.validator.errors(self.operations[operation].output_shape, result, "")
+
+
+def _from_query(member, raw, name):
+    if member.type_name in ("integer", "long"):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise EndpointError("InvalidRequestException", f"Parameter '{name}' must be an integer") from exc
+    if member.type_name == "boolean":
+        if raw not in ("true", "false"):
+            raise EndpointError("InvalidRequestException", f"Parameter '{name}' must be true or false")
+        return raw == "true"
+    return raw
+
+
+class Execution:
+    """One lifecycle execution and its scripted status timeline."""
+
+    def __init__(self, spec):
+        self.execution_id = spec["id"]
+        self.policy_arn = spec.get("policy")
+        self.images = list(spec.get("images", ()))
+        self.start_time = spec["start"]
+        self.end_time = spec.get("end")
+        self.reason = spec.get("reason")
+        self.has_impacted = spec["has_impacted"]
+        self.timeline = spec.get("timeline")
+        self.timeline_seconds = spec.get("timeline_seconds")
+        self.cancel_polls = spec.get("cancel_polls", 1)
+        self.resources = spec.get("resources", [])
+        self.children = {}
+        for resource in self.resources:
+            self.children.setdefault(resource.get("parentResourceId"), []).append(resource)
+        self.get_count = 0
+        self.first_get = None
+        self.cancelled_at = None
+
+    def order_key(self):
+        return (-self.start_time, self.execution_id)
+
+    def state(self, now):
+        """(status, reason) right now, without advancing anything."""
+        if self.cancelled_at is not None:
+            status = "CANCELLING" if self.get_count - self.cancelled_at < self.cancel_polls else "CANCELLED"
+            return status, None
+        if self.timeline_seconds is not None:
+            elapsed = 0.0 if self.first_get is None else now - self.first_get
+            status, reason = _phase(self.timeline_seconds, elapsed)
+        else:
+            status, reason = _phase(self.timeline or DEFAULT_TIMELINE, self.get_count)
+        if reason is None and status in TERMINAL and status != "SUCCESS":
+            reason = self.reason
+        return status, reason
+
+    def observe(self, now):
+        """A GetLifecycleExecution answer: report the current state, then move the count-based clock one tick."""
+        if self.first_get is None:
+            self.first_get = now
+        answer = self.describe(now)
+        self.get_count += 1
+        return answer
+
+    def cancel(self):
+        self.cancelled_at = self.get_count
+
+    def describe(self, now):
+        status, reason = self.state(now)
+        state = {"status": status}
+        if reason is not None:
+            state["reason"] = reason
+        answer = {
+            "lifecycleExecutionId": self.execution_id,
+            "resourcesImpactedSummary": {"hasImpactedResources": self.has_impacted},
+            "state": state,
+            "startTime": self.start_time,
+        }
+        if self.policy_arn is not None:
+            answer["lifecyclePolicyArn"] = self.policy_arn
+        if status in TERMINAL:
+            if self.end_time is None:
+                self.end_time = round(now, 3)
+            answer["endTime"] = self.end_time
+        return answer
+
+    def state_only(self, now):
+        status, reason = self.state(now)
+        state = {"status": status}
+        if reason is not None:
+            state["reason"] = reason
+        return state
+
+
+def _phase(phases, position):
+    """The phase a position (Get answers served, or seconds since the first Get) falls in; the last one lasts."""
+    elapsed = 0
+    for status, length, reason in phases:
+        if length is None:
+            return status, reason
+        elapsed += length
+        if position < elapsed:
+            return status, reason
+    status, _length, reason = phases[-1]
+    return status, reason
+
+
+def _api_resource(resource):
+    """What the API answers for a scenario resource: parentResourceId is scenario-only."""
+    return {key: value for key, value in resource.items() if key != "parentResourceId"}
+
+
+class World:
+    """The scenario's state: executions, indexes, pagination tokens, idempotency records."""
+
+    EXECUTION_KEYS = (
+        "lifecycleExecutionId",
+        "lifecyclePolicyArn",
+        "images",
+        "startTime",
+        "endTime",
+        "status",
+        "reason",
+        "timeline",
+        "timeline_seconds",
+        "cancel_polls",
+        "hasImpactedResources",
+        "resources",
+        "generate_resources",
+        "generate_resources_parent",
+    )
+    POLICY_KEYS = (
+        "arn",
+        "generate_executions",
+        "generate_id_prefix",
+        "generate_status",
+        "generate_start",
+        "generate_interval_seconds",
+    )
+    IMAGE_KEYS = ("arn", "apply_immediately", "resources")
+    TOP_KEYS = ("description", "account_id", "region", "policies", "images", "executions", "faults")
+
+    def __init__(self, scenario, service):
+        _check_keys(scenario, self.TOP_KEYS, "scenario")
+        self.service = service
+        self.account_id = scenario.get("account_id", "123456789012")
+        self.region = scenario.get("region", "us-east-1")
+        self.executions = {}
+        self.by_policy = {}
+        self.by_image = {}
+        self.images = {}
+        self.tokens = {}
+        self.idempotency = {}
+        self.token_secret = uuid.uuid4().hex
+        for index, image in enumerate(scenario.get("images", [])):
+            self._load_image(image, f"images[{index}]")
+        for index, spec in enumerate(scenario.get("executions", [])):
+            self._add(Execution(self._execution_spec(spec, f"executions[{index}]")))
+        for index, policy in enumerate(scenario.get("policies", [])):
+            self._load_policy(policy, f"policies[{index}]")
+
+    # -- scenario loading -------------------------------------------------------------------------------------
+
+    def _load_image(self, image, where):
+        _check_keys(image, self.IMAGE_KEYS, where)
+        if "arn" not in image:
+            raise ScenarioError(f"{where}: 'arn' is required")
+        resources = [
+            self._resource(item, f"{where}.resources[{i}]") for i, item in enumerate(image.get("resources", []))
+        ]
+        self.images[image["arn"]] = {"apply_immediately": bool(image.get("apply_immediately")), "resources": resources}
+
+    def _resource(self, resource, where):
+        if not isinstance(resource, dict):
+            raise ScenarioError(f"{where}: expected an object")
+        converted = dict(resource)
+        for key in ("startTime", "endTime"):
+            if key in converted:
+                converted[key] = _epoch(converted[key], f"{where}.{key}")
+        return converted
+
+    def _execution_spec(self, spec, where):
+        _check_keys(spec, self.EXECUTION_KEYS, where)
+        if "lifecycleExecutionId" not in spec:
+            raise ScenarioError(f"{where}: 'lifecycleExecutionId' is required")
+        if sum(key in spec for key in ("status", "timeline", "timeline_seconds")) > 1:
+            raise ScenarioError(f"{where}: give only one of 'status', 'timeline', 'timeline_seconds'")
+        resources = [
+            self._resource(item, f"{where}.resources[{i}]") for i, item in enumerate(spec.get("resources", []))
+        ]
+        start = _epoch(spec.get("startTime", "2024-06-01T00:00:00Z"), f"{where}.startTime")
+        resources.extend(self._generated_resources(spec, start, where))
+        result = {
+            "id": spec["lifecycleExecutionId"],
+            "policy": spec.get("lifecyclePolicyArn"),
+            "images": spec.get("images", []),
+            "start": start,
+            "reason": spec.get("reason"),
+            "has_impacted": spec.get("hasImpactedResources", bool(resources)),
+            "cancel_polls": spec.get("cancel_polls", 1),
+            "resources": resources,
+        }
+        if not isinstance(result["images"], list):
+            raise ScenarioError(f"{where}.images: expected a list of image ARNs")
+        if "status" in spec:
+            result["timeline"] = ((spec["status"], None, None),)
+        elif "timeline" in spec:
+            result["timeline"] = _timeline(spec["timeline"], int, f"{where}.timeline")
+        elif "timeline_seconds" in spec:
+            result["timeline_seconds"] = _timeline(spec["timeline_seconds"], (int, float), f"{where}.timeline_seconds")
+        else:
+            result["timeline"] = (("SUCCESS", None, None),)
+        if "endTime" in spec:
+            result["end"] = _epoch(spec["endTime"], f"{where}.endTime")
+        elif _phase(result.get("timeline") or result["timeline_seconds"], 0)[0] in TERMINAL:
+            result["end"] = start + 120.0
+        return result
+
+    def _generated_resources(self, spec, start, where):
+        count = spec.get("generate_resources", 0)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ScenarioError(f"{where}.generate_resources: expected a non-negative integer")
+        parent = spec.get("generate_resources_parent")
+        account, region = self.account_id, self.region
+        generated = []
+        for number in range(1, count + 1):
+            resource = {
+                "accountId": account,
+                "resourceId": f"ami-{number:017x}",
+                "state": {"status": "SUCCESS"},
+                "action": {"name": "DELETE"},
+                "region": region,
+                "snapshots": [{"snapshotId": f"snap-{number:017x}", "state": {"status": "SUCCESS"}}],
+                "startTime": start,
+                "endTime": start + 60.0,
+            }
+            if parent is not None:
+                resource["parentResourceId"] = parent
+            generated.append(resource)
+        return generated
+
+    def _load_policy(self, policy, where):
+        _check_keys(policy, self.POLICY_KEYS, where)
+        if "arn" not in policy:
+            raise ScenarioError(f"{where}: 'arn' is required")
+        arn = policy["arn"]
+        self.by_policy.setdefault(arn, [])
+        count = policy.get("generate_executions", 0)
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise ScenarioError(f"{where}.generate_executions: expected a non-negative integer")
+        prefix = policy.get("generate_id_prefix") or hashlib.sha256(arn.encode()).hexdigest()[:8]
+        newest = _epoch(policy.get("generate_start", "2024-05-31T00:00:00Z"), f"{where}.generate_start")
+        interval = policy.get("generate_interval_seconds", 3600)
+        status = policy.get("generate_status", "SUCCESS")
+        for number in range(1, count + 1):
+            start = newest - (number - 1) * interval
+            spec = {
+                "id": f"lce-{prefix}-0000-4000-a000-{number:012x}",
+                "policy": arn,
+                "start": start,
+                "end": start + 60.0,
+                "has_impacted": False,
+                "timeline": ((status, None, None),),
+            }
+            self._add(Execution(spec))
+
+    def _add(self, execution):
+        if execution.execution_id in self.executions:
+            raise ScenarioError(f"duplicate lifecycleExecutionId {execution.execution_id}")
+        self.executions[execution.execution_id] = execution
+        if execution.policy_arn is not None:
+            bisect.insort(self.by_policy.setdefault(execution.policy_arn, []), execution, key=Execution.order_key)
+        for image in execution.images:
+            bisect.insort(self.by_image.setdefault(image, []), execution, key=Execution.order_key)
+
+    # -- operations ----------------------------------------------------------------------------------------------
+
+    def _execution(self, execution_id):
+        execution = self.executions.get(execution_id)
+        if execution is None:
+            raise EndpointError("ResourceNotFoundException", f"Lifecycle execution '{execution_id}' not found")
+        return execution
+
+    def _page(self, operation, scope, items, params):
+        low, high, default = self.service.page_bounds(operation)
+        size = params.get("maxResults", default)
+        if not low <= size <= high:
+            raise EndpointError("InvalidRequestException", f"maxResults must be between {low} and {high}")
+        offset = 0
+        if "nextToken" in params:
+            found = self.tokens.get(params["nextToken"])
+            if found is None or found[:2] != (operation, scope):
+                raise EndpointError("InvalidPaginationTokenException", "The nextToken is not valid for this request")
+            offset = found[2]
+        page = items[offset : offset + size]
+        token = None
+        if offset + size < len(items):
+            seed = f"{self.token_secret}|{operation}|{scope}|{offset + size}".encode()
+            token = hashlib.sha256(seed).hexdigest()
+            self.tokens[token] = (operation, scope, offset + size)
+        return page, token
+
+    def get_lifecycle_execution(self, params, now):
+        return {"lifecycleExecution": self._execution(params["lifecycleExecutionId"]).observe(now)}
+
+    def list_lifecycle_executions(self, params, now):
+        arn = params["resourceArn"]
+        items = self.by_policy.get(arn) or self.by_image.get(arn) or []
+        page, token = self._page("ListLifecycleExecutions", arn, items, params)
+        result = {"lifecycleExecutions": [execution.describe(now) for execution in page]}
+        if token is not None:
+            result["nextToken"] = token
+        return result
+
+    def list_lifecycle_execution_resources(self, params, now):
+        execution = self._execution(params["lifecycleExecutionId"])
+        parent = params.get("parentResourceId")
+        items = execution.children.get(parent, [])
+        scope = (execution.execution_id, parent)
+        page, token = self._page("ListLifecycleExecutionResources", scope, items, params)
+        result = {
+            "lifecycleExecutionId": execution.execution_id,
+            "lifecycleExecutionState": execution.state_only(now),
+            "resources": [_api_resource(resource) for resource in page],
+        }
+        if token is not None:
+            result["nextToken"] = token
+        return result
+
+    def _replay(self, operation, params):
+        """The recorded answer for a repeated clientToken, or None for a new token."""
+        request = {key: value for key, value in params.items() if key != "clientToken"}
+        record = self.idempotency.get((operation, params["clientToken"]))
+        if record is None:
+            return None
+        if record[0] != request:
+            raise EndpointError(
+                "IdempotentParameterMismatchException",
+                f"clientToken '{params['clientToken']}' was already used with different parameters",
+            )
+        return copy.deepcopy(record[1])
+
+    def _remember(self, operation, params, result):
+        request = {key: value for key, value in params.items() if key != "clientToken"}
+        self.idempotency[(operation, params["clientToken"])] = (request, copy.deepcopy(result))
+
+    def cancel_lifecycle_execution(self, params, now):
+        replayed = self._replay("CancelLifecycleExecution", params)
+        if replayed is not None:
+            return replayed
+        execution = self._execution(params["lifecycleExecutionId"])
+        status = execution.state(now)[0]
+        if status not in RUNNING:
+            raise EndpointError(
+                "ResourceInUseException",
+                f"Lifecycle execution '{execution.execution_id}' is {status} and can no longer be cancelled",
+            )
+        execution.cancel()
+        result = {"lifecycleExecutionId": execution.execution_id}
+        self._remember("CancelLifecycleExecution", params, result)
+        return result
+
+    def start_resource_state_update(self, params, now):
+        replayed = self._replay("StartResourceStateUpdate", params)
+        if replayed is not None:
+            return replayed
+        arn = params["resourceArn"]
+        if arn not in self.images and arn not in self.by_image:
+            raise EndpointError("ResourceNotFoundException", f"Image '{arn}' not found")
+        for execution in self.by_image.get(arn, []):
+            status = execution.state(now)[0]
+            if status in BUSY:
+                raise EndpointError(
+                    "ResourceInUseException",
+                    f"Image '{arn}' is in use by lifecycle execution '{execution.execution_id}' ({status})",
+                )
+        image = self.images.get(arn, {"apply_immediately": False, "resources": []})
+        result = {"resourceArn": arn}
+        if not image["apply_immediately"]:
+            execution_id = f"lce-{uuid.uuid4()}"
+            action = {"name": STATE_TO_ACTION.get(params["state"].get("status", "AVAILABLE"), "AVAILABLE")}
+            resources = self._state_update_resources(arn, image["resources"], action, now)
+            spec = {
+                "id": execution_id,
+                "images": [arn],
+                "start": round(now, 3),
+                "has_impacted": bool(resources),
+                "timeline": DEFAULT_TIMELINE,
+                "resources": resources,
+            }
+            self._add(Execution(spec))
+            result["lifecycleExecutionId"] = execution_id
+        self._remember("StartResourceStateUpdate", params, result)
+        return result
+
+    def _state_update_resources(self, arn, declared, action, now):
+        """The image itself at the top level, with the resources the scenario declares for it underneath."""
+        top = {
+            "accountId": self.account_id,
+            "resourceId": arn,
+            "state": {"status": "SUCCESS"},
+            "action": dict(action),
+            "region": self.region,
+            "startTime": round(now, 3),
+        }
+        resources = [top]
+        for resource in declared:
+            child = copy.deepcopy(resource)
+            child.setdefault("parentResourceId", arn)
+            child["action"] = dict(action)
+            resources.append(child)
+        return resources
+
+
+def _timeline(raw, length_types, where):
+    if not isinstance(raw, list) or not raw:
+        raise ScenarioError(f"{where}: expected a non-empty list of [status, length] pairs")
+    phases = []
+    for index, phase in enumerate(raw):
+        if not isinstance(phase, list) or len(phase) not in (2, 3) or not isinstance(phase[0], str):
+            raise ScenarioError(f"{where}[{index}]: expected [status, length] or [status, length, reason]")
+        length = phase[1]
+        if length is None:
+            if index != len(raw) - 1:
+                raise ScenarioError(f"{where}[{index}]: only the last phase may last forever (null)")
+        elif isinstance(length, bool) or not isinstance(length, length_types) or length <= 0:
+            raise ScenarioError(f"{where}[{index}]: the length must be a positive number or null")
+        phases.append((phase[0], length, phase[2] if len(phase) == 3 else None))
+    return tuple(phases)
+
+
+class FaultRule:
+    """One injected fault: which calls it hits and what it does to them."""
+
+    KEYS = (
+        "operation",
+        "fault",
+        "skip",
+        "count",
+        "probability",
+        "seed",
+        "code",
+        "status",
+        "message",
+        "seconds",
+        "body",
+    )
+
+    def __init__(self, spec, service):
+        _check_keys(spec, self.KEYS, "fault rule")
+        self.spec = dict(spec)
+        self.operation = spec.get("operation", "*")
+        if self.operation != "*" and self.operation not in OPERATIONS:
+            raise ScenarioError(
+                f"fault rule: unknown operation {self.operation!r}; use one of {list(OPERATIONS)} or '*'"
+            )
+        self.kind = spec.get("fault")
+        if self.kind not in FAULT_KINDS:
+            raise ScenarioError(f"fault rule: 'fault' must be one of {list(FAULT_KINDS)}")
+        self.skip = _non_negative(spec.get("skip", 0), "skip")
+        self.count = spec.get("count", 1)
+        if self.count is not None:
+            self.count = _non_negative(self.count, "count")
+        self.probability = spec.get("probability")
+        if self.probability is not None and not 0.0 <= float(self.probability) <= 1.0:
+            raise ScenarioError("fault rule: 'probability' must be between 0 and 1")
+        self.rng = random.Random(spec.get("seed", 0))
+        self.code = spec.get("code")
+        self.status = spec.get("status")
+        if self.kind == "error":
+            if not isinstance(self.code, str):
+                raise ScenarioError("fault rule: an 'error' fault needs a 'code'")
+            if self.status is None:
+                self.status = service.error_status(self.code)
+                if self.status is None:
+                    raise ScenarioError(f"fault rule: {self.code!r} is not a modeled error; give an explicit 'status'")
+        self.message = spec.get("message", f"Injected {self.code or self.kind} fault")
+        self.seconds = float(spec.get("seconds", 0.0))
+        self.body = spec.get("body", "<html><body>502 Bad Gateway</body></html>")
+        self.seen = 0
+        self.fired = 0
+
+    def offer(self, operation):
+        """Count a call; True when this rule takes it."""
+        if self.operation not in ("*", operation):
+            return False
+        self.seen += 1
+        if self.seen <= self.skip or (self.count is not None and self.fired >= self.count):
+            return False
+        if self.probability is not None and self.rng.random() >= float(self.probability):
+            return False
+        self.fired += 1
+        return True
+
+    def describe(self):
+        return dict(self.spec, seen=self.seen, fired=self.fired)
+
+
+def _non_negative(value, name):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ScenarioError(f"fault rule: {name!r} must be a non-negative integer")
+    return value
+
+
+class LocalEndpoint:
+    """The stand-in server. ``with LocalEndpoint("scenarios/demo.json") as ep: boto3.client(..., endpoint_url=ep.url)``."""
+
+    def __init__(self, scenario, host="127.0.0.1", port=0, log_path=None):
+        if not _is_loopback(host):
+            raise ValueError(f"refusing to bind {host!r}: the local endpoint only listens on loopback")
+        self.host = host
+        self.port = port
+        self.service = ServiceModel.get()
+        self._lock = threading.RLock()
+        self._log_lock = threading.Lock()
+        self._scenario = self._read_scenario(scenario)
+        self._world = World(self._scenario, self.service)
+        self._faults = self._scenario_faults(self._scenario)
+        self._log = []
+        self._log_path = log_path
+        self._log_file = None
+        self._server = None
+        self._thread = None
+        self._connections = set()
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    def start(self):
+        if self._log_path:
+            self._log_file = open(self._log_path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
+        self._server = _Server((self.host, self.port), _Handler)
+        self._server.endpoint = self
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self):
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        with self._log_lock:
+            for connection in list(self._connections):
+                _close_quietly(connection)
+            self._connections.clear()
+        self._thread.join(timeout=5)
+        self._server = None
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    @property
+    def url(self):
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- control ---------------------------------------------------------------------------------------------------
+
+    def requests(self, operation=None):
+        with self._log_lock:
+            return [dict(entry) for entry in self._log if operation is None or entry["operation"] == operation]
+
+    def add_faults(self, rules):
+        if isinstance(rules, dict):
+            rules = [rules]
+        new = [FaultRule(rule, self.service) for rule in rules]
+        with self._lock:
+            self._faults.extend(new)
+        return self.faults()
+
+    def clear_faults(self):
+        with self._lock:
+            self._faults = []
+
+    def faults(self):
+        with self._lock:
+            return [rule.describe() for rule in self._faults]
+
+    def reset(self):
+        self.load_scenario(self._scenario)
+
+    def load_scenario(self, scenario):
+        """Replace the scenario: fresh state, the scenario's own faults, an empty request log."""
+        document = self._read_scenario(scenario)
+        world = World(document, self.service)
+        faults = self._scenario_faults(document)
+        with self._lock:
+            self._scenario, self._world, self._faults = document, world, faults
+        with self._log_lock:
+            self._log = []
+
+    def scenario(self):
+        return copy.deepcopy(self._scenario)
+
+    @staticmethod
+    def _read_scenario(scenario):
+        if isinstance(scenario, dict):
+            return copy.deepcopy(scenario)
+        with open(scenario, encoding="utf-8") as handle:
+            try:
+                return json.load(handle)
+            except ValueError as exc:
+                raise ScenarioError(f"{scenario}: {exc}") from exc
+
+    def _scenario_faults(self, document):
+        faults = document.get("faults", [])
+        if not isinstance(faults, list):
+            raise ScenarioError("scenario.faults: expected a list of fault rules")
+        return [FaultRule(rule, self.service) for rule in faults]
+
+    # -- request handling (called from handler threads) ------------------------------------------------------------
+
+    def track(self, connection, opened):
+        with self._log_lock:
+            if opened:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
+    def record(self, operation, params):
+        with self._log_lock:
+            entry = {
+                "seq": len(self._log) + 1,
+                "time": time.time(),
+                "operation": operation,
+                "params": params,
+                "status": None,
+                "fault": None,
+                "error": None,
+            }
+            self._log.append(entry)
+            return entry
+
+    def finish(self, entry, status, fault=None, error=None):
+        with self._log_lock:
+            entry.update(status=status, fault=fault, error=error)
+            if self._log_file is not None:
+                self._log_file.write(json.dumps(entry, sort_keys=True) + "\n")
+                self._log_file.flush()
+
+    def pick_fault(self, operation):
+        with self._lock:
+            for rule in self._faults:
+                if rule.offer(operation):
+                    return rule
+        return None
+
+    def call(self, operation, params):
+        """Validate, run and check one API call; returns the JSON-ready answer or raises EndpointError."""
+        self.service.check_input(operation, params)
+        handler = getattr(self._world, _snake(operation))
+        with self._lock:
+            result = handler(params, time.time())
+        errors = self.service.output_errors(operation, result)
+        if errors:
+            LOG.error("BUG: the %s answer does not match the output shape: %s", operation, "; ".join(errors))
+            raise EndpointError(
+                OUTPUT_INVALID_CODE, f"{operation} answer failed output-shape validation: " + "; ".join(errors), 500
+            )
+        return result
+
+
+def _snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _close_quietly(connection):
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    connection.close()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+    endpoint = None
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "LocalImageBuilder/1.0"
+    timeout = 60
+    # Headers and body are separate writes; with Nagle's algorithm each answer would wait for a delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
+
+    def setup(self):
+        super().setup()
+        self.server.endpoint.track(self.connection, True)
+
+    def finish(self):
+        try:
+            super().finish()
+        finally:
+            self.server.endpoint.track(self.connection, False)
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        """Keep stderr quiet; the request log is the record (and it never holds headers or credentials)."""
+
+    def do_GET(self):
+        self._dispatch()
+
+    def do_POST(self):
+        self._dispatch()
+
+    def do_PUT(self):
+        self._dispatch()
+
+    def do_DELETE(self):
+        self._dispatch()
+
+    def _read_body(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length).decode("utf-8") if length else ""
+
+    def _dispatch(self):
+        parts = urlsplit(self.path)
+        body = self._read_body()
+        if parts.path.startswith(CONTROL_PREFIX):
+            self._control(parts, body)
+            return
+        endpoint = self.server.endpoint
+        operation = endpoint.service.routes.get((self.command, parts.path))
+        if operation not in endpoint.service.operations:
+            entry = endpoint.record(operation, None)
+            message = f"{self.command} {parts.path} is not an operation the local endpoint implements"
+            if operation is not None:
+                message = f"{operation} is not implemented by the local endpoint"
+            self._send_error(EndpointError("UnknownOperationException", message, 404), entry)
+            return
+        try:
+            params = endpoint.service.parse_request(operation, parts.query, body)
+        except EndpointError as exc:
+            entry = endpoint.record(operation, None)
+            self._send_error(exc, entry)
+            return
+        entry = endpoint.record(operation, params)
+        rule = endpoint.pick_fault(operation)
+        if rule is not None and rule.kind != "delay":
+            self._send_fault(rule, entry)
+            return
+        if rule is not None:
+            time.sleep(rule.seconds)
+        try:
+            result = endpoint.call(operation, params)
+        except EndpointError as exc:
+            self._send_error(exc, entry, fault=rule and rule.kind)
+            return
+        self._send_json(200, result)
+        endpoint.finish(entry, 200, fault=rule and rule.kind)
+
+    def _send_fault(self, rule, entry):
+        endpoint = self.server.endpoint
+        if rule.kind == "error":
+            self._send_error(EndpointError(rule.code, rule.message, rule.status), entry, fault="error")
+        elif rule.kind == "drop":
+            endpoint.finish(entry, None, fault="drop")
+            self.close_connection = True
+            _close_quietly(self.connection)
+        elif rule.kind == "truncate":
+            endpoint.finish(entry, 200, fault="truncate")
+            partial = b'{"lifecycleExecution": {"lifecycleExecutionId": "lce-'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(partial) + 512))
+            self.end_headers()
+            self.wfile.write(partial)
+            self.wfile.flush()
+            self.close_connection = True
+            _close_quietly(self.connection)
+        else:
+            endpoint.finish(entry, 200, fault="garbage")
+            self._send_bytes(200, rule.body.encode("utf-8"), "text/html")
+
+    def _send_error(self, error, entry, fault=None):
+        status = error.status or self.server.endpoint.service.error_status(error.code) or 400
+        body = json.dumps({"message": error.message}).encode("utf-8")
+        self._send_bytes(status, body, "application/json", {"x-amzn-ErrorType": error.code})
+        self.server.endpoint.finish(entry, status, fault=fault, error=error.code)
+
+    def _send_json(self, status, document):
+        self._send_bytes(status, json.dumps(document, separators=(",", ":")).encode("utf-8"), "application/json")
+
+    def _send_bytes(self, status, body, content_type, headers=None):
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up (a delay past its read timeout); nothing left to tell it.
+            self.close_connection = True
+
+    # -- control API ---------------------------------------------------------------------------------------------
+
+    def _control(self, parts, body):
+        endpoint = self.server.endpoint
+        route = (self.command, parts.path[len(CONTROL_PREFIX) :].rstrip("/"))
+        try:
+            document = json.loads(body) if body.strip() else None
+            if route == ("GET", "health"):
+                answer = {"status": "ok"}
+            elif route == ("GET", "requests"):
+                operation = parse_qs(parts.query).get("operation", [None])[0]
+                answer = endpoint.requests(operation)
+            elif route == ("POST", "reset"):
+                endpoint.reset()
+                answer = {"reset": True}
+            elif route == ("GET", "faults"):
+                answer = endpoint.faults()
+            elif route == ("POST", "faults"):
+                answer = endpoint.add_faults(document if document is not None else [])
+            elif route == ("DELETE", "faults"):
+                endpoint.clear_faults()
+                answer = []
+            elif route == ("GET", "scenario"):
+                answer = endpoint.scenario()
+            elif route == ("POST", "scenario"):
+                endpoint.load_scenario(document if document is not None else {})
+                answer = {"loaded": True}
+            else:
+                self._send_json(404, {"message": f"no control route {self.command} {parts.path}"})
+                return
+        except (ScenarioError, ValueError, TypeError) as exc:
+            self._send_json(400, {"message": str(exc)})
+            return
+        self._send_json(200, answer)
+
+
+def _write_atomically(path, text):
+    temporary = f"{path}.{os.getpid()}.tmp"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", required=True, help="scenario JSON file")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
+    parser.add_argument("--url-file", help="write the base URL here (atomically) once listening")
+    parser.add_argument("--log", help="append every API request as a JSON line to this file")
+    parser.add_argument("--pid-file", help="write the process id here")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="imagebuilder_endpoint: %(message)s")
+
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    endpoint = LocalEndpoint(args.scenario, host=args.host, port=args.port, log_path=args.log).start()
+    try:
+        if args.pid_file:
+            _write_atomically(args.pid_file, f"{os.getpid()}\n")
+        if args.url_file:
+            _write_atomically(args.url_file, endpoint.url + "\n")
+        sys.stdout.write(f"listening on {endpoint.url}\n")
+        sys.stdout.flush()
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        endpoint.stop()
+        for path in (args.url_file, args.pid_file):
+            if path and os.path.exists(path):
+                os.remove(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
