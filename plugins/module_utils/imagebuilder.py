@@ -9,6 +9,7 @@ One retry policy, one waiter, one normaliser and one set of option checks live h
 info module and the action module cannot drift apart.
 """
 
+import datetime
 import re
 import time
 
@@ -18,6 +19,7 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
@@ -42,8 +44,8 @@ retry_decorator = AWSRetry.jittered_backoff(
     catch_extra_error_codes=RETRYABLE_ERROR_CODES,
 )
 
-# The patterns of botocore's imagebuilder model (shapes LifecycleExecutionId, LifecyclePolicyArn and
-# ImageBuildVersionArn). botocore does not check them on the client side, so we do, before any call;
+# The patterns of botocore's imagebuilder model (shapes LifecycleExecutionId, LifecyclePolicyArn,
+# ImageBuildVersionArn and RoleNameOrArn). botocore does not check them on the client side, so we do, before any call;
 # a unit test compares them with the installed model so that they cannot drift.
 LIFECYCLE_EXECUTION_ID_PATTERN = r"^lce-[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 LIFECYCLE_POLICY_ARN_PATTERN = (
@@ -52,6 +54,7 @@ LIFECYCLE_POLICY_ARN_PATTERN = (
 IMAGE_BUILD_VERSION_ARN_PATTERN = (
     r"^arn:aws[^:]*:imagebuilder:[^:]+:(?:[0-9]{12}|aws(?:-[a-z-]+)?):image/[a-z0-9-_]+/[0-9]+\.[0-9]+\.[0-9]+/[0-9]+$"
 )
+ROLE_NAME_OR_ARN_PATTERN = r"^(?:arn:aws(?:-[a-z]+)*:iam::[0-9]{12}:role/)?[a-zA-Z_0-9+=,.@\-_/]+$"
 
 OPTION_FORMS = {
     "lifecycle_execution_id": (
@@ -66,7 +69,16 @@ OPTION_FORMS = {
         IMAGE_BUILD_VERSION_ARN_PATTERN,
         "an image build version ARN such as arn:aws:imagebuilder:us-east-1:123456789012:image/my-image/1.0.0/1",
     ),
+    "execution_role": (
+        ROLE_NAME_OR_ARN_PATTERN,
+        "an IAM role name or ARN such as arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole",
+    ),
+    # ClientToken has no pattern, only a length of 1 to 64.
+    "client_token": (r"^.{1,64}$", "a string of 1 to 64 characters"),
 }
+
+# Statuses in which an execution still holds its image: a second execution on it is refused.
+ACTIVE_STATUSES = frozenset(("PENDING", "IN_PROGRESS", "CANCELLING"))
 
 # The wait options, shared by every module (documented once in the wait_options doc fragment).
 WAIT_ARGUMENT_SPEC = dict(
@@ -172,6 +184,88 @@ def list_lifecycle_execution_resources(client, lifecycle_execution_id, parent_re
         )
     except is_boto3_error_code("ResourceNotFoundException") as e:
         raise ImageBuilderError(message=f"Lifecycle execution {lifecycle_execution_id} was not found", exception=e)
+
+
+def parse_update_at(value):
+    """An ISO 8601 time as an aware datetime (UTC when no offset is given), or None when it is not one."""
+    try:
+        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+
+
+def validate_state_update(params):
+    """Messages for the options of a resource state update that the API would refuse (empty when all is well)."""
+    errors = []
+    if params.get("update_at") is not None:
+        if parse_update_at(params["update_at"]) is None:
+            errors.append(f"update_at: {params['update_at']!r} is not an ISO 8601 time such as 2026-12-31T00:00:00Z")
+        if params.get("resource_state") != "deprecated":
+            errors.append("update_at: can only be used with resource_state=deprecated")
+    rules = params.get("exclusion_rules") or {}
+    last_launched = rules.get("last_launched") or {}
+    if last_launched.get("value") is not None and not 1 <= last_launched["value"] <= 365:
+        errors.append(f"exclusion_rules.last_launched.value: {last_launched['value']} is not between 1 and 365")
+    for account in rules.get("shared_accounts") or []:
+        if not re.match(r"^[0-9]{12}$", account):
+            errors.append(f"exclusion_rules.shared_accounts: {account!r} is not a 12-digit AWS account ID")
+    return errors
+
+
+def state_update_request(params, client_token):
+    """The StartResourceStateUpdate parameters for the module's options (see the module's documentation)."""
+    request = {
+        "resourceArn": params["image_arn"],
+        "state": {"status": params["resource_state"].upper()},
+        "clientToken": client_token,
+    }
+    if params.get("include_resources"):
+        request["includeResources"] = {k: v for k, v in params["include_resources"].items() if v is not None}
+    rules = {k: v for k, v in (params.get("exclusion_rules") or {}).items() if v is not None}
+    if rules.get("last_launched"):
+        rules["last_launched"] = dict(rules["last_launched"], unit=rules["last_launched"]["unit"].upper())
+    if rules:
+        tag_map = rules.pop("tag_map", None)
+        amis = snake_dict_to_camel_dict(rules)
+        if tag_map:
+            amis["tagMap"] = tag_map  # tag keys are the user's own: never re-case them
+        request["exclusionRules"] = {"amis": amis}
+    if params.get("execution_role"):
+        request["executionRole"] = params["execution_role"]
+    if params.get("update_at"):
+        request["updateAt"] = parse_update_at(params["update_at"])
+    return request
+
+
+@ImageBuilderErrorHandler.common_error_handler("start resource state update")
+def start_resource_state_update(client, request):
+    """Start a state update; ``request`` holds the API parameters, clientToken included.
+
+    The retry wrapper sends the very same parameters again, so every retry carries the same clientToken and a
+    retried request can never start a second execution. When the image is busy, the error names the executions
+    that hold it, so that the user can wait for them or cancel them.
+    """
+    try:
+        return client.start_resource_state_update(aws_retry=True, **request)
+    except is_boto3_error_code("ResourceInUseException") as e:
+        busy = active_executions(client, request["resourceArn"])
+        which = ", ".join(f"{b['lifecycleExecutionId']} ({b['state']['status']})" for b in busy) or "unknown"
+        raise ImageBuilderError(
+            message=f"Image {request['resourceArn']} already has a lifecycle execution in progress: {which}",
+            exception=e,
+        )
+
+
+@ImageBuilderErrorHandler.common_error_handler("cancel lifecycle execution")
+def cancel_lifecycle_execution(client, lifecycle_execution_id, client_token):
+    return client.cancel_lifecycle_execution(
+        aws_retry=True, lifecycleExecutionId=lifecycle_execution_id, clientToken=client_token
+    )
+
+
+def active_executions(client, image_arn):
+    return [e for e in list_lifecycle_executions(client, image_arn) if e["state"]["status"] in ACTIVE_STATUSES]
 
 
 def sort_newest_first(executions):

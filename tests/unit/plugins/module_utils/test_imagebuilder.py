@@ -30,6 +30,7 @@ def throttle(stubber, operation, times, code="CallRateLimitExceededException", s
         ("LifecycleExecutionId", ib.LIFECYCLE_EXECUTION_ID_PATTERN),
         ("LifecyclePolicyArn", ib.LIFECYCLE_POLICY_ARN_PATTERN),
         ("ImageBuildVersionArn", ib.IMAGE_BUILD_VERSION_ARN_PATTERN),
+        ("RoleNameOrArn", ib.ROLE_NAME_OR_ARN_PATTERN),
     ],
 )
 def test_patterns_are_the_installed_botocore_models(shape, pattern):

@@ -1,0 +1,313 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: imagebuilder_lifecycle_execution
+version_added: 1.0.0
+short_description: Start or cancel EC2 Image Builder lifecycle executions
+description:
+  - With O(state=started), changes the state of an image build version and, if asked, of its AMIs, snapshots and
+    container images, on demand (C(StartResourceStateUpdate)). Image Builder runs the change as a lifecycle
+    execution, whose ID is returned.
+  - With O(state=cancelled), stops a lifecycle execution that is still running (C(CancelLifecycleExecution)).
+  - Either way the module can wait until the execution reaches a terminal status, exactly as
+    M(imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info) does, and return it.
+  - Every request carries one idempotency token per task, reused on every retry, so a retried request can never
+    start or cancel twice.
+author:
+  - imagebuilder_ops maintainers
+options:
+  state:
+    description:
+      - V(started) starts a resource state update of O(image_arn). It always reports a change.
+      - V(cancelled) cancels O(lifecycle_execution_id). Nothing changes when the execution is already C(SUCCESS),
+        C(FAILED), C(CANCELLED) or C(CANCELLING).
+    type: str
+    required: true
+    choices: [started, cancelled]
+  image_arn:
+    description:
+      - The image build version to update, such as
+        C(arn:aws:imagebuilder:us-east-1:123456789012:image/my-image/1.0.0/1).
+      - Required with O(state=started).
+    type: str
+  resource_state:
+    description:
+      - The state to put the image build version (and the resources chosen with O(include_resources)) in.
+      - Required with O(state=started).
+    type: str
+    choices: [available, deprecated, disabled, deleted]
+  include_resources:
+    description: Which resources of the image build version change too.
+    type: dict
+    suboptions:
+      amis:
+        description: Its AMIs.
+        type: bool
+      snapshots:
+        description: The EBS snapshots of its AMIs.
+        type: bool
+      containers:
+        description: Its container images.
+        type: bool
+  exclusion_rules:
+    description:
+      - AMIs that are left alone (the API's C(exclusionRules.amis)).
+    type: dict
+    suboptions:
+      is_public:
+        description: Leave public AMIs alone.
+        type: bool
+      regions:
+        description: Leave the AMIs in these regions alone.
+        type: list
+        elements: str
+      shared_accounts:
+        description: Leave alone the AMIs shared with these AWS accounts (12-digit IDs).
+        type: list
+        elements: str
+      last_launched:
+        description: Leave alone the AMIs launched in this recent period.
+        type: dict
+        suboptions:
+          value:
+            description: How many units, from 1 to 365.
+            type: int
+            required: true
+          unit:
+            description: The unit of O(exclusion_rules.last_launched.value).
+            type: str
+            required: true
+            choices: [days, weeks, months, years]
+      tag_map:
+        description: Leave alone the AMIs that carry any of these tags.
+        type: dict
+  execution_role:
+    description:
+      - The IAM role name or ARN that Image Builder uses to update the resources.
+    type: str
+  update_at:
+    description:
+      - When to deprecate, as an ISO 8601 time such as C(2026-12-31T00:00:00Z); UTC when no offset is given.
+      - Only with O(resource_state=deprecated).
+    type: str
+  client_token:
+    description:
+      - The idempotency token of the request, 1 to 64 characters.
+      - By default the module makes a new one for each task and reuses it on every retry of the request. Give
+        your own to make a re-run of the task answer with the execution that the first run started.
+    type: str
+  lifecycle_execution_id:
+    description:
+      - The lifecycle execution to cancel, such as C(lce-0123abcd-4567-89ab-cdef-0123456789ab).
+      - Required with O(state=cancelled).
+    type: str
+notes:
+  - In check mode, O(state=started) reports a change without calling the API, and O(state=cancelled) reads the
+    execution and reports whether it would be cancelled.
+  - When the image already has an execution in progress, O(state=started) fails with a message that names it.
+seealso:
+  - module: imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info
+  - name: StartResourceStateUpdate API reference
+    description: The API call behind O(state=started).
+    link: https://docs.aws.amazon.com/imagebuilder/latest/APIReference/API_StartResourceStateUpdate.html
+  - name: CancelLifecycleExecution API reference
+    description: The API call behind O(state=cancelled).
+    link: https://docs.aws.amazon.com/imagebuilder/latest/APIReference/API_CancelLifecycleExecution.html
+extends_documentation_fragment:
+  - imagebuilder_ops.aws.wait_options
+  - imagebuilder_ops.aws.attributes
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+"""
+
+EXAMPLES = r"""
+# Note: These examples do not set authentication details, see the AWS Guide for details.
+
+- name: Deprecate an image build version with its AMIs and snapshots, keeping recently launched AMIs
+  imagebuilder_ops.aws.imagebuilder_lifecycle_execution:
+    state: started
+    image_arn: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/3
+    resource_state: deprecated
+    include_resources:
+      amis: true
+      snapshots: true
+    exclusion_rules:
+      last_launched:
+        value: 7
+        unit: days
+    execution_role: arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole
+    wait: true
+    wait_timeout: 3600
+  register: deprecation
+  failed_when: >-
+    deprecation is failed or
+    (deprecation.lifecycle_execution is defined and deprecation.lifecycle_execution.state.status != 'SUCCESS')
+
+- name: See which resources it deprecated
+  imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info:
+    lifecycle_execution_id: "{{ deprecation.lifecycle_execution_id }}"
+    include_resources: true
+  register: impacted
+  when: deprecation.lifecycle_execution_id is not none
+
+- name: Cancel a runaway execution and wait until it is cancelled
+  imagebuilder_ops.aws.imagebuilder_lifecycle_execution:
+    state: cancelled
+    lifecycle_execution_id: lce-0123abcd-4567-89ab-cdef-0123456789ab
+    wait: true
+    wait_sleep: 5
+"""
+
+RETURN = r"""
+lifecycle_execution_id:
+  description:
+    - The lifecycle execution started or cancelled.
+    - Null when Image Builder applied a state update at once, without an execution.
+  returned: success, except in check mode with O(state=started)
+  type: str
+  sample: lce-0123abcd-4567-89ab-cdef-0123456789ab
+resource_arn:
+  description: The image build version whose state update was started.
+  returned: when O(state=started), except in check mode
+  type: str
+  sample: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/3
+lifecycle_execution:
+  description:
+    - The lifecycle execution, with the same keys as RV(imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info#module:lifecycle_execution).
+    - After a wait, as it ended (or, when the wait timed out, as last read). With O(state=cancelled) and no wait,
+      as read before the cancellation was asked for.
+  returned: with O(wait=true) when there is an execution, and with O(state=cancelled)
+  type: dict
+  sample:
+    lifecycle_execution_id: lce-0123abcd-4567-89ab-cdef-0123456789ab
+    lifecycle_policy_arn: arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup
+    resources_impacted_summary:
+      has_impacted_resources: true
+    state:
+      status: CANCELLED
+    start_time: "2026-11-28T06:00:00+00:00"
+    end_time: "2026-11-28T06:01:12+00:00"
+"""
+
+import uuid
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+
+
+def start(module, client):
+    if module.check_mode:
+        return dict(changed=True)
+    token = module.params["client_token"] or str(uuid.uuid4())
+    response = ib.start_resource_state_update(client, ib.state_update_request(module.params, token))
+    result = dict(changed=True, lifecycle_execution_id=response.get("lifecycleExecutionId"))
+    result["resource_arn"] = response.get("resourceArn", module.params["image_arn"])
+    if module.params["wait"] and result["lifecycle_execution_id"]:
+        wait(module, client, result)
+    return result
+
+
+def cancel(module, client):
+    lifecycle_execution_id = module.params["lifecycle_execution_id"]
+    current = ib.get_lifecycle_execution(client, lifecycle_execution_id)
+    result = dict(changed=is_cancellable(current), lifecycle_execution_id=lifecycle_execution_id)
+    if result["changed"] and not module.check_mode:
+        token = module.params["client_token"] or str(uuid.uuid4())
+        try:
+            ib.cancel_lifecycle_execution(client, lifecycle_execution_id, token)
+        except ib.ImageBuilderError:
+            # It may have ended between our read and the cancellation: then there was nothing to cancel.
+            current = ib.get_lifecycle_execution(client, lifecycle_execution_id)
+            if is_cancellable(current):
+                raise
+            result["changed"] = False
+    result["lifecycle_execution"] = ib.normalize(current)
+    # An execution we saw end needs no poll; one we just cancelled is still going.
+    if module.params["wait"] and not module.check_mode and not ib.is_terminal(current):
+        wait(module, client, result)
+    return result
+
+
+def is_cancellable(lifecycle_execution):
+    return lifecycle_execution["state"]["status"] not in ib.TERMINAL_STATUSES | {"CANCELLING"}
+
+
+def wait(module, client, result):
+    """Wait for the execution of ``result``, add it to ``result``, and fail with all of ``result`` on a timeout."""
+    params = {k: module.params[k] for k in ib.WAIT_ARGUMENT_SPEC}
+    params["lifecycle_execution_id"] = result["lifecycle_execution_id"]
+    try:
+        result["lifecycle_execution"] = ib.describe_lifecycle_execution(client, params)
+    except ib.LifecycleExecutionWaitTimeout as e:
+        result["lifecycle_execution"] = ib.normalize(e.lifecycle_execution)
+        module.fail_json(msg=e.message, **result)
+
+
+def main():
+    argument_spec = dict(
+        state=dict(type="str", required=True, choices=["started", "cancelled"]),
+        image_arn=dict(type="str"),
+        resource_state=dict(type="str", choices=["available", "deprecated", "disabled", "deleted"]),
+        include_resources=dict(
+            type="dict", options=dict(amis=dict(type="bool"), snapshots=dict(type="bool"), containers=dict(type="bool"))
+        ),
+        exclusion_rules=dict(
+            type="dict",
+            options=dict(
+                is_public=dict(type="bool"),
+                regions=dict(type="list", elements="str"),
+                shared_accounts=dict(type="list", elements="str"),
+                last_launched=dict(
+                    type="dict",
+                    options=dict(
+                        value=dict(type="int", required=True),
+                        unit=dict(type="str", required=True, choices=["days", "weeks", "months", "years"]),
+                    ),
+                ),
+                tag_map=dict(type="dict"),
+            ),
+        ),
+        execution_role=dict(type="str"),
+        update_at=dict(type="str"),
+        client_token=dict(type="str", no_log=False),
+        lifecycle_execution_id=dict(type="str"),
+        **ib.WAIT_ARGUMENT_SPEC,
+    )
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        required_if=[
+            ("state", "started", ["image_arn", "resource_state"]),
+            ("state", "cancelled", ["lifecycle_execution_id"]),
+        ],
+        supports_check_mode=True,
+    )
+    started_only = ["image_arn", "resource_state", "include_resources", "exclusion_rules", "execution_role", "update_at"]
+    misplaced = [o for o in started_only if module.params["state"] == "cancelled" and module.params[o] is not None]
+    if module.params["state"] == "started" and module.params["lifecycle_execution_id"] is not None:
+        misplaced.append("lifecycle_execution_id")
+    errors = [f"{o}: cannot be used with state={module.params['state']}" for o in misplaced]
+    errors += ib.validate_options(module.params) + ib.validate_state_update(module.params)
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+
+    client = ib.connect(module)
+    try:
+        result = start(module, client) if module.params["state"] == "started" else cancel(module, client)
+    except ib.ImageBuilderError as e:
+        module.fail_json_aws_error(e)
+
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

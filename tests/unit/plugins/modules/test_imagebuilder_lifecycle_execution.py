@@ -1,0 +1,300 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""main() of the action module end to end, against a Stubber-checked client."""
+
+import datetime
+import re
+
+import pytest
+from botocore.stub import ANY
+
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder
+from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_execution as module
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution_id
+
+START = {"state": "started", "image_arn": IMAGE_ARN, "resource_state": "deprecated"}
+CANCEL = {"state": "cancelled", "lifecycle_execution_id": EXECUTION_ID}
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    now = [0.0]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(imagebuilder.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(imagebuilder.time, "sleep", sleep)
+    return slept
+
+
+@pytest.fixture
+def tokens(client):
+    """The clientToken of every StartResourceStateUpdate and CancelLifecycleExecution request, retries included."""
+    seen = []
+    for operation in ("StartResourceStateUpdate", "CancelLifecycleExecution"):
+        client[0].client.meta.events.register(
+            f"before-parameter-build.imagebuilder.{operation}", lambda params, **kwargs: seen.append(params["clientToken"])
+        )
+    return seen
+
+
+def get_answers(stubber, *statuses):
+    for status in statuses:
+        stubber.add_response(
+            "get_lifecycle_execution", {"lifecycleExecution": execution(status)}, {"lifecycleExecutionId": EXECUTION_ID}
+        )
+
+
+def started(stubber, expected=None, lifecycle_execution_id=EXECUTION_ID):
+    answer = {"resourceArn": IMAGE_ARN}
+    if lifecycle_execution_id:
+        answer["lifecycleExecutionId"] = lifecycle_execution_id
+    stubber.add_response("start_resource_state_update", answer, expected)
+
+
+# --- state: started -----------------------------------------------------------------------------------------------
+
+
+def test_start_sends_the_options_in_the_apis_shape(run_module, client, tokens):
+    started(
+        client[1],
+        {
+            "resourceArn": IMAGE_ARN,
+            "state": {"status": "DEPRECATED"},
+            "includeResources": {"amis": True, "snapshots": True},
+            "exclusionRules": {
+                "amis": {
+                    "isPublic": True,
+                    "regions": ["eu-west-1"],
+                    "sharedAccounts": ["210987654321"],
+                    "lastLaunched": {"value": 7, "unit": "DAYS"},
+                    "tagMap": {"keep_me": "yes", "Owner-Team": "platform"},
+                }
+            },
+            "executionRole": "arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole",
+            "updateAt": datetime.datetime(2026, 12, 31, tzinfo=datetime.timezone.utc),
+            "clientToken": ANY,
+        },
+    )
+
+    result, _made = run_module(
+        module.main,
+        dict(
+            START,
+            include_resources={"amis": True, "snapshots": True},
+            exclusion_rules={
+                "is_public": True,
+                "regions": ["eu-west-1"],
+                "shared_accounts": ["210987654321"],
+                "last_launched": {"value": 7, "unit": "days"},
+                "tag_map": {"keep_me": "yes", "Owner-Team": "platform"},
+            },
+            execution_role="arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole",
+            update_at="2026-12-31T00:00:00Z",
+        ),
+    )
+
+    assert result["changed"] is True
+    assert result["lifecycle_execution_id"] == EXECUTION_ID
+    assert result["resource_arn"] == IMAGE_ARN
+    assert "lifecycle_execution" not in result
+    assert len(tokens) == 1 and UUID.match(tokens[0])
+
+
+def test_one_token_is_reused_on_every_retry(run_module, client, tokens, sleeps):
+    for _dummy in range(3):
+        client[1].add_client_error("start_resource_state_update", "CallRateLimitExceededException", "slow", 429)
+    started(client[1])
+
+    result, _made = run_module(module.main, START)
+
+    assert result["lifecycle_execution_id"] == EXECUTION_ID
+    assert len(tokens) == 4 and len(set(tokens)) == 1
+    assert len(sleeps) == 3
+
+
+def test_a_given_client_token_is_used(run_module, client, tokens):
+    started(client[1])
+
+    run_module(module.main, dict(START, client_token="nightly-deprecation-2026-11-28"))
+
+    assert tokens == ["nightly-deprecation-2026-11-28"]
+
+
+def test_a_change_applied_at_once_has_no_execution_to_wait_for(run_module, client):
+    started(client[1], lifecycle_execution_id=None)
+
+    result, _made = run_module(module.main, dict(START, resource_state="available", wait=True))
+
+    assert result["changed"] is True
+    assert result["lifecycle_execution_id"] is None
+    assert "lifecycle_execution" not in result
+
+
+def test_start_and_wait_returns_the_execution_as_it_ended(run_module, client, fake_clock):
+    started(client[1])
+    get_answers(client[1], "PENDING", "IN_PROGRESS", "SUCCESS")
+
+    result, _made = run_module(module.main, dict(START, wait=True, wait_sleep=2))
+
+    assert result["lifecycle_execution"]["state"]["status"] == "SUCCESS"
+    assert fake_clock == [2, 2]
+
+
+def test_start_wait_timeout_fails_with_the_change_and_the_last_state(run_module, client, fake_clock):
+    started(client[1])
+    get_answers(client[1], "IN_PROGRESS", "IN_PROGRESS")
+
+    result, _made = run_module(module.main, dict(START, wait=True, wait_timeout=5, wait_sleep=5))
+
+    assert result["failed"] is True
+    assert result["changed"] is True
+    assert result["lifecycle_execution_id"] == EXECUTION_ID
+    assert result["lifecycle_execution"]["state"]["status"] == "IN_PROGRESS"
+    assert result["msg"].startswith("Timed out after 5 seconds")
+
+
+def test_a_busy_image_names_the_execution_that_holds_it(run_module, client):
+    client[1].add_client_error("start_resource_state_update", "ResourceInUseException", "in use", 400)
+    client[1].add_response(
+        "list_lifecycle_executions",
+        {"lifecycleExecutions": [execution("SUCCESS", execution_id(1)), execution("IN_PROGRESS", execution_id(2))]},
+        {"resourceArn": IMAGE_ARN, "maxResults": 25},
+    )
+
+    result, _made = run_module(module.main, START)
+
+    assert result["failed"] is True
+    assert result["msg"].startswith(
+        f"Image {IMAGE_ARN} already has a lifecycle execution in progress: {execution_id(2)} (IN_PROGRESS)"
+    )
+
+
+def test_check_mode_start_reports_a_change_without_calling(run_module):
+    result, _made = run_module(module.main, dict(START, _ansible_check_mode=True))
+
+    assert result["changed"] is True  # Stubber fails the test on any call
+
+
+# --- state: cancelled ---------------------------------------------------------------------------------------------
+
+
+def test_cancel_a_running_execution_and_wait_for_cancelled(run_module, client, tokens, fake_clock):
+    get_answers(client[1], "IN_PROGRESS")
+    client[1].add_response(
+        "cancel_lifecycle_execution",
+        {"lifecycleExecutionId": EXECUTION_ID},
+        {"lifecycleExecutionId": EXECUTION_ID, "clientToken": ANY},
+    )
+    get_answers(client[1], "CANCELLING", "CANCELLED")
+
+    result, _made = run_module(module.main, dict(CANCEL, wait=True, wait_sleep=3))
+
+    assert result["changed"] is True
+    assert result["lifecycle_execution"]["state"]["status"] == "CANCELLED"
+    assert UUID.match(tokens[0])
+    assert fake_clock == [3]
+
+
+@pytest.mark.parametrize("status", ["SUCCESS", "FAILED", "CANCELLED"])
+def test_cancel_an_ended_execution_changes_nothing_and_costs_one_call(run_module, client, status):
+    get_answers(client[1], status)
+
+    result, _made = run_module(module.main, dict(CANCEL, wait=True))
+
+    assert result["changed"] is False
+    assert result["lifecycle_execution"]["state"]["status"] == status
+
+
+def test_cancel_a_cancelling_execution_changes_nothing_and_can_wait(run_module, client, fake_clock):
+    get_answers(client[1], "CANCELLING", "CANCELLED")
+
+    result, _made = run_module(module.main, dict(CANCEL, wait=True, wait_sleep=1))
+
+    assert result["changed"] is False
+    assert result["lifecycle_execution"]["state"]["status"] == "CANCELLED"
+
+
+def test_cancel_without_wait_returns_the_execution_as_read_before(run_module, client, tokens):
+    get_answers(client[1], "PENDING")
+    client[1].add_response("cancel_lifecycle_execution", {"lifecycleExecutionId": EXECUTION_ID})
+
+    result, _made = run_module(module.main, CANCEL)
+
+    assert result["changed"] is True
+    assert result["lifecycle_execution"]["state"]["status"] == "PENDING"
+
+
+def test_an_execution_that_ends_before_the_cancel_lands_is_no_change(run_module, client):
+    get_answers(client[1], "IN_PROGRESS")
+    client[1].add_client_error("cancel_lifecycle_execution", "ResourceInUseException", "already done", 400)
+    get_answers(client[1], "SUCCESS")
+
+    result, _made = run_module(module.main, CANCEL)
+
+    assert result["changed"] is False
+    assert result["lifecycle_execution"]["state"]["status"] == "SUCCESS"
+
+
+def test_a_cancel_refused_for_another_reason_fails(run_module, client):
+    get_answers(client[1], "IN_PROGRESS")
+    client[1].add_client_error("cancel_lifecycle_execution", "ForbiddenException", "denied", 403)
+    get_answers(client[1], "IN_PROGRESS")
+
+    result, _made = run_module(module.main, CANCEL)
+
+    assert result["failed"] is True
+    assert result["msg"].startswith("Failed to cancel lifecycle execution")
+
+
+def test_check_mode_cancel_reads_and_reports_what_it_would_do(run_module, client):
+    get_answers(client[1], "IN_PROGRESS")
+
+    result, _made = run_module(module.main, dict(CANCEL, wait=True, _ansible_check_mode=True))
+
+    assert result["changed"] is True
+    assert result["lifecycle_execution"]["state"]["status"] == "IN_PROGRESS"
+
+
+# --- bad input ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ({"state": "started", "image_arn": IMAGE_ARN}, "state is started but all of the following are missing"),
+        ({"state": "cancelled"}, "state is cancelled but all of the following are missing: lifecycle_execution_id"),
+        ({"state": "stopped"}, "value of state must be one of: started, cancelled"),
+        (dict(START, image_arn="golden-ami"), "image_arn: 'golden-ami' is not an image build version ARN"),
+        (dict(START, resource_state="retired"), "value of resource_state must be one of"),
+        (dict(START, lifecycle_execution_id=EXECUTION_ID), "lifecycle_execution_id: cannot be used with state=started"),
+        (dict(CANCEL, image_arn=IMAGE_ARN), "image_arn: cannot be used with state=cancelled"),
+        (dict(CANCEL, lifecycle_execution_id="lce-1"), "lifecycle_execution_id: 'lce-1' is not a lifecycle execution"),
+        (dict(START, update_at="tomorrow"), "update_at: 'tomorrow' is not an ISO 8601 time"),
+        (dict(START, resource_state="deleted", update_at="2026-12-31"), "update_at: can only be used with"),
+        (dict(START, exclusion_rules={"last_launched": {"value": 0, "unit": "days"}}), "between 1 and 365"),
+        (dict(START, exclusion_rules={"last_launched": {"value": 3}}), "missing required arguments: unit"),
+        (dict(START, exclusion_rules={"shared_accounts": ["12345"]}), "'12345' is not a 12-digit AWS account ID"),
+        (dict(START, execution_role="arn:aws:iam::1:role/x y"), "execution_role: "),
+        (dict(START, client_token="x" * 65), "client_token: "),
+        (dict(START, client_token=""), "client_token: '' is not a string of 1 to 64 characters"),
+        (dict(START, wait_timeout=-1), "wait_timeout: -1 is not a number of seconds greater than 0"),
+        (dict(START, include_resources={"amis": True, "volumes": True}), "volumes"),
+    ],
+)
+def test_bad_input_is_refused_before_any_client_or_call(run_module, args, expected):
+    result, made = run_module(module.main, args)
+
+    assert result["failed"] is True
+    assert expected in result["msg"]
+    assert made == []
