@@ -207,20 +207,22 @@ def test_cancel_a_running_execution_and_wait_for_cancelled(run_module, client, t
 
 
 @pytest.mark.parametrize("status", ["SUCCESS", "FAILED", "CANCELLED"])
-def test_cancel_an_ended_execution_changes_nothing_and_costs_one_call(run_module, client, status):
+def test_cancel_an_ended_execution_changes_nothing_and_costs_one_call(run_module, client, tokens, status):
     get_answers(client[1], status)
 
     result, _made = run_module(module.main, dict(CANCEL, wait=True))
 
+    assert tokens == []
     assert result["changed"] is False
     assert result["lifecycle_execution"]["state"]["status"] == status
 
 
-def test_cancel_a_cancelling_execution_changes_nothing_and_can_wait(run_module, client, fake_clock):
+def test_cancel_a_cancelling_execution_changes_nothing_and_can_wait(run_module, client, tokens, fake_clock):
     get_answers(client[1], "CANCELLING", "CANCELLED")
 
     result, _made = run_module(module.main, dict(CANCEL, wait=True, wait_sleep=1))
 
+    assert tokens == []  # no cancellation was asked for
     assert result["changed"] is False
     assert result["lifecycle_execution"]["state"]["status"] == "CANCELLED"
 
