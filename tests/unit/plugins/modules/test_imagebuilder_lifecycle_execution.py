@@ -39,10 +39,13 @@ def fake_clock(monkeypatch):
 
 @pytest.fixture
 def tokens(client):
-    """The clientToken of every StartResourceStateUpdate and CancelLifecycleExecution request, retries included."""
+    """The clientToken of every StartResourceStateUpdate and CancelLifecycleExecution request, retries included.
+
+    Registered first, so that it sees a request even when Stubber then refuses it as unexpected.
+    """
     seen = []
     for operation in ("StartResourceStateUpdate", "CancelLifecycleExecution"):
-        client[0].client.meta.events.register(
+        client[0].client.meta.events.register_first(
             f"before-parameter-build.imagebuilder.{operation}", lambda params, **kwargs: seen.append(params["clientToken"])
         )
     return seen
