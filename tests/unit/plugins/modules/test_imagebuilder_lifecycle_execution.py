@@ -41,12 +41,12 @@ def fake_clock(monkeypatch):
 def tokens(client):
     """The clientToken of every StartResourceStateUpdate and CancelLifecycleExecution request, retries included.
 
-    Registered first, so that it sees a request even when Stubber then refuses it as unexpected.
+    provide-client-params comes before Stubber's checks, so a request that Stubber refuses is seen too.
     """
     seen = []
     for operation in ("StartResourceStateUpdate", "CancelLifecycleExecution"):
-        client[0].client.meta.events.register_first(
-            f"before-parameter-build.imagebuilder.{operation}", lambda params, **kwargs: seen.append(params["clientToken"])
+        client[0].client.meta.events.register(
+            f"provide-client-params.imagebuilder.{operation}", lambda params, **kwargs: seen.append(params["clientToken"])
         )
     return seen
 
