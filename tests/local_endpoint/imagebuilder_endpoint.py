@@ -306,10 +306,12 @@ class Execution:
         self.timeline = spec.get("timeline")
         self.timeline_seconds = spec.get("timeline_seconds")
         self.cancel_polls = spec.get("cancel_polls", 1)
-        self.resources = spec.get("resources", [])
         self.children = {}
-        for resource in self.resources:
+        for resource in spec.get("resources", []):
             self.children.setdefault(resource.get("parentResourceId"), []).append(resource)
+        generated = spec.get("generated")
+        if generated is not None:
+            self.children[generated.parent] = _ResourceSequence(self.children.get(generated.parent, []), generated)
         self.get_count = 0
         self.first_get = None
         self.cancelled_at = None
@@ -385,6 +387,50 @@ def _phase(phases, position):
 def _api_resource(resource):
     """What the API answers for a scenario resource: parentResourceId is scenario-only."""
     return {key: value for key, value in resource.items() if key != "parentResourceId"}
+
+
+class _GeneratedResources:
+    """``generate_resources``: AMIs (one snapshot each) made only when a page asks for them, so size costs nothing."""
+
+    def __init__(self, count, parent, account_id, region, start):
+        self.count = count
+        self.parent = parent
+        self.account_id = account_id
+        self.region = region
+        self.start = start
+
+    def make(self, number):
+        resource = {
+            "accountId": self.account_id,
+            "resourceId": f"ami-{number:017x}",
+            "state": {"status": "SUCCESS"},
+            "action": {"name": "DELETE"},
+            "region": self.region,
+            "snapshots": [{"snapshotId": f"snap-{number:017x}", "state": {"status": "SUCCESS"}}],
+            "startTime": self.start,
+            "endTime": self.start + 60.0,
+        }
+        if self.parent is not None:
+            resource["parentResourceId"] = self.parent
+        return resource
+
+
+class _ResourceSequence:
+    """The scenario's explicit resources under one parent followed by generated ones; sliced page by page."""
+
+    def __init__(self, explicit, generated):
+        self.explicit = explicit
+        self.generated = generated
+
+    def __len__(self):
+        return len(self.explicit) + self.generated.count
+
+    def __getitem__(self, window):
+        explicit = len(self.explicit)
+        return [
+            self.explicit[index] if index < explicit else self.generated.make(index - explicit + 1)
+            for index in range(*window.indices(len(self)))
+        ]
 
 
 class World:
@@ -466,16 +512,17 @@ class World:
             self._resource(item, f"{where}.resources[{i}]") for i, item in enumerate(spec.get("resources", []))
         ]
         start = _epoch(spec.get("startTime", "2024-06-01T00:00:00Z"), f"{where}.startTime")
-        resources.extend(self._generated_resources(spec, start, where))
+        generated = self._generated_resources(spec, start, where)
         result = {
             "id": spec["lifecycleExecutionId"],
             "policy": spec.get("lifecyclePolicyArn"),
             "images": spec.get("images", []),
             "start": start,
             "reason": spec.get("reason"),
-            "has_impacted": spec.get("hasImpactedResources", bool(resources)),
+            "has_impacted": spec.get("hasImpactedResources", bool(resources or generated)),
             "cancel_polls": spec.get("cancel_polls", 1),
             "resources": resources,
+            "generated": generated,
         }
         if not isinstance(result["images"], list):
             raise ScenarioError(f"{where}.images: expected a list of image ARNs")
@@ -497,24 +544,9 @@ class World:
         count = spec.get("generate_resources", 0)
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ScenarioError(f"{where}.generate_resources: expected a non-negative integer")
-        parent = spec.get("generate_resources_parent")
-        account, region = self.account_id, self.region
-        generated = []
-        for number in range(1, count + 1):
-            resource = {
-                "accountId": account,
-                "resourceId": f"ami-{number:017x}",
-                "state": {"status": "SUCCESS"},
-                "action": {"name": "DELETE"},
-                "region": region,
-                "snapshots": [{"snapshotId": f"snap-{number:017x}", "state": {"status": "SUCCESS"}}],
-                "startTime": start,
-                "endTime": start + 60.0,
-            }
-            if parent is not None:
-                resource["parentResourceId"] = parent
-            generated.append(resource)
-        return generated
+        if not count:
+            return None
+        return _GeneratedResources(count, spec.get("generate_resources_parent"), self.account_id, self.region, start)
 
     def _load_policy(self, policy, where):
         _check_keys(policy, self.POLICY_KEYS, where)
@@ -757,12 +789,12 @@ class FaultRule:
         self.seen = 0
         self.fired = 0
 
-    def offer(self, operation):
-        """Count a call; True when this rule takes it."""
+    def offer(self, operation, taken):
+        """Count a call; True when this rule takes it (an earlier rule may already have taken it)."""
         if self.operation not in ("*", operation):
             return False
         self.seen += 1
-        if self.seen <= self.skip or (self.count is not None and self.fired >= self.count):
+        if taken or self.seen <= self.skip or (self.count is not None and self.fired >= self.count):
             return False
         if self.probability is not None and self.rng.random() >= float(self.probability):
             return False
@@ -780,7 +812,7 @@ def _non_negative(value, name):
 
 
 class LocalEndpoint:
-    """The stand-in server. ``with LocalEndpoint("scenarios/demo.json") as ep: boto3.client(..., endpoint_url=ep.url)``."""
+    """The stand-in server: ``with LocalEndpoint("scenarios/demo.json") as ep:`` then ``endpoint_url=ep.url``."""
 
     def __init__(self, scenario, host="127.0.0.1", port=0, log_path=None):
         if not _is_loopback(host):
@@ -921,12 +953,18 @@ class LocalEndpoint:
                 self._log_file.write(json.dumps(entry, sort_keys=True) + "\n")
                 self._log_file.flush()
 
-    def pick_fault(self, operation):
+    def pick_fault(self, operation, entry):
+        """The first rule that takes this call, marked on its log entry at once (a delayed call is still in flight)."""
         with self._lock:
-            for rule in self._faults:
-                if rule.offer(operation):
-                    return rule
-        return None
+            rule = None
+            for candidate in self._faults:
+                # Every rule counts every call of its operation, so 'skip' means the same thing whatever precedes it.
+                if candidate.offer(operation, taken=rule is not None):
+                    rule = candidate
+        if rule is not None:
+            with self._log_lock:
+                entry["fault"] = rule.kind
+        return rule
 
     def call(self, operation, params):
         """Validate, run and check one API call; returns the JSON-ready answer or raises EndpointError."""
@@ -1028,7 +1066,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(exc, entry)
             return
         entry = endpoint.record(operation, params)
-        rule = endpoint.pick_fault(operation)
+        rule = endpoint.pick_fault(operation, entry)
         if rule is not None and rule.kind != "delay":
             self._send_fault(rule, entry)
             return
@@ -1039,8 +1077,9 @@ class _Handler(BaseHTTPRequestHandler):
         except EndpointError as exc:
             self._send_error(exc, entry, fault=rule and rule.kind)
             return
-        self._send_json(200, result)
+        # The log entry is complete before the answer leaves, so a client that reads the log next sees it.
         endpoint.finish(entry, 200, fault=rule and rule.kind)
+        self._send_json(200, result)
 
     def _send_fault(self, rule, entry):
         endpoint = self.server.endpoint
@@ -1068,8 +1107,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_error(self, error, entry, fault=None):
         status = error.status or self.server.endpoint.service.error_status(error.code) or 400
         body = json.dumps({"message": error.message}).encode("utf-8")
-        self._send_bytes(status, body, "application/json", {"x-amzn-ErrorType": error.code})
         self.server.endpoint.finish(entry, status, fault=fault, error=error.code)
+        self._send_bytes(status, body, "application/json", {"x-amzn-ErrorType": error.code})
 
     def _send_json(self, status, document):
         self._send_bytes(status, json.dumps(document, separators=(",", ":")).encode("utf-8"), "application/json")

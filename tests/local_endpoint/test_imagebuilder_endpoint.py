@@ -1,0 +1,700 @@
+"""Tests for the local Image Builder endpoint, driven through a real boto3 client so botocore's parser is the judge."""
+
+import datetime
+import http.client
+import importlib
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import boto3
+import botocore.exceptions
+import pytest
+from botocore.config import Config
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCENARIOS = os.path.join(HERE, "scenarios")
+SCRIPT = os.path.join(HERE, "imagebuilder_endpoint.py")
+sys.path.insert(0, HERE)
+endpoint_module = importlib.import_module("imagebuilder_endpoint")
+LocalEndpoint = endpoint_module.LocalEndpoint
+
+ACCOUNT = "123456789012"
+ARN = f"arn:aws:imagebuilder:us-east-1:{ACCOUNT}:"
+POLICY = ARN + "lifecycle-policy/golden-ami-cleanup"
+NIGHTLY = ARN + "lifecycle-policy/nightly-sweep"
+SECRET_KEY = "dummySecretKeyThatMustNeverAppearInAnyLog0123456789"
+
+
+def lce(number):
+    return f"lce-00000000-0000-4000-8000-{number:012d}"
+
+
+def image(version):
+    return ARN + "image/golden-ami/" + version
+
+
+def make_client(url, **config):
+    config.setdefault("retries", {"total_max_attempts": 1})
+    return boto3.client(
+        "imagebuilder",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIDLOCALENDPOINTTEST",
+        aws_secret_access_key=SECRET_KEY,
+        config=Config(**config),
+    )
+
+
+def status_of(client, execution_id):
+    return client.get_lifecycle_execution(lifecycleExecutionId=execution_id)["lifecycleExecution"]["state"]["status"]
+
+
+def error_of(excinfo):
+    response = excinfo.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
+
+
+def control(url, method, path, document=None):
+    data = None if document is None else json.dumps(document).encode()
+    request = urllib.request.Request(url + "/_endpoint/" + path, data=data, method=method)
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return answer.status, json.loads(answer.read())
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    with LocalEndpoint(os.path.join(SCENARIOS, "integration.json")) as ep:
+        yield ep
+
+
+@pytest.fixture
+def ep(endpoint):
+    endpoint.reset()
+    return endpoint
+
+
+@pytest.fixture
+def client(ep):
+    return make_client(ep.url)
+
+
+# -- round trips through botocore's parser ------------------------------------------------------------------------
+
+
+def test_demo_scenario_round_trips_every_field():
+    with LocalEndpoint(os.path.join(SCENARIOS, "demo.json")) as ep:
+        client = make_client(ep.url)
+        execution = client.get_lifecycle_execution(lifecycleExecutionId=lce(1))["lifecycleExecution"]
+        assert execution["lifecyclePolicyArn"] == POLICY
+        assert execution["state"] == {"status": "SUCCESS"}
+        assert execution["resourcesImpactedSummary"] == {"hasImpactedResources": False}
+        assert isinstance(execution["startTime"], datetime.datetime)
+        assert execution["endTime"] - execution["startTime"] == datetime.timedelta(minutes=4, seconds=12)
+
+        failed = client.get_lifecycle_execution(lifecycleExecutionId=lce(3))["lifecycleExecution"]
+        assert failed["state"]["status"] == "FAILED"
+        assert "ec2:DeregisterImage" in failed["state"]["reason"]
+
+        ami_parent = ARN + "image/golden-ami/1.0.0/3"
+        amis = client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(2), parentResourceId=ami_parent)
+        assert amis["lifecycleExecutionId"] == lce(2)
+        assert amis["lifecycleExecutionState"] == {"status": "PENDING"}
+        assert [r["resourceId"] for r in amis["resources"]] == ["ami-0a1b2c3d4e5f60001", "ami-0a1b2c3d4e5f60003"]
+        assert [s["snapshotId"] for s in amis["resources"][0]["snapshots"]] == [
+            "snap-0a1b2c3d4e5f60001",
+            "snap-0a1b2c3d4e5f60002",
+        ]
+        assert "parentResourceId" not in amis["resources"][0]
+        assert isinstance(amis["resources"][0]["endTime"], datetime.datetime)
+
+        container_parent = ARN + "image/golden-container/1.0.0/1"
+        containers = client.list_lifecycle_execution_resources(
+            lifecycleExecutionId=lce(2), parentResourceId=container_parent
+        )
+        assert containers["resources"][0]["imageUris"][0].endswith("golden-container:1.0.0-1")
+
+
+def test_list_without_parent_returns_only_top_level_resources(client):
+    top = client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(108))["resources"]
+    assert [r["resourceId"] for r in top] == [image("1.0.0/1"), image("1.0.0/2")]
+
+
+def test_list_executions_for_an_image_returns_every_execution_that_touched_it(client):
+    listed = client.list_lifecycle_executions(resourceArn=image("1.0.0/1"))["lifecycleExecutions"]
+    assert [e["lifecycleExecutionId"] for e in listed] == [lce(101), lce(102), lce(103), lce(106), lce(108)]
+    assert all(isinstance(e["startTime"], datetime.datetime) for e in listed)
+
+
+def test_unknown_policy_lists_nothing(client):
+    assert client.list_lifecycle_executions(resourceArn=ARN + "lifecycle-policy/no-such")["lifecycleExecutions"] == []
+
+
+# -- timelines ----------------------------------------------------------------------------------------------------------
+
+
+def test_count_timeline_advances_once_per_get(client):
+    answers = [client.get_lifecycle_execution(lifecycleExecutionId=lce(101))["lifecycleExecution"] for _ in range(5)]
+    assert [a["state"]["status"] for a in answers] == ["PENDING", "IN_PROGRESS", "IN_PROGRESS", "SUCCESS", "SUCCESS"]
+    assert ["endTime" in a for a in answers] == [False, False, False, True, True]
+    assert answers[3]["endTime"] == answers[4]["endTime"]
+
+
+def test_listing_does_not_advance_a_timeline(client):
+    for _ in range(3):
+        listed = client.list_lifecycle_executions(resourceArn=image("1.0.0/1"))["lifecycleExecutions"]
+        assert listed[0]["state"]["status"] == "PENDING"
+        client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(101))
+    assert status_of(client, lce(101)) == "PENDING"
+
+
+def test_failed_timeline_reports_the_reason_once_terminal(client):
+    states = [
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(102))["lifecycleExecution"]["state"] for _ in range(3)
+    ]
+    assert states[:2] == [{"status": "IN_PROGRESS"}, {"status": "IN_PROGRESS"}]
+    assert states[2]["status"] == "FAILED" and "ec2:DeregisterImage" in states[2]["reason"]
+
+
+def test_scripted_cancellation_goes_through_cancelling(client):
+    assert [status_of(client, lce(103)) for _ in range(4)] == ["IN_PROGRESS", "CANCELLING", "CANCELLING", "CANCELLED"]
+
+
+def test_stuck_execution_never_finishes(client):
+    assert {status_of(client, lce(104)) for _ in range(20)} == {"IN_PROGRESS"}
+
+
+def test_time_based_timeline_is_measured_from_the_first_get():
+    scenario = {
+        "executions": [
+            {"lifecycleExecutionId": lce(7), "timeline_seconds": [["IN_PROGRESS", 0.3], ["SUCCESS", None]]},
+        ]
+    }
+    with LocalEndpoint(scenario) as ep:
+        client = make_client(ep.url)
+        time.sleep(0.35)  # before the first Get the clock has not started
+        assert status_of(client, lce(7)) == "IN_PROGRESS"
+        time.sleep(0.35)
+        assert status_of(client, lce(7)) == "SUCCESS"
+
+
+# -- pagination ---------------------------------------------------------------------------------------------------
+
+
+def test_paginator_returns_every_execution_once_newest_first(ep, client):
+    pages = list(client.get_paginator("list_lifecycle_executions").paginate(resourceArn=NIGHTLY))
+    assert [len(page["lifecycleExecutions"]) for page in pages] == [25, 25, 10]
+    executions = [e for page in pages for e in page["lifecycleExecutions"]]
+    ids = [e["lifecycleExecutionId"] for e in executions]
+    assert len(ids) == len(set(ids)) == 60
+    starts = [e["startTime"] for e in executions]
+    assert starts == sorted(starts, reverse=True)
+    assert [r["params"].get("maxResults") for r in ep.requests("ListLifecycleExecutions")] == [None, None, None]
+
+
+def test_paginator_with_small_pages(client):
+    paginator = client.get_paginator("list_lifecycle_executions")
+    result = paginator.paginate(resourceArn=NIGHTLY, PaginationConfig={"PageSize": 7}).build_full_result()
+    ids = [e["lifecycleExecutionId"] for e in result["lifecycleExecutions"]]
+    assert ids == [f"lce-00000060-0000-4000-a000-{n:012x}" for n in range(1, 61)]
+
+
+def test_resources_paginate_under_a_parent(client):
+    paginator = client.get_paginator("list_lifecycle_execution_resources")
+    pages = list(paginator.paginate(lifecycleExecutionId=lce(108), parentResourceId=image("1.0.0/1")))
+    assert [len(page["resources"]) for page in pages] == [25, 25, 10]
+    ids = [r["resourceId"] for page in pages for r in page["resources"]]
+    assert len(set(ids)) == 60
+    assert all(page["lifecycleExecutionId"] == lce(108) for page in pages)
+
+
+def test_ten_thousand_resources_page_without_quadratic_work(ep):
+    """Compare the server's time for early and late pages over one keep-alive connection (no botocore overhead)."""
+    connection = http.client.HTTPConnection("127.0.0.1", int(ep.url.rsplit(":", 1)[1]), timeout=5)
+    token, durations, seen = None, [], 0
+    while True:
+        body = {"lifecycleExecutionId": lce(109)}
+        if token:
+            body["nextToken"] = token
+        started = time.perf_counter()
+        connection.request("POST", "/ListLifecycleExecutionResources", body=json.dumps(body))
+        page = json.loads(connection.getresponse().read())
+        durations.append(time.perf_counter() - started)
+        seen += len(page["resources"])
+        token = page.get("nextToken")
+        if not token:
+            break
+    connection.close()
+    assert seen == 10000 and len(durations) == 400
+    early, late = statistics.median(durations[:50]), statistics.median(durations[-50:])
+    assert late < early * 3 + 0.002, (early, late)
+
+
+@pytest.mark.parametrize("max_results", [0, 26, -1])
+def test_max_results_outside_the_model_bounds_is_refused(ep, max_results):
+    client = make_client(ep.url, parameter_validation=False)
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        client.list_lifecycle_executions(resourceArn=NIGHTLY, maxResults=max_results)
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "maxResults" in message
+
+
+def test_max_results_bounds_come_from_the_model(ep):
+    model = endpoint_module.ServiceModel.get()
+    for operation in ("ListLifecycleExecutions", "ListLifecycleExecutionResources"):
+        shape = model.operations[operation].input_shape.members["maxResults"]
+        assert model.page_bounds(operation) == (shape.metadata["min"], shape.metadata["max"], 25)
+
+
+def test_unknown_or_foreign_token_is_refused(client):
+    first = client.list_lifecycle_executions(resourceArn=NIGHTLY)
+    with pytest.raises(client.exceptions.InvalidPaginationTokenException):
+        client.list_lifecycle_executions(resourceArn=NIGHTLY, nextToken="not-a-token")
+    with pytest.raises(client.exceptions.InvalidPaginationTokenException):
+        client.list_lifecycle_executions(resourceArn=POLICY, nextToken=first["nextToken"])
+    again = client.list_lifecycle_executions(resourceArn=NIGHTLY, nextToken=first["nextToken"])
+    assert again["lifecycleExecutions"][0]["lifecycleExecutionId"] == "lce-00000060-0000-4000-a000-00000000001a"
+
+
+# -- request validation -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad_id", ["lce-1", "lce-00000000-0000-4000-8000-00000000000G", "00000000-0000-4000-8000-000000000001"]
+)
+def test_malformed_execution_id_is_refused_by_pattern(client, bad_id):
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        client.get_lifecycle_execution(lifecycleExecutionId=bad_id)
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert "'lifecycleExecutionId'" in message and "regular expression pattern" in message
+
+
+def test_malformed_resource_arn_and_role_are_refused(client):
+    with pytest.raises(client.exceptions.InvalidRequestException, match="resourceArn"):
+        client.list_lifecycle_executions(resourceArn="arn:aws:ec2:us-east-1:123456789012:image/ami-1")
+    with pytest.raises(client.exceptions.InvalidRequestException, match="executionRole"):
+        client.start_resource_state_update(
+            resourceArn=image("3.0.0/1"), state={"status": "DEPRECATED"}, executionRole="bad role!"
+        )
+    with pytest.raises(client.exceptions.InvalidRequestException, match="resourceArn"):
+        client.start_resource_state_update(resourceArn=image("3.0.0"), state={"status": "DEPRECATED"})
+
+
+def test_unknown_body_member_is_refused(ep):
+    # The model has no lifecyclePolicyArn input for ListLifecycleExecutions: a policy ARN goes in resourceArn.
+    request = urllib.request.Request(
+        ep.url + "/ListLifecycleExecutions",
+        data=json.dumps({"lifecyclePolicyArn": POLICY}).encode(),
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as excinfo:
+        urllib.request.urlopen(request, timeout=5)  # pylint: disable=consider-using-with
+    assert excinfo.value.code == 400
+    assert excinfo.value.headers["x-amzn-ErrorType"] == "InvalidRequestException"
+    assert "lifecyclePolicyArn" in json.loads(excinfo.value.read())["message"]
+
+
+def test_missing_required_member_is_refused(ep):
+    client = make_client(ep.url, parameter_validation=False)
+    with pytest.raises(client.exceptions.InvalidRequestException, match="'resourceArn'.*null"):
+        client.list_lifecycle_executions()
+
+
+def test_unknown_execution_is_not_found(client):
+    missing = "lce-0000dead-0000-4000-8000-000000000000"
+    for call in (client.get_lifecycle_execution, client.list_lifecycle_execution_resources):
+        with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+            call(lifecycleExecutionId=missing)
+        code, status, message = error_of(excinfo)
+        assert (code, status) == ("ResourceNotFoundException", 404)
+        assert missing in message
+
+
+def test_unimplemented_operation_is_reported(ep, client):
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        client.get_lifecycle_policy(lifecyclePolicyArn=POLICY)
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("UnknownOperationException", 404)
+    assert "GetLifecyclePolicy" in message
+
+
+# -- cancel and start -------------------------------------------------------------------------------------------------
+
+
+def test_cancel_moves_through_cancelling_after_scripted_polls(client):
+    assert client.cancel_lifecycle_execution(lifecycleExecutionId=lce(105))["lifecycleExecutionId"] == lce(105)
+    assert [status_of(client, lce(105)) for _ in range(4)] == ["CANCELLING", "CANCELLING", "CANCELLED", "CANCELLED"]
+    assert client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(105))["lifecycleExecutionState"] == {
+        "status": "CANCELLED"
+    }
+
+
+def test_cancel_default_is_one_cancelling_poll(client):
+    client.cancel_lifecycle_execution(lifecycleExecutionId=lce(104))
+    assert [status_of(client, lce(104)) for _ in range(3)] == ["CANCELLING", "CANCELLED", "CANCELLED"]
+
+
+def test_cancel_is_refused_once_cancelling_or_terminal(client):
+    client.cancel_lifecycle_execution(lifecycleExecutionId=lce(104))
+    for execution_id, status in ((lce(104), "CANCELLING"), (lce(106), "SUCCESS")):
+        with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+            client.cancel_lifecycle_execution(lifecycleExecutionId=execution_id)
+        code, http_status, message = error_of(excinfo)
+        assert (code, http_status) == ("ResourceInUseException", 400)
+        assert execution_id in message and status in message
+
+
+def test_cancel_is_idempotent_by_client_token(ep, client):
+    token = str(uuid.uuid4())
+    first = client.cancel_lifecycle_execution(lifecycleExecutionId=lce(104), clientToken=token)
+    again = client.cancel_lifecycle_execution(lifecycleExecutionId=lce(104), clientToken=token)
+    assert first["lifecycleExecutionId"] == again["lifecycleExecutionId"] == lce(104)
+    with pytest.raises(client.exceptions.IdempotentParameterMismatchException):
+        client.cancel_lifecycle_execution(lifecycleExecutionId=lce(105), clientToken=token)
+    assert [r["status"] for r in ep.requests("CancelLifecycleExecution")] == [200, 200, 400]
+
+
+def test_start_creates_an_execution_with_the_default_timeline(client):
+    started = client.start_resource_state_update(resourceArn=image("3.0.0/1"), state={"status": "DEPRECATED"})
+    execution_id = started["lifecycleExecutionId"]
+    assert re.fullmatch(r"lce-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", execution_id)
+    assert started["resourceArn"] == image("3.0.0/1")
+    listed = client.list_lifecycle_executions(resourceArn=image("3.0.0/1"))["lifecycleExecutions"]
+    assert [e["lifecycleExecutionId"] for e in listed] == [execution_id]
+    assert "lifecyclePolicyArn" not in listed[0]
+    children = client.list_lifecycle_execution_resources(
+        lifecycleExecutionId=execution_id, parentResourceId=image("3.0.0/1")
+    )["resources"]
+    assert {r["action"]["name"] for r in children} == {"DEPRECATE"} and len(children) == 2
+    assert [status_of(client, execution_id) for _ in range(5)] == [
+        "PENDING",
+        "IN_PROGRESS",
+        "IN_PROGRESS",
+        "SUCCESS",
+        "SUCCESS",
+    ]
+
+
+def test_start_is_idempotent_and_refuses_a_busy_image(client):
+    token = str(uuid.uuid4())
+    first = client.start_resource_state_update(
+        resourceArn=image("3.0.0/1"), state={"status": "DISABLED"}, clientToken=token
+    )
+    again = client.start_resource_state_update(
+        resourceArn=image("3.0.0/1"), state={"status": "DISABLED"}, clientToken=token
+    )
+    assert first["lifecycleExecutionId"] == again["lifecycleExecutionId"]
+    assert len(client.list_lifecycle_executions(resourceArn=image("3.0.0/1"))["lifecycleExecutions"]) == 1
+    with pytest.raises(client.exceptions.IdempotentParameterMismatchException):
+        client.start_resource_state_update(resourceArn=image("3.0.0/1"), state={"status": "DELETED"}, clientToken=token)
+    with pytest.raises(client.exceptions.ResourceInUseException, match="3.0.0/1"):
+        client.start_resource_state_update(resourceArn=image("3.0.0/1"), state={"status": "DISABLED"})
+    with pytest.raises(client.exceptions.ResourceInUseException, match=lce(104)):
+        client.start_resource_state_update(resourceArn=image("2.0.0/1"), state={"status": "DISABLED"})
+
+
+def test_start_on_unknown_image_and_apply_immediately(client):
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        client.start_resource_state_update(resourceArn=image("9.9.9/9"), state={"status": "DEPRECATED"})
+    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+    immediate = client.start_resource_state_update(resourceArn=image("3.0.0/2"), state={"status": "DEPRECATED"})
+    assert "lifecycleExecutionId" not in immediate and immediate["resourceArn"] == image("3.0.0/2")
+
+
+def test_start_sends_update_at_as_epoch_seconds(ep, client):
+    when = datetime.datetime(2030, 1, 1, tzinfo=datetime.timezone.utc)
+    client.start_resource_state_update(resourceArn=image("3.0.0/1"), state={"status": "DEPRECATED"}, updateAt=when)
+    assert ep.requests("StartResourceStateUpdate")[0]["params"]["updateAt"] == when.timestamp()
+
+
+# -- faults -----------------------------------------------------------------------------------------------------------
+
+
+MODELED_ERRORS = sorted(
+    {
+        error.name
+        for operation in endpoint_module.OPERATIONS
+        for error in endpoint_module.ServiceModel.get().operations[operation].error_shapes
+    }
+)
+
+
+@pytest.mark.parametrize("code", MODELED_ERRORS + ["ResourceNotFoundException"])
+def test_error_fault_reaches_botocore_with_the_model_status(ep, client, code):
+    ep.add_faults([{"operation": "GetLifecycleExecution", "fault": "error", "code": code}])
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
+    expected_status = endpoint_module.ServiceModel.get().model.shape_for(code).metadata["error"]["httpStatusCode"]
+    assert error_of(excinfo)[:2] == (code, expected_status)
+    assert isinstance(excinfo.value, getattr(client.exceptions, code))
+    assert status_of(client, lce(101)) == "PENDING", "a faulted call must not advance the timeline"
+
+
+def test_unmodeled_error_code_needs_an_explicit_status(ep, client):
+    with pytest.raises(endpoint_module.ScenarioError):
+        ep.add_faults([{"fault": "error", "code": "ThrottlingException"}])
+    ep.add_faults([{"fault": "error", "code": "ThrottlingException", "status": 400}])
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
+    assert error_of(excinfo)[:2] == ("ThrottlingException", 400)
+
+
+def test_delay_past_the_read_timeout(ep):
+    client = make_client(ep.url, read_timeout=0.2)
+    ep.add_faults([{"operation": "GetLifecycleExecution", "fault": "delay", "seconds": 0.5}])
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(104))
+    assert ep.requests()[-1]["fault"] == "delay"
+
+
+def test_delay_shorter_than_the_timeout_answers_normally(ep, client):
+    ep.add_faults([{"operation": "GetLifecycleExecution", "fault": "delay", "seconds": 0.05}])
+    started = time.monotonic()
+    assert status_of(client, lce(101)) == "PENDING"
+    assert time.monotonic() - started >= 0.05
+    assert status_of(client, lce(101)) == "IN_PROGRESS"
+
+
+@pytest.mark.parametrize("kind", ["drop", "truncate"])
+def test_drop_and_truncate_are_connection_errors(ep, client, kind):
+    ep.add_faults([{"operation": "GetLifecycleExecution", "fault": kind}])
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
+    assert status_of(client, lce(101)) == "PENDING"
+    assert [(r["fault"], r["status"]) for r in ep.requests()] == [(kind, None if kind == "drop" else 200), (None, 200)]
+
+
+def test_garbage_is_what_botocore_makes_of_it(ep, client):
+    """botocore does not raise on a 200 whose body is not JSON: the caller gets an answer without its members."""
+    ep.add_faults([{"operation": "GetLifecycleExecution", "fault": "garbage"}])
+    answer = client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
+    assert "lifecycleExecution" not in answer
+    # JSON of the wrong shape escapes as a bare AttributeError from botocore's parser, not a botocore error.
+    ep.add_faults([{"operation": "GetLifecycleExecution", "fault": "garbage", "body": '{"lifecycleExecution": "x"}'}])
+    with pytest.raises(AttributeError):
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
+    assert status_of(client, lce(101)) == "PENDING"
+
+
+def test_fault_in_the_middle_of_a_listing_does_not_disturb_pagination(ep):
+    client = make_client(ep.url, retries={"mode": "standard", "max_attempts": 3})
+    ep.add_faults(
+        [{"operation": "ListLifecycleExecutions", "fault": "error", "code": "ServiceUnavailableException", "skip": 1}]
+    )
+    result = client.get_paginator("list_lifecycle_executions").paginate(resourceArn=NIGHTLY).build_full_result()
+    ids = [e["lifecycleExecutionId"] for e in result["lifecycleExecutions"]]
+    assert len(ids) == len(set(ids)) == 60
+    calls = ep.requests("ListLifecycleExecutions")
+    assert [(c["fault"], c["status"]) for c in calls] == [(None, 200), ("error", 503), (None, 200), (None, 200)]
+    assert calls[1]["params"] == calls[2]["params"] and "nextToken" in calls[1]["params"]
+
+
+def test_count_null_faults_forever_and_delete_clears(ep, client):
+    ep.add_faults([{"fault": "error", "code": "ServiceException", "count": None}])
+    for _ in range(3):
+        with pytest.raises(client.exceptions.ServiceException):
+            client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
+    assert control(ep.url, "GET", "faults")[1][0]["fired"] == 3
+    assert control(ep.url, "DELETE", "faults") == (200, [])
+    assert status_of(client, lce(101)) == "PENDING"
+
+
+def test_probability_faults_are_repeatable_with_a_seed(ep, client):
+    def faulted_calls():
+        ep.reset()
+        ep.add_faults(
+            [{"fault": "error", "code": "CallRateLimitExceededException", "count": None, "probability": 0.3, "seed": 7}]
+        )
+        for _ in range(40):
+            try:
+                client.list_lifecycle_executions(resourceArn=POLICY)
+            except client.exceptions.CallRateLimitExceededException:
+                pass
+        return [r["seq"] for r in ep.requests() if r["fault"]]
+
+    first = faulted_calls()
+    assert 4 <= len(first) <= 24
+    assert faulted_calls() == first
+
+
+def test_scenario_faults_are_installed_at_start():
+    scenario = {
+        "executions": [{"lifecycleExecutionId": lce(1), "status": "SUCCESS"}],
+        "faults": [{"operation": "*", "fault": "error", "code": "ServiceUnavailableException", "count": 1}],
+    }
+    with LocalEndpoint(scenario) as ep:
+        client = make_client(ep.url)
+        with pytest.raises(client.exceptions.ServiceUnavailableException):
+            client.get_lifecycle_execution(lifecycleExecutionId=lce(1))
+        assert status_of(client, lce(1)) == "SUCCESS"
+
+
+# -- output validation -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "broken, where",
+    [
+        ({"status": "DONE"}, "lifecycleExecution.state.status"),
+        ({"status": "FAILED", "reason": ""}, "lifecycleExecution.state.reason"),
+        (
+            {"lifecyclePolicyArn": "arn:aws:imagebuilder:us-east-1:123456789012:policy/x"},
+            "lifecycleExecution.lifecyclePolicyArn",
+        ),
+        ({"resources": [{"resourceId": "ami-1", "colour": "red"}]}, "resources.1.colour"),
+        ({"resources": [{"resourceId": "ami-1", "state": {"status": "DELETED"}}]}, "resources.1.state.status"),
+        ({"resources": [{"resourceId": "ami-1", "imageUris": []}], "cancel_polls": 1}, None),
+    ],
+)
+def test_output_validation_refuses_to_send_a_broken_answer(broken, where, caplog):
+    with LocalEndpoint({"executions": [dict(broken, lifecycleExecutionId=lce(1))]}) as ep:
+        client = make_client(ep.url)
+        call = client.list_lifecycle_execution_resources if "resources" in broken else client.get_lifecycle_execution
+        if where is None:
+            # An empty list is valid (StringList has no min): the validator must not refuse good answers either.
+            call(lifecycleExecutionId=lce(1))
+            return
+        with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+            call(lifecycleExecutionId=lce(1))
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("LocalEndpointOutputValidationError", 500)
+    assert f"'{where}'" in message
+    assert any("BUG" in record.getMessage() for record in caplog.records)
+
+
+def test_every_successful_answer_passes_output_validation(ep, client):
+    """A broad sweep of the scenario through every operation; any drift would surface as a 500."""
+    for number in (101, 102, 103, 104, 105, 106, 107, 108):
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(number))
+        client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(number))
+    client.list_lifecycle_executions(resourceArn=POLICY)
+    client.start_resource_state_update(resourceArn=image("3.0.0/1"), state={"status": "AVAILABLE"})
+    client.cancel_lifecycle_execution(lifecycleExecutionId=lce(104))
+    assert {r["status"] for r in ep.requests()} == {200}
+
+
+# -- control API, log, speed ------------------------------------------------------------------------------------------
+
+
+def test_control_api(ep, client):
+    assert control(ep.url, "GET", "health") == (200, {"status": "ok"})
+    status_of(client, lce(101))
+    client.list_lifecycle_executions(resourceArn=POLICY, maxResults=5)
+    _, log = control(ep.url, "GET", "requests")
+    assert [(r["seq"], r["operation"], r["status"], r["fault"]) for r in log] == [
+        (1, "GetLifecycleExecution", 200, None),
+        (2, "ListLifecycleExecutions", 200, None),
+    ]
+    assert log[1]["params"] == {"resourceArn": POLICY, "maxResults": 5}
+    _, only_get = control(ep.url, "GET", "requests?operation=GetLifecycleExecution")
+    assert [r["seq"] for r in only_get] == [1]
+
+    status, faults = control(ep.url, "POST", "faults", [{"operation": "GetLifecycleExecution", "fault": "drop"}])
+    assert status == 200 and faults[0]["fault"] == "drop"
+    with pytest.raises(urllib.error.HTTPError) as excinfo:
+        control(ep.url, "POST", "faults", [{"fault": "explode"}])
+    assert excinfo.value.code == 400
+
+    assert control(ep.url, "POST", "reset") == (200, {"reset": True})
+    assert control(ep.url, "GET", "requests") == (200, [])
+    assert control(ep.url, "GET", "faults") == (200, [])
+    assert status_of(client, lce(101)) == "PENDING"
+
+
+def test_control_api_replaces_the_scenario(ep, client):
+    with open(os.path.join(SCENARIOS, "demo.json"), encoding="utf-8") as handle:
+        demo = json.load(handle)
+    try:
+        assert control(ep.url, "POST", "scenario", demo) == (200, {"loaded": True})
+        assert status_of(client, lce(2)) == "PENDING"
+        with pytest.raises(client.exceptions.ResourceNotFoundException):
+            client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
+        assert control(ep.url, "GET", "scenario")[1]["description"] == demo["description"]
+        with pytest.raises(urllib.error.HTTPError) as excinfo:
+            control(ep.url, "POST", "scenario", {"executions": [{"oops": 1}]})
+        assert excinfo.value.code == 400
+        assert status_of(client, lce(2)) == "IN_PROGRESS"
+    finally:
+        ep.load_scenario(os.path.join(SCENARIOS, "integration.json"))
+
+
+def test_request_log_never_holds_credentials(tmp_path):
+    log_path = tmp_path / "requests.jsonl"
+    with LocalEndpoint(os.path.join(SCENARIOS, "demo.json"), log_path=str(log_path)) as ep:
+        client = make_client(ep.url)
+        status_of(client, lce(1))
+        with pytest.raises(client.exceptions.InvalidRequestException):
+            client.get_lifecycle_execution(lifecycleExecutionId="lce-x")
+        in_memory = json.dumps(ep.requests())
+    lines = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines()]
+    assert [(r["operation"], r["status"], r["error"]) for r in lines] == [
+        ("GetLifecycleExecution", 200, None),
+        ("GetLifecycleExecution", 400, "InvalidRequestException"),
+    ]
+    for text in (in_memory, log_path.read_text(encoding="utf-8")):
+        assert SECRET_KEY not in text and "AKIDLOCALENDPOINTTEST" not in text and "Authorization" not in text
+
+
+def test_get_is_answered_in_well_under_five_ms(ep):
+    connection = http.client.HTTPConnection("127.0.0.1", int(ep.url.rsplit(":", 1)[1]), timeout=5)
+    durations = []
+    for _ in range(200):
+        started = time.perf_counter()
+        connection.request("GET", f"/GetLifecycleExecution?lifecycleExecutionId={lce(104)}")
+        assert connection.getresponse().read()
+        durations.append(time.perf_counter() - started)
+    connection.close()
+    assert statistics.median(durations) < 0.005
+
+
+def test_only_loopback_is_accepted():
+    with pytest.raises(ValueError, match="loopback"):
+        LocalEndpoint({}, host="0.0.0.0")
+
+
+def test_script_prints_the_url_writes_files_and_stops_on_sigterm(tmp_path):
+    url_file, pid_file = tmp_path / "url", tmp_path / "pid"
+    command = [
+        sys.executable,
+        SCRIPT,
+        "--scenario",
+        os.path.join(SCENARIOS, "demo.json"),
+        "--url-file",
+        str(url_file),
+        "--pid-file",
+        str(pid_file),
+    ]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
+        try:
+            line = process.stdout.readline()
+            match = re.fullmatch(r"listening on (http://127\.0\.0\.1:(\d+))\n", line)
+            assert match, line
+            url, port = match.group(1), int(match.group(2))
+            assert url_file.read_text(encoding="utf-8").strip() == url
+            assert int(pid_file.read_text(encoding="utf-8")) == process.pid
+            assert control(url, "GET", "health") == (200, {"status": "ok"})
+            assert status_of(make_client(url), lce(2)) == "PENDING"
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert process.stdout.read() == ""
+    assert not url_file.exists() and not pid_file.exists()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    with socket.socket() as probe:
+        # As a restarted endpoint would: SO_REUSEADDR, since closed connections may leave TIME_WAIT entries.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))
