@@ -1,0 +1,171 @@
+# imagebuilder_ops.aws: set up, test, build and demo from nothing but a Python interpreter and the
+# package index. `make test` is what CI runs; `make help` lists the targets. Set-up is part of every
+# target and is skipped when already done, so any target works on a fresh clone.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules --no-print-directory
+
+# ---- Interpreters -------------------------------------------------------------------------------
+# The default python3 (3.11 here); the newest leg needs >= 3.12: pyenv's 3.13.0 when it is there.
+# Override on the command line, e.g. `make PY313=/opt/python3.13/bin/python3 test`.
+PY311 ?= python3
+PY313 ?= $(or $(shell tools/find_python.sh 3.13.0 3.12),none)
+export PY311 PY313
+
+# ---- Compatibility matrix: one line per leg ------------------------------------------------------
+# Every leg runs units and integration; sanity only where it says so (ansible-test 2.17 sanity
+# would hold our code to that release's linters, which adds nothing to requires_ansible >= 2.17).
+#              interpreter  ansible-core  ansible (ships amazon.aws)  sanity
+LEG_core219 := $(PY311)     2.19.14       12.3.0                      yes
+LEG_core221 := $(PY313)     2.21.5        14.5.0                      yes
+LEG_core217 := $(PY311)     2.17.14       12.3.0                      no
+LEGS := core219 core221 core217
+
+# The tarball is built once, with a leg that every machine has; every leg then installs it.
+BUILD_LEG := core219
+
+# ---- Paths --------------------------------------------------------------------------------------
+VENV := .venv
+BUILD := .build
+DIST := dist
+WHEELS := .cache/wheels
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
+TARBALL := $(DIST)/imagebuilder_ops-aws-$(VERSION).tar.gz
+REQ := tests/requirements
+LINT_PATHS := $(wildcard plugins tests tools demo benchmarks)
+
+leg_python = $(word 1,$(LEG_$(1)))
+leg_core = $(word 2,$(LEG_$(1)))
+leg_ansible = $(word 3,$(LEG_$(1)))
+# ansible-test needs ROOT/ansible_collections/imagebuilder_ops/aws as a real directory.
+stage_dir = $(BUILD)/$(1)/ansible_collections/imagebuilder_ops/aws
+installed = $(BUILD)/$(1)/installed
+# The leg's venv bin first on PATH: ansible-test --python X.Y and run.py's ansible-playbook find it.
+leg_env = PATH="$(CURDIR)/$(VENV)/$(1)/bin:$$PATH"
+leg_pyver = $$($(VENV)/$(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+READY_LEGS := $(foreach l,$(LEGS),$(if $(filter none,$(call leg_python,$(l))),,$(l)))
+MISSING_LEGS := $(filter-out $(READY_LEGS),$(LEGS))
+SANITY_LEGS := $(foreach l,$(READY_LEGS),$(if $(filter yes,$(word 4,$(LEG_$(l)))),$(l)))
+
+.PHONY: help test venv lint format sanity units build integration demo release-checks bench clean \
+	legs-available tarball tools-venv lint-venv \
+	$(foreach t,venv stage sanity units install integration,$(addprefix $(t)-,$(LEGS)))
+
+help:
+	@echo "make test            venv + lint + sanity + units + build + integration + release-checks, with a summary"
+	@echo "make venv            one venv per leg ($(LEGS)) plus amazon.aws beside the collection"
+	@echo "make lint            black, isort, flake8 over $(LINT_PATHS)"
+	@echo "make format          apply black and isort"
+	@echo "make sanity          ansible-test sanity on legs: $(SANITY_LEGS)"
+	@echo "make units           pytest tests/unit tests/local_endpoint on every leg"
+	@echo "make build           $(TARBALL), installed into $(BUILD)/<leg>/installed for every leg"
+	@echo "make integration     tests/integration/run.py on every leg"
+	@echo "make demo            demo/run.py on the core219 leg"
+	@echo "make release-checks  tests/release/run_checks.sh with .venv/tools"
+	@echo "make bench           benchmarks/run.py on the core221 leg"
+	@echo "make clean           remove .venv .build .cache dist"
+	@echo "Per leg: venv-<leg> stage-<leg> sanity-<leg> units-<leg> install-<leg> integration-<leg>"
+
+# ---- The whole run --------------------------------------------------------------------------------
+# Each step runs even after an earlier one failed, so the summary always covers all of them.
+TEST_STEPS := venv lint sanity units build integration release-checks
+test:
+	@$(PY311) tools/run_steps.py --make "$(MAKE)" --missing-legs "$(MISSING_LEGS)" $(TEST_STEPS)
+
+# A leg without its interpreter is skipped on a developer's machine, loudly; CI must run every leg.
+legs-available:
+	@if [ -n "$(MISSING_LEGS)" ]; then \
+		echo "!!! NOTE: leg(s) $(MISSING_LEGS) SKIPPED-UNAVAILABLE: no Python >= 3.12 found (pyenv 3.13.0" \
+			"preferred; set PY313=/path/to/python3)"; \
+		if [ "$${CI:-}" = true ]; then echo "!!! CI must run every leg: failing"; exit 1; fi; \
+	fi
+
+# ---- Set-up --------------------------------------------------------------------------------------
+venv: legs-available $(addprefix venv-,$(READY_LEGS)) lint-venv
+
+# tools/venv.py rebuilds only when the interpreter, the pins or the pip arguments changed.
+$(addprefix venv-,$(LEGS)): venv-%:
+	@if [ "$(call leg_python,$*)" = none ]; then echo "leg $*: no Python >= 3.12 found (set PY313=...)"; exit 1; fi
+	@$(PY311) tools/venv.py --python $(call leg_python,$*) --dir $(VENV)/$* \
+		--check "tools/check_leg.py --ansible-core $(call leg_core,$*)" \
+		-- ansible-core==$(call leg_core,$*) -r $(REQ)/leg.txt -c $(REQ)/constraints.txt
+	@$(VENV)/$*/bin/python tools/amazon_aws.py --ansible $(call leg_ansible,$*) --cache $(WHEELS) \
+		--dest $(BUILD)/$*/ansible_collections --stamp $(BUILD)/$*/amazon.aws.stamp
+
+lint-venv:
+	@$(PY311) tools/venv.py --python $(PY311) --dir $(VENV)/lint -- -r $(REQ)/lint.txt -c $(REQ)/constraints.txt
+
+# tools.txt belongs to the release checks; without it this target fails, as it should.
+tools-venv: $(REQ)/tools.txt
+	@if [ "$(PY313)" = none ]; then echo "release checks need Python >= 3.12: none found (set PY313=...)"; exit 1; fi
+	@$(PY311) tools/venv.py --python $(PY313) --dir $(VENV)/tools -- -r $(REQ)/tools.txt
+
+# A fresh copy each time, so files deleted from the source do not linger in what is tested.
+$(addprefix stage-,$(LEGS)): stage-%:
+	@tools/stage.sh $(call stage_dir,$*)
+
+# ---- Checks --------------------------------------------------------------------------------------
+lint: lint-venv
+	@rc=0; \
+	$(VENV)/lint/bin/black --check --quiet $(LINT_PATHS) || rc=1; \
+	$(VENV)/lint/bin/isort --check-only --quiet $(LINT_PATHS) || rc=1; \
+	$(VENV)/lint/bin/flake8 $(LINT_PATHS) || rc=1; \
+	if [ $$rc = 0 ]; then echo "lint: clean"; else echo "lint: FAILED (make format applies black and isort)"; fi; exit $$rc
+
+format: lint-venv
+	$(VENV)/lint/bin/isort --quiet $(LINT_PATHS)
+	$(VENV)/lint/bin/black --quiet $(LINT_PATHS)
+
+sanity: legs-available $(addprefix sanity-,$(SANITY_LEGS))
+
+# Sanity problems are fixed in the code, never ignored. The get-pip stand-in lets ansible-test
+# bootstrap its sanity venvs without the host it would download get-pip.py from.
+$(addprefix sanity-,$(LEGS)): sanity-%: venv-% stage-%
+	@if cat tests/sanity/ignore-*.txt 2>/dev/null | grep -Ev '^[[:space:]]*(#|$$)'; then \
+		echo "tests/sanity: ignore entries are not allowed"; exit 1; fi
+	@$(VENV)/$*/bin/python tools/install_get_pip.py $(call leg_pyver,$*)
+	cd $(call stage_dir,$*) && $(call leg_env,$*) ansible-test sanity --python $(call leg_pyver,$*) --color no
+
+units: legs-available $(addprefix units-,$(READY_LEGS))
+
+# From the staged copy with PYTHONPATH at its ansible_collections parent, so tests import
+# ansible_collections.imagebuilder_ops.aws... and amazon.aws exactly as Ansible lays them out.
+$(addprefix units-,$(LEGS)): units-%: venv-% stage-%
+	cd $(call stage_dir,$*) && PYTHONPATH="$(CURDIR)/$(BUILD)/$*" \
+		$(CURDIR)/tools/pytest.sh $(CURDIR)/$(VENV)/$*/bin/python tests/unit tests/local_endpoint
+
+# ---- Build, install, run -------------------------------------------------------------------------
+build: legs-available $(addprefix install-,$(READY_LEGS))
+
+tarball: venv-$(BUILD_LEG) stage-$(BUILD_LEG)
+	@rm -f $(DIST)/imagebuilder_ops-aws-*.tar.gz
+	$(VENV)/$(BUILD_LEG)/bin/ansible-galaxy collection build --force --output-path $(DIST) $(call stage_dir,$(BUILD_LEG))
+	@$(PY311) tools/check_tarball.py $(TARBALL)
+
+# --no-deps: plain install would ask Galaxy for amazon.aws. amazon.aws is linked in beside it instead.
+$(addprefix install-,$(LEGS)): install-%: venv-% tarball
+	@rm -rf $(call installed,$*)
+	$(VENV)/$*/bin/ansible-galaxy collection install --no-deps --force -p $(call installed,$*)/ansible_collections $(TARBALL)
+	@ln -sfn ../../ansible_collections/amazon $(call installed,$*)/ansible_collections/amazon
+
+integration: legs-available $(addprefix integration-,$(READY_LEGS))
+
+$(addprefix integration-,$(LEGS)): integration-%: install-%
+	$(call leg_env,$*) $(VENV)/$*/bin/python tests/integration/run.py --leg $* --collections-path $(call installed,$*)
+
+demo: install-core219
+	$(call leg_env,core219) $(VENV)/core219/bin/python demo/run.py --collections-path $(call installed,core219)
+
+# Paths are absolute so the script may change directory.
+release-checks: tools-venv install-core221
+	TOOLS_VENV=$(CURDIR)/$(VENV)/tools COLLECTIONS_ROOT=$(CURDIR)/$(call installed,core221) \
+		TARBALL=$(CURDIR)/$(TARBALL) bash tests/release/run_checks.sh
+
+bench: venv-core221
+	$(call leg_env,core221) $(VENV)/core221/bin/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) $(BUILD) .cache $(DIST)
