@@ -44,7 +44,7 @@ stage_dir = $(BUILD)/$(1)/ansible_collections/imagebuilder_ops/aws
 installed = $(BUILD)/$(1)/installed
 # The leg's venv bin first on PATH: ansible-test --python X.Y and run.py's ansible-playbook find it.
 leg_env = PATH="$(CURDIR)/$(VENV)/$(1)/bin:$$PATH"
-leg_pyver = $$($(VENV)/$(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+leg_pyver = $$($(CURDIR)/$(VENV)/$(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 READY_LEGS := $(foreach l,$(LEGS),$(if $(filter none,$(call leg_python,$(l))),,$(l)))
 MISSING_LEGS := $(filter-out $(READY_LEGS),$(LEGS))

@@ -23,10 +23,11 @@ def main():
     parser.add_argument("--ansible-core", required=True, help="exact ansible-core version expected")
     args = parser.parse_args()
 
-    import ansible
     import boto3
     import botocore
     import botocore.session
+
+    import ansible
 
     problems = []
     if ansible.__version__ != args.ansible_core:

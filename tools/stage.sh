@@ -20,6 +20,10 @@ git -C "$src" ls-files -z --cached --others --exclude-standard |
     done |
     tar -C "$src" --null --no-recursion --files-from=- -cf - |
     tar -C "$new" -xf -
+# ansible-test lists files with git, walking up to the nearest .git: without one here it would find
+# this checkout's, which ignores .build/, and report "All targets skipped". An empty repository makes
+# the copy its own content root, every file in it untracked-not-ignored.
+git init --quiet "$new"
 rm -rf "$dest"
 mv "$new" "$dest"
 echo "staged $(find "$dest" -type f | wc -l) files in $dest"
