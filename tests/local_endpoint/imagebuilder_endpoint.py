@@ -601,12 +601,13 @@ class World:
             if found is None or found[:2] != (operation, scope):
                 raise EndpointError("InvalidPaginationTokenException", "The nextToken is not valid for this request")
             offset = found[2]
-        page = items[offset : offset + size]
+        end = offset + size
+        page = items[offset:end]
         token = None
-        if offset + size < len(items):
-            seed = f"{self.token_secret}|{operation}|{scope}|{offset + size}".encode()
-            token = hashlib.sha256(seed).hexdigest()
-            self.tokens[token] = (operation, scope, offset + size)
+        if end < len(items):
+            # Deterministic per page, so a retried call hands out the same token it would have.
+            token = hashlib.sha256(f"{self.token_secret}|{operation}|{scope}|{end}".encode()).hexdigest()
+            self.tokens[token] = (operation, scope, end)
         return page, token
 
     def get_lifecycle_execution(self, params, now):
@@ -1132,7 +1133,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _control(self, parts, body):
         endpoint = self.server.endpoint
-        route = (self.command, parts.path[len(CONTROL_PREFIX) :].rstrip("/"))
+        route = (self.command, parts.path.removeprefix(CONTROL_PREFIX).rstrip("/"))
         try:
             document = json.loads(body) if body.strip() else None
             if route == ("GET", "health"):

@@ -59,6 +59,11 @@ def status_of(client, execution_id):
     return client.get_lifecycle_execution(lifecycleExecutionId=execution_id)["lifecycleExecution"]["state"]["status"]
 
 
+def polls(client, execution_id, count):
+    """The statuses of ``count`` consecutive GetLifecycleExecution calls, as a waiter would see them."""
+    return [status_of(client, execution_id) for _poll in range(count)]
+
+
 def error_of(excinfo):
     response = excinfo.value.response
     return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Message"]
@@ -88,7 +93,7 @@ def client(ep):
     return make_client(ep.url)
 
 
-# -- round trips through botocore's parser ------------------------------------------------------------------------
+# -- round trips through botocore's parser -----------------------------------------------------------------------------
 
 
 def test_demo_scenario_round_trips_every_field():
@@ -139,18 +144,20 @@ def test_unknown_policy_lists_nothing(client):
     assert client.list_lifecycle_executions(resourceArn=ARN + "lifecycle-policy/no-such")["lifecycleExecutions"] == []
 
 
-# -- timelines ----------------------------------------------------------------------------------------------------------
+# -- timelines ---------------------------------------------------------------------------------------------------------
 
 
 def test_count_timeline_advances_once_per_get(client):
-    answers = [client.get_lifecycle_execution(lifecycleExecutionId=lce(101))["lifecycleExecution"] for _ in range(5)]
+    answers = [
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(101))["lifecycleExecution"] for _attempt in range(5)
+    ]
     assert [a["state"]["status"] for a in answers] == ["PENDING", "IN_PROGRESS", "IN_PROGRESS", "SUCCESS", "SUCCESS"]
     assert ["endTime" in a for a in answers] == [False, False, False, True, True]
     assert answers[3]["endTime"] == answers[4]["endTime"]
 
 
 def test_listing_does_not_advance_a_timeline(client):
-    for _ in range(3):
+    for _attempt in range(3):
         listed = client.list_lifecycle_executions(resourceArn=image("1.0.0/1"))["lifecycleExecutions"]
         assert listed[0]["state"]["status"] == "PENDING"
         client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(101))
@@ -159,18 +166,19 @@ def test_listing_does_not_advance_a_timeline(client):
 
 def test_failed_timeline_reports_the_reason_once_terminal(client):
     states = [
-        client.get_lifecycle_execution(lifecycleExecutionId=lce(102))["lifecycleExecution"]["state"] for _ in range(3)
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(102))["lifecycleExecution"]["state"]
+        for _attempt in range(3)
     ]
     assert states[:2] == [{"status": "IN_PROGRESS"}, {"status": "IN_PROGRESS"}]
     assert states[2]["status"] == "FAILED" and "ec2:DeregisterImage" in states[2]["reason"]
 
 
 def test_scripted_cancellation_goes_through_cancelling(client):
-    assert [status_of(client, lce(103)) for _ in range(4)] == ["IN_PROGRESS", "CANCELLING", "CANCELLING", "CANCELLED"]
+    assert polls(client, lce(103), 4) == ["IN_PROGRESS", "CANCELLING", "CANCELLING", "CANCELLED"]
 
 
 def test_stuck_execution_never_finishes(client):
-    assert {status_of(client, lce(104)) for _ in range(20)} == {"IN_PROGRESS"}
+    assert set(polls(client, lce(104), 20)) == {"IN_PROGRESS"}
 
 
 def test_time_based_timeline_is_measured_from_the_first_get():
@@ -187,7 +195,7 @@ def test_time_based_timeline_is_measured_from_the_first_get():
         assert status_of(client, lce(7)) == "SUCCESS"
 
 
-# -- pagination ---------------------------------------------------------------------------------------------------
+# -- pagination --------------------------------------------------------------------------------------------------------
 
 
 def test_paginator_returns_every_execution_once_newest_first(ep, client):
@@ -266,7 +274,7 @@ def test_unknown_or_foreign_token_is_refused(client):
     assert again["lifecycleExecutions"][0]["lifecycleExecutionId"] == "lce-00000060-0000-4000-a000-00000000001a"
 
 
-# -- request validation -------------------------------------------------------------------------------------------
+# -- request validation ------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -329,12 +337,12 @@ def test_unimplemented_operation_is_reported(ep, client):
     assert "GetLifecyclePolicy" in message
 
 
-# -- cancel and start -------------------------------------------------------------------------------------------------
+# -- cancel and start --------------------------------------------------------------------------------------------------
 
 
 def test_cancel_moves_through_cancelling_after_scripted_polls(client):
     assert client.cancel_lifecycle_execution(lifecycleExecutionId=lce(105))["lifecycleExecutionId"] == lce(105)
-    assert [status_of(client, lce(105)) for _ in range(4)] == ["CANCELLING", "CANCELLING", "CANCELLED", "CANCELLED"]
+    assert polls(client, lce(105), 4) == ["CANCELLING", "CANCELLING", "CANCELLED", "CANCELLED"]
     assert client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(105))["lifecycleExecutionState"] == {
         "status": "CANCELLED"
     }
@@ -342,7 +350,7 @@ def test_cancel_moves_through_cancelling_after_scripted_polls(client):
 
 def test_cancel_default_is_one_cancelling_poll(client):
     client.cancel_lifecycle_execution(lifecycleExecutionId=lce(104))
-    assert [status_of(client, lce(104)) for _ in range(3)] == ["CANCELLING", "CANCELLED", "CANCELLED"]
+    assert polls(client, lce(104), 3) == ["CANCELLING", "CANCELLED", "CANCELLED"]
 
 
 def test_cancel_is_refused_once_cancelling_or_terminal(client):
@@ -377,7 +385,7 @@ def test_start_creates_an_execution_with_the_default_timeline(client):
         lifecycleExecutionId=execution_id, parentResourceId=image("3.0.0/1")
     )["resources"]
     assert {r["action"]["name"] for r in children} == {"DEPRECATE"} and len(children) == 2
-    assert [status_of(client, execution_id) for _ in range(5)] == [
+    assert polls(client, execution_id, 5) == [
         "PENDING",
         "IN_PROGRESS",
         "IN_PROGRESS",
@@ -418,7 +426,7 @@ def test_start_sends_update_at_as_epoch_seconds(ep, client):
     assert ep.requests("StartResourceStateUpdate")[0]["params"]["updateAt"] == when.timestamp()
 
 
-# -- faults -----------------------------------------------------------------------------------------------------------
+# -- faults ------------------------------------------------------------------------------------------------------------
 
 
 MODELED_ERRORS = sorted(
@@ -502,7 +510,7 @@ def test_fault_in_the_middle_of_a_listing_does_not_disturb_pagination(ep):
 
 def test_count_null_faults_forever_and_delete_clears(ep, client):
     ep.add_faults([{"fault": "error", "code": "ServiceException", "count": None}])
-    for _ in range(3):
+    for _attempt in range(3):
         with pytest.raises(client.exceptions.ServiceException):
             client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
     assert control(ep.url, "GET", "faults")[1][0]["fired"] == 3
@@ -516,7 +524,7 @@ def test_probability_faults_are_repeatable_with_a_seed(ep, client):
         ep.add_faults(
             [{"fault": "error", "code": "CallRateLimitExceededException", "count": None, "probability": 0.3, "seed": 7}]
         )
-        for _ in range(40):
+        for _attempt in range(40):
             try:
                 client.list_lifecycle_executions(resourceArn=POLICY)
             except client.exceptions.CallRateLimitExceededException:
@@ -584,20 +592,20 @@ def test_every_successful_answer_passes_output_validation(ep, client):
     assert {r["status"] for r in ep.requests()} == {200}
 
 
-# -- control API, log, speed ------------------------------------------------------------------------------------------
+# -- control API, log, speed -------------------------------------------------------------------------------------------
 
 
 def test_control_api(ep, client):
     assert control(ep.url, "GET", "health") == (200, {"status": "ok"})
     status_of(client, lce(101))
     client.list_lifecycle_executions(resourceArn=POLICY, maxResults=5)
-    _, log = control(ep.url, "GET", "requests")
+    log = control(ep.url, "GET", "requests")[1]
     assert [(r["seq"], r["operation"], r["status"], r["fault"]) for r in log] == [
         (1, "GetLifecycleExecution", 200, None),
         (2, "ListLifecycleExecutions", 200, None),
     ]
     assert log[1]["params"] == {"resourceArn": POLICY, "maxResults": 5}
-    _, only_get = control(ep.url, "GET", "requests?operation=GetLifecycleExecution")
+    only_get = control(ep.url, "GET", "requests?operation=GetLifecycleExecution")[1]
     assert [r["seq"] for r in only_get] == [1]
 
     status, faults = control(ep.url, "POST", "faults", [{"operation": "GetLifecycleExecution", "fault": "drop"}])
@@ -649,7 +657,7 @@ def test_request_log_never_holds_credentials(tmp_path):
 def test_get_is_answered_in_well_under_five_ms(ep):
     connection = http.client.HTTPConnection("127.0.0.1", int(ep.url.rsplit(":", 1)[1]), timeout=5)
     durations = []
-    for _ in range(200):
+    for _attempt in range(200):
         started = time.perf_counter()
         connection.request("GET", f"/GetLifecycleExecution?lifecycleExecutionId={lce(104)}")
         assert connection.getresponse().read()
