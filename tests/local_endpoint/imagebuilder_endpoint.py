@@ -970,9 +970,8 @@ class LocalEndpoint:
     def call(self, operation, params):
         """Validate, run and check one API call; returns the JSON-ready answer or raises EndpointError."""
         self.service.check_input(operation, params)
-        handler = getattr(self._world, _snake(operation))
         with self._lock:
-            result = handler(params, time.time())
+            result = getattr(self._world, _snake(operation))(params, time.time())
         errors = self.service.output_errors(operation, result)
         if errors:
             LOG.error("BUG: the %s answer does not match the output shape: %s", operation, "; ".join(errors))
