@@ -1,0 +1,227 @@
+"""Run the collection the way AWX runs a job, and check what the job recorded.
+
+AWX hands ansible-runner a private data directory: the project, an inventory, ``env/extravars``,
+``env/settings`` and ``env/envvars``, where its AWS credential type puts AWS_ACCESS_KEY_ID,
+AWS_SECRET_ACCESS_KEY and, with a token, both AWS_SECURITY_TOKEN and AWS_SESSION_TOKEN. This builds one
+such directory under a temporary directory, runs tests/release/awx_project/lifecycle_report.yml against the
+local Image Builder endpoint, and checks that the job succeeded, that its events hold the lifecycle
+executions, and that no credential shows in its stdout or events.
+
+Runner artifacts record the whole environment, secrets included, so the temporary directory is always
+deleted, and the credentials are fresh random values made for this run only.
+
+Run with the tools venv's Python (it has ansible-runner, ansible-core and boto3):
+    python tests/release/awx_job.py --collections-root .build/core221/installed
+Exit status 0 when every check passed.
+"""
+
+import argparse
+import glob
+import json
+import os
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+PLAYBOOK = "lifecycle_report.yml"
+IDENT = "awx-job"
+
+FINISHED_ID = "lce-00000000-0000-4000-8000-000000000001"
+RUNNING_ID = "lce-00000000-0000-4000-8000-000000000002"
+POLICY_ARN = "arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup"
+
+
+def fake_credentials():
+    # Long and unusual, and new each run: Ansible masks no_log values wherever they appear, so a short or
+    # common fake would hide real leaks or be "found" by accident.
+    token = secrets.token_hex(12)
+    return {
+        "AWS_ACCESS_KEY_ID": "AKIAIBOPSRUNNER" + token[:10].upper(),
+        "AWS_SECRET_ACCESS_KEY": f"ibops-runner-secret-{token}-do-not-print",
+        "AWS_SECURITY_TOKEN": f"ibops-runner-session-{token}-token-value",
+        "AWS_SESSION_TOKEN": f"ibops-runner-session-{token}-token-value",
+    }
+
+
+def start_endpoint(workdir, scenario):
+    url_file = os.path.join(workdir, "endpoint.url")
+    script = os.path.join(REPO, "tests", "local_endpoint", "imagebuilder_endpoint.py")
+    log = open(os.path.join(workdir, "endpoint.log"), "w", encoding="utf-8")  # pylint: disable=consider-using-with
+    process = subprocess.Popen(  # pylint: disable=consider-using-with
+        [sys.executable, script, "--scenario", scenario, "--port", "0", "--url-file", url_file],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if os.path.exists(url_file):
+            with open(url_file, encoding="utf-8") as handle:
+                return process, handle.read().strip()
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    stop_endpoint(process)
+    raise RuntimeError(f"the local endpoint did not start; see {log.name}")
+
+
+def stop_endpoint(process):
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def write(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(data if isinstance(data, str) else json.dumps(data, indent=2))
+
+
+def private_data_dir(root, collections_root, endpoint_url, credentials):
+    pdd = os.path.join(root, "pdd")
+    shutil.copytree(os.path.join(HERE, "awx_project"), os.path.join(pdd, "project"))
+    envvars = dict(credentials, ANSIBLE_COLLECTIONS_PATH=collections_root, ANSIBLE_FORCE_COLOR="0")
+    write(os.path.join(pdd, "env", "envvars"), envvars)
+    write(
+        os.path.join(pdd, "env", "extravars"),
+        {
+            "imagebuilder_endpoint_url": endpoint_url,
+            "finished_execution_id": FINISHED_ID,
+            "running_execution_id": RUNNING_ID,
+            "lifecycle_policy_arn": POLICY_ARN,
+        },
+    )
+    write(os.path.join(pdd, "env", "settings"), {"job_timeout": 300, "idle_timeout": 120, "pexpect_timeout": 5})
+    write(
+        os.path.join(pdd, "inventory", "hosts"),
+        f"localhost ansible_connection=local ansible_python_interpreter={sys.executable}\n",
+    )
+    return pdd
+
+
+def runner_environment(root):
+    """The job's process environment: nothing of ours, so that only env/envvars can supply credentials."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_", "BOTO"))}
+    home = os.path.join(root, "home")
+    os.makedirs(home)
+    env.update(
+        HOME=home,
+        PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
+        AWS_CONFIG_FILE=os.path.join(home, "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, "no-aws-credentials"),
+        # Should credentials ever be missing, botocore must not go looking for an instance role.
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
+def load_events(artifacts):
+    events = []
+    for path in glob.glob(os.path.join(artifacts, "job_events", "*.json")):
+        with open(path, encoding="utf-8") as handle:
+            events.append(json.load(handle))
+    return sorted(events, key=lambda e: e.get("counter", 0))
+
+
+def task_results(events):
+    return {
+        e["event_data"].get("task"): e["event_data"].get("res", {}) for e in events if e.get("event") == "runner_on_ok"
+    }
+
+
+def check_job(pdd, runner_stdout, credentials, endpoint_url):
+    """A list of failures; empty when the job looks as it should."""
+    failures = []
+    artifacts = os.path.join(pdd, "artifacts", IDENT)
+    status = open(os.path.join(artifacts, "status"), encoding="utf-8").read().strip()
+    if status != "successful":
+        failures.append(f"job status is {status!r}, not 'successful'")
+
+    events = load_events(artifacts)
+    results = task_results(events)
+    finished = results.get("Read a finished lifecycle execution", {}).get("lifecycle_execution", {})
+    if finished.get("lifecycle_execution_id") != FINISHED_ID or finished.get("state", {}).get("status") != "SUCCESS":
+        failures.append(f"no runner_on_ok event holds {FINISHED_ID} with status SUCCESS (got {finished!r})")
+    if not str(finished.get("start_time", "")).startswith("2024-05-28T02:00:00"):
+        failures.append(f"start_time is not ISO 8601 as in the scenario (got {finished.get('start_time')!r})")
+    waited = results.get("Wait for a running lifecycle execution to finish", {}).get("lifecycle_execution", {})
+    if waited.get("state", {}).get("status") != "SUCCESS" or not waited.get("resources"):
+        failures.append(f"the wait's event does not hold a SUCCESS execution with resources (got {waited!r})")
+    listed = results.get("List the executions of the lifecycle policy", {}).get("lifecycle_executions", [])
+    if FINISHED_ID not in [e.get("lifecycle_execution_id") for e in listed]:
+        failures.append(f"the listing's event does not hold {FINISHED_ID}")
+    stats = [e for e in events if e.get("event") == "playbook_on_stats"]
+    if not stats or stats[-1]["event_data"].get("failures"):
+        failures.append("no playbook_on_stats event, or it counts failures")
+
+    calls = json.load(urllib.request.urlopen(f"{endpoint_url}/_endpoint/requests", timeout=10))
+    if len(calls) < 4:
+        failures.append(f"the local endpoint saw {len(calls)} API calls, expected the job's calls (>= 4)")
+
+    # The job output AWX stores and shows: runner's stdout, its stdout artifact and every event.
+    outputs = {"ansible-runner stdout": runner_stdout}
+    with open(os.path.join(artifacts, "stdout"), encoding="utf-8") as handle:
+        outputs["artifacts stdout"] = handle.read()
+    outputs["job events"] = json.dumps(events)
+    for where, text in outputs.items():
+        for name, value in credentials.items():
+            if value in text:
+                failures.append(f"{name} appears in the {where}")
+    # Positive control: the scan must be able to see a secret where one is known to be.
+    with open(os.path.join(pdd, "env", "envvars"), encoding="utf-8") as handle:
+        if credentials["AWS_SECRET_ACCESS_KEY"] not in handle.read():
+            failures.append("positive control failed: the secret is not even in env/envvars")
+    return failures
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--collections-root", required=True, help="directory holding ansible_collections/")
+    parser.add_argument("--scenario", default=os.path.join(REPO, "tests", "local_endpoint", "scenarios", "demo.json"))
+    args = parser.parse_args(argv)
+    # A step timeout sends SIGTERM: still stop the endpoint and delete the secrets-bearing directory.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    collections_root = os.path.abspath(args.collections_root)
+
+    root = tempfile.mkdtemp(prefix="ibops-awx-job-")
+    endpoint = None
+    try:
+        endpoint, endpoint_url = start_endpoint(root, os.path.abspath(args.scenario))
+        credentials = fake_credentials()
+        pdd = private_data_dir(root, collections_root, endpoint_url, credentials)
+        command = [os.path.join(os.path.dirname(sys.executable), "ansible-runner"), "run", pdd]
+        command += ["-p", PLAYBOOK, "--ident", IDENT]
+        started = time.monotonic()
+        job = subprocess.run(
+            command, env=runner_environment(root), capture_output=True, text=True, timeout=600, check=False
+        )
+        print(f"ansible-runner exited {job.returncode} after {time.monotonic() - started:.1f} s")
+        failures = [] if job.returncode == 0 else [f"ansible-runner exited {job.returncode}"]
+        failures += check_job(pdd, job.stdout + job.stderr, credentials, endpoint_url)
+        if failures:
+            # The job's own output helps, but only once we know it holds no credential.
+            if not any("appears in" in f for f in failures):
+                print(job.stdout[-6000:])
+            for failure in failures:
+                print(f"FAILED: {failure}")
+            return 1
+        print("job successful; its events hold the executions; no credential in its stdout or events")
+        return 0
+    finally:
+        if endpoint is not None:
+            stop_endpoint(endpoint)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# Release checks for imagebuilder_ops.aws: what Galaxy, the Ansible docs site, ansible-builder and AWX will
+# do with the collection, run offline. Each check is a named step that prints PASS or FAIL with its time; a
+# failed step does not stop the others; the exit status is non-zero when any step failed.
+#
+#   tests/release/run_checks.sh [STEP...]     (no STEP: all of them, in order; `--list` names them)
+#
+# Environment (the Makefile's release-checks target sets all three):
+#   TOOLS_VENV        venv with tests/requirements/tools.txt (Python 3.13)     default .venv/tools
+#   COLLECTIONS_ROOT  directory with ansible_collections/imagebuilder_ops/aws installed from TARBALL and
+#                     ansible_collections/amazon/aws beside it                  default .build/core221/installed
+#   TARBALL           the built collection                                     default dist/imagebuilder_ops-aws-<version>.tar.gz
+#   RELEASE_CHECKS_KEEP  a directory to copy the step logs to (they are deleted otherwise)
+set -uo pipefail
+
+ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE="$ROOT/tests/release"
+VERSION=$(sed -n 's/^version: *//p' "$ROOT/galaxy.yml")
+absolute() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" ;; esac; }
+TOOLS_VENV=$(absolute "${TOOLS_VENV:-.venv/tools}")
+COLLECTIONS_ROOT=$(absolute "${COLLECTIONS_ROOT:-.build/core221/installed}")
+TARBALL=$(absolute "${TARBALL:-dist/imagebuilder_ops-aws-$VERSION.tar.gz}")
+PY="$TOOLS_VENV/bin/python"
+BIN="$TOOLS_VENV/bin"
+FQCN=imagebuilder_ops.aws
+STEP_TIMEOUT=${STEP_TIMEOUT:-600}
+
+if [ "${1:-}" = "--step" ]; then
+    # One step, run by the loop below under `timeout` (which signals the step's whole process group).
+    WORK=$RELEASE_CHECKS_WORK
+else
+    WORK=$(mktemp -d "${TMPDIR:-/tmp}/ibops-release-checks.XXXXXX")
+    cleanup() {
+        if [ -n "${RELEASE_CHECKS_KEEP:-}" ]; then mkdir -p "$RELEASE_CHECKS_KEEP" && cp -r "$WORK/logs/." "$RELEASE_CHECKS_KEEP/"; fi
+        rm -rf "$WORK"
+    }
+    trap cleanup EXIT
+    mkdir -p "$WORK/logs"
+fi
+
+# Every tool comes from the tools venv; collections from COLLECTIONS_ROOT only.
+export PATH="$BIN:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_ROOT"
+export ANSIBLE_NOCOLOR=1 NO_COLOR=1 PY_COLORS=0
+# Keep ansible's local temp and caches out of the home directory and the tree.
+export ANSIBLE_LOCAL_TEMP="$WORK/ansible-tmp" ANSIBLE_HOME="$WORK/ansible-home"
+
+# ---- Steps ---------------------------------------------------------------------------------------------
+
+step_inputs() {
+    local missing=0
+    for tool in ansible-lint antsibull-docs antsibull-changelog ansible-builder ansible-runner ansible-galaxy ansible-doc sphinx-build; do
+        [ -x "$BIN/$tool" ] || { echo "missing $BIN/$tool (make tools-venv)"; missing=1; }
+    done
+    "$PY" -c 'import galaxy_importer, boto3' || missing=1
+    for dir in imagebuilder_ops/aws amazon/aws; do
+        [ -f "$COLLECTIONS_ROOT/ansible_collections/$dir/MANIFEST.json" ] ||
+            { echo "missing $COLLECTIONS_ROOT/ansible_collections/$dir"; missing=1; }
+    done
+    [ -f "$TARBALL" ] || { echo "missing $TARBALL"; missing=1; }
+    echo "tools: $TOOLS_VENV ($("$BIN/ansible" --version | head -1))"
+    echo "collections: $COLLECTIONS_ROOT"
+    echo "tarball: $TARBALL"
+    return $missing
+}
+
+step_ee_metadata() { "$PY" "$HERE/check_ee.py" metadata "$ROOT"; }
+
+step_ee_introspect() { "$PY" "$HERE/check_ee.py" introspect "$COLLECTIONS_ROOT"; }
+
+step_ee_create() { "$PY" "$HERE/check_ee.py" create "$TARBALL" "$WORK/ee"; }
+
+step_awx_runner_job() { "$PY" "$HERE/awx_job.py" --collections-root "$COLLECTIONS_ROOT"; }
+
+step_docs_lint() {
+    cd "$ROOT" && antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all .
+}
+
+step_docs_site() { "$PY" "$HERE/docs_site.py" "$COLLECTIONS_ROOT" "$WORK/docs-site"; }
+
+step_changelog_lint() {
+    cd "$ROOT" || return 1
+    antsibull-changelog lint || return 1
+    if [ -f changelogs/changelog.yaml ]; then
+        antsibull-changelog lint-changelog-yaml --no-semantic-versioning changelogs/changelog.yaml || return 1
+    fi
+    echo "fragments and changelogs/changelog.yaml are valid"
+}
+
+# CHANGELOG.rst is what changelogs/changelog.yaml generates, and it has this version's release.
+step_changelog_current() {
+    local copy="$WORK/changelog"
+    mkdir -p "$copy" && cp -r "$ROOT/galaxy.yml" "$ROOT/changelogs" "$copy/" || return 1
+    [ -f "$ROOT/changelogs/changelog.yaml" ] || { echo "no changelogs/changelog.yaml: run antsibull-changelog release"; return 1; }
+    [ -f "$ROOT/CHANGELOG.rst" ] || { echo "no CHANGELOG.rst"; return 1; }
+    "$PY" - "$ROOT/changelogs/changelog.yaml" "$VERSION" <<'EOF' || return 1
+import sys, yaml
+releases = yaml.safe_load(open(sys.argv[1]))["releases"]
+if sys.argv[2] not in releases:
+    sys.exit(f"changelogs/changelog.yaml has no release {sys.argv[2]} (galaxy.yml's version)")
+print(f"changelogs/changelog.yaml has release {sys.argv[2]}")
+EOF
+    (cd "$copy" && antsibull-changelog generate) || return 1
+    diff -u "$ROOT/CHANGELOG.rst" "$copy/CHANGELOG.rst" || { echo "CHANGELOG.rst is stale: antsibull-changelog generate"; return 1; }
+    echo "CHANGELOG.rst matches changelogs/changelog.yaml"
+}
+
+step_ansible_lint() {
+    cd "$ROOT" && ansible-lint --offline --profile production --nocolor
+}
+
+step_galaxy_importer() { "$PY" "$HERE/check_importer.py" "$TARBALL" "$COLLECTIONS_ROOT" "$WORK/importer"; }
+
+step_tarball_contents() { "$PY" "$HERE/check_tarball.py" "$TARBALL"; }
+
+# Installs with --no-deps next to amazon.aws (no Galaxy), and ansible-doc reads the installed module.
+step_tarball_install() {
+    local dest="$WORK/install"
+    mkdir -p "$dest/ansible_collections/amazon" || return 1
+    ln -s "$COLLECTIONS_ROOT/ansible_collections/amazon/aws" "$dest/ansible_collections/amazon/aws"
+    export ANSIBLE_COLLECTIONS_PATH="$dest"
+    ansible-galaxy collection install --no-deps -p "$dest" "$TARBALL" || return 1
+    ansible-galaxy collection list "$FQCN" || return 1
+    ansible-doc --json "$FQCN.imagebuilder_lifecycle_execution_info" >"$WORK/doc.json" || return 1
+    "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); [v] = d.values(); print("ansible-doc:", v["doc"]["short_description"])' "$WORK/doc.json"
+}
+
+STEPS=(inputs ee-metadata ee-introspect ee-create awx-runner-job docs-lint docs-site changelog-lint
+    changelog-current ansible-lint galaxy-importer tarball-contents tarball-install)
+
+# ---- Runner --------------------------------------------------------------------------------------------
+
+if [ "${1:-}" = "--list" ]; then printf '%s\n' "${STEPS[@]}"; exit 0; fi
+if [ "${1:-}" = "--step" ]; then "step_${2//-/_}"; exit; fi
+selected=("$@")
+[ ${#selected[@]} -eq 0 ] && selected=("${STEPS[@]}")
+for name in "${selected[@]}"; do
+    [[ " ${STEPS[*]} " == *" $name "* ]] || { echo "unknown step: $name (steps: ${STEPS[*]})" >&2; exit 2; }
+done
+
+results=()
+failed=0
+total_start=$SECONDS
+for name in "${selected[@]}"; do
+    log="$WORK/logs/$name.log"
+    start=$SECONDS
+    echo "---- $name"
+    # Each step in its own process, so a `cd` or an `exit` in one cannot touch the next, and a step that
+    # hangs is ended with everything it started.
+    RELEASE_CHECKS_WORK="$WORK" timeout -k 15 "$STEP_TIMEOUT" bash "${BASH_SOURCE[0]}" --step "$name" </dev/null >"$log" 2>&1
+    status=$?
+    [ "$status" -eq 124 ] && echo "timed out after ${STEP_TIMEOUT}s" >>"$log"
+    elapsed=$((SECONDS - start))
+    if [ "$status" -eq 0 ]; then
+        verdict=PASS
+    else
+        verdict=FAIL
+        failed=$((failed + 1))
+        echo "     (exit $status; last lines of its log)"
+        tail -n 40 "$log" | sed 's/^/     | /'
+    fi
+    printf '%s %s (%ss)\n' "$verdict" "$name" "$elapsed"
+    results+=("$(printf '%-4s  %-18s %4ss' "$verdict" "$name" "$elapsed")")
+done
+
+echo
+echo "==== release checks ($((SECONDS - total_start))s)"
+printf '%s\n' "${results[@]}"
+passed=$((${#selected[@]} - failed))
+echo "release-checks: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
