@@ -23,9 +23,12 @@ import sys
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from datetime import datetime
+from datetime import timezone
+from http.server import BaseHTTPRequestHandler
+from http.server import ThreadingHTTPServer
+from urllib.parse import parse_qs
+from urllib.parse import urlsplit
 
 import botocore.session
 

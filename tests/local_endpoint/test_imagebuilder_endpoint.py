@@ -3,6 +3,7 @@
 import datetime
 import http.client
 import importlib
+import inspect
 import json
 import os
 import re
@@ -18,6 +19,7 @@ import uuid
 
 import boto3
 import botocore.exceptions
+import botocore.httpsession
 import pytest
 from botocore.config import Config
 
@@ -247,7 +249,10 @@ def test_ten_thousand_resources_page_without_quadratic_work(ep):
     assert late < early * 3 + 0.002, (early, late)
 
 
-@pytest.mark.parametrize("max_results", [0, 26, -1])
+MAX_RESULTS_HIGH = endpoint_module.ServiceModel.get().page_bounds("ListLifecycleExecutions")[1]
+
+
+@pytest.mark.parametrize("max_results", [0, -1, MAX_RESULTS_HIGH + 1])
 def test_max_results_outside_the_model_bounds_is_refused(ep, max_results):
     client = make_client(ep.url, parameter_validation=False)
     with pytest.raises(botocore.exceptions.ClientError) as excinfo:
@@ -255,6 +260,11 @@ def test_max_results_outside_the_model_bounds_is_refused(ep, max_results):
     code, status, message = error_of(excinfo)
     assert (code, status) == ("InvalidRequestException", 400)
     assert "maxResults" in message
+
+
+def test_max_results_at_the_model_maximum_is_accepted(client):
+    page = client.list_lifecycle_executions(resourceArn=NIGHTLY, maxResults=MAX_RESULTS_HIGH)
+    assert len(page["lifecycleExecutions"]) == min(60, MAX_RESULTS_HIGH)
 
 
 def test_max_results_bounds_come_from_the_model(ep):
@@ -474,13 +484,30 @@ def test_delay_shorter_than_the_timeout_answers_normally(ep, client):
     assert status_of(client, lce(101)) == "IN_PROGRESS"
 
 
-@pytest.mark.parametrize("kind", ["drop", "truncate"])
-def test_drop_and_truncate_are_connection_errors(ep, client, kind):
-    ep.add_faults([{"operation": "GetLifecycleExecution", "fault": kind}])
+# botocore 1.44 reads bodies with urllib3's enforce_content_length=False; older releases let urllib3 enforce it.
+BOTOCORE_IGNORES_SHORT_BODIES = "enforce_content_length=False" in inspect.getsource(
+    botocore.httpsession.URLLib3Session.send
+)
+
+
+def test_drop_is_a_connection_error(ep, client):
+    ep.add_faults([{"operation": "GetLifecycleExecution", "fault": "drop"}])
     with pytest.raises(botocore.exceptions.ConnectionClosedError):
         client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
     assert status_of(client, lce(101)) == "PENDING"
-    assert [(r["fault"], r["status"]) for r in ep.requests()] == [(kind, None if kind == "drop" else 200), (None, 200)]
+    assert [(r["fault"], r["status"]) for r in ep.requests()] == [("drop", None), (None, 200)]
+
+
+def test_truncate_is_what_botocore_makes_of_it(ep, client):
+    """A body shorter than its Content-Length: a connection error, or with botocore 1.44 a silently empty answer."""
+    ep.add_faults([{"operation": "GetLifecycleExecution", "fault": "truncate"}])
+    if BOTOCORE_IGNORES_SHORT_BODIES:
+        assert "lifecycleExecution" not in client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
+    else:
+        with pytest.raises(botocore.exceptions.ConnectionClosedError):
+            client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
+    assert status_of(client, lce(101)) == "PENDING"
+    assert [(r["fault"], r["status"]) for r in ep.requests()] == [("truncate", 200), (None, 200)]
 
 
 def test_garbage_is_what_botocore_makes_of_it(ep, client):
