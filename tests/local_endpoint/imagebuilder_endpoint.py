@@ -348,10 +348,8 @@ class Execution:
         self.cancelled_at = self.get_count
 
     def describe(self, now):
-        status, reason = self.state(now)
-        state = {"status": status}
-        if reason is not None:
-            state["reason"] = reason
+        state = self.state_only(now)
+        status = state["status"]
         answer = {
             "lifecycleExecutionId": self.execution_id,
             "resourcesImpactedSummary": {"hasImpactedResources": self.has_impacted},
