@@ -168,7 +168,11 @@ def list_lifecycle_executions(client, resource_arn):
     """The executions of a resource: ListLifecycleExecutions takes a lifecycle policy's ARN and an image build
     version's ARN alike, as resourceArn."""
     executions = _paginate(
-        client.list_lifecycle_executions, "ListLifecycleExecutions", "lifecycleExecutions", client, resourceArn=resource_arn
+        client.list_lifecycle_executions,
+        "ListLifecycleExecutions",
+        "lifecycleExecutions",
+        client,
+        resourceArn=resource_arn,
     )
     return sort_newest_first(executions)
 

@@ -182,7 +182,8 @@ resource_arn:
   sample: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/3
 lifecycle_execution:
   description:
-    - The lifecycle execution, with the same keys as RV(imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info#module:lifecycle_execution).
+    - The lifecycle execution, with the same keys as
+      RV(imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info#module:lifecycle_execution).
     - After a wait, as it ended (or, when the wait timed out, as last read). With O(state=cancelled) and no wait,
       as read before the cancellation was asked for.
   returned: with O(wait=true) when there is an execution, and with O(state=cancelled)
@@ -291,7 +292,14 @@ def main():
         ],
         supports_check_mode=True,
     )
-    started_only = ["image_arn", "resource_state", "include_resources", "exclusion_rules", "execution_role", "update_at"]
+    started_only = [
+        "image_arn",
+        "resource_state",
+        "include_resources",
+        "exclusion_rules",
+        "execution_role",
+        "update_at",
+    ]
     misplaced = [o for o in started_only if module.params["state"] == "cancelled" and module.params[o] is not None]
     if module.params["state"] == "started" and module.params["lifecycle_execution_id"] is not None:
         misplaced.append("lifecycle_execution_id")

@@ -113,7 +113,10 @@ EXAMPLES = r"""
 
 - name: List the AMIs that were deprecated
   ansible.builtin.debug:
-    msg: "{{ result.lifecycle_execution.resources | selectattr('action.name', '==', 'DEPRECATE') | map(attribute='resource_id') }}"
+    msg: >-
+      {{ result.lifecycle_execution.resources
+         | selectattr('action.name', '==', 'DEPRECATE')
+         | map(attribute='resource_id') }}
 
 - name: Set the region and credentials once for this collection and amazon.aws
   module_defaults:

@@ -26,6 +26,7 @@ try:
 except ImportError:  # ansible-core < 2.19
     patch_module_args = None
 
+
 @pytest.fixture
 def client():
     """A real imagebuilder client: Stubber checks our requests and its canned answers against botocore's model.
@@ -75,8 +76,9 @@ def clock():
 def _set_module_args(monkeypatch, args):
     if patch_module_args is not None:
         return patch_module_args(args)
-    from ansible.module_utils import basic  # pylint: disable=import-outside-toplevel
     import contextlib  # pylint: disable=import-outside-toplevel
+
+    from ansible.module_utils import basic  # pylint: disable=import-outside-toplevel
 
     monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
     return contextlib.nullcontext()
@@ -108,4 +110,3 @@ def run_module(monkeypatch, capsys, client, sleeps):
         return json.loads(out), made
 
     return run
-

@@ -16,6 +16,7 @@ from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data 
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution_id
 
+
 def throttle(stubber, operation, times, code="CallRateLimitExceededException", status=429):
     for _dummy in range(times):
         stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
@@ -76,8 +77,12 @@ def test_malformed_options_are_named_with_their_expected_form(option, value, exp
 
 def test_get_returns_snake_case_with_iso8601_times(client):
     wrapped, stubber = client
-    answer = execution("SUCCESS", endTime=T0 + datetime.timedelta(minutes=4), state={"status": "SUCCESS", "reason": "ok"})
-    stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": answer}, {"lifecycleExecutionId": EXECUTION_ID})
+    answer = execution(
+        "SUCCESS", endTime=T0 + datetime.timedelta(minutes=4), state={"status": "SUCCESS", "reason": "ok"}
+    )
+    stubber.add_response(
+        "get_lifecycle_execution", {"lifecycleExecution": answer}, {"lifecycleExecutionId": EXECUTION_ID}
+    )
 
     result = ib.describe_lifecycle_execution(wrapped, {"lifecycle_execution_id": EXECUTION_ID})
 
@@ -302,7 +307,9 @@ def test_resources_are_read_once_after_the_wait(client, clock):
         {"lifecycleExecutionId": EXECUTION_ID, "maxResults": 25},
     )
 
-    result = ib.describe_lifecycle_execution(wrapped, dict(WAIT, include_resources=True), clock=clock, sleep=clock.sleep)
+    result = ib.describe_lifecycle_execution(
+        wrapped, dict(WAIT, include_resources=True), clock=clock, sleep=clock.sleep
+    )
 
     assert result["resources"] == []
     assert result["state"]["status"] == "SUCCESS"

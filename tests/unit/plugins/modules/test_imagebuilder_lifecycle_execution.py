@@ -46,7 +46,8 @@ def tokens(client):
     seen = []
     for operation in ("StartResourceStateUpdate", "CancelLifecycleExecution"):
         client[0].client.meta.events.register(
-            f"provide-client-params.imagebuilder.{operation}", lambda params, **kwargs: seen.append(params["clientToken"])
+            f"provide-client-params.imagebuilder.{operation}",
+            lambda params, **kwargs: seen.append(params["clientToken"]),
         )
     return seen
 

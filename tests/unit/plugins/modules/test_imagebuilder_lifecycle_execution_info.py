@@ -12,9 +12,8 @@ import pytest
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_execution_info as module
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder
-
+from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_execution_info as module
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_ACCESS_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_SECRET_KEY
@@ -110,7 +109,8 @@ def test_wait_timeout_fails_and_still_returns_the_execution(run_module, client, 
 
     assert result["failed"] is True
     assert result["msg"] == (
-        f"Timed out after 20 seconds waiting for lifecycle execution {EXECUTION_ID} to finish; last status seen: PENDING"
+        f"Timed out after 20 seconds waiting for lifecycle execution {EXECUTION_ID} to finish; "
+        "last status seen: PENDING"
     )
     assert result["lifecycle_execution"]["state"]["status"] == "PENDING"
     assert result["lifecycle_execution"]["lifecycle_execution_id"] == EXECUTION_ID
