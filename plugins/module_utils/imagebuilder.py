@@ -15,6 +15,7 @@ import time
 
 try:
     import botocore
+    from botocore import xform_name
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
@@ -138,7 +139,26 @@ def _page_size(client, operation_name):
     return members["maxResults"].metadata.get("max", 25)
 
 
-def _paginate(call, operation_name, result_key, client, **params):
+def _call(client, operation_name, result_key, **params):
+    """One API call, retried by our policy, whose answer must hold ``result_key``.
+
+    botocore turns a body that is not JSON or is cut short into an answer with no member at all, and a JSON body of
+    the wrong shape into a bare AttributeError or TypeError. Either is an error here, never an empty result: a
+    listing must not end early, silently, on a broken page.
+    """
+    method = getattr(client, xform_name(operation_name))
+    try:
+        answer = method(aws_retry=True, **params)
+    except (AttributeError, TypeError, ValueError) as e:
+        raise ImageBuilderError(message=f"Image Builder sent an unreadable answer to {operation_name}", exception=e)
+    if result_key not in answer:
+        raise ImageBuilderError(
+            message=f"Image Builder's answer to {operation_name} has no {result_key}: it was empty or unreadable"
+        )
+    return answer
+
+
+def _paginate(client, operation_name, result_key, **params):
     """Every page of a listing, each page retried on its own.
 
     Retrying page by page (rather than the whole listing) means a throttled page is asked for again
@@ -147,33 +167,33 @@ def _paginate(call, operation_name, result_key, client, **params):
     params["maxResults"] = _page_size(client, operation_name)
     items = []
     while True:
-        page = call(aws_retry=True, **params)
-        items.extend(page.get(result_key, []))
+        page = _call(client, operation_name, result_key, **params)
+        items.extend(page[result_key])
         if not page.get("nextToken"):
             return items
         params["nextToken"] = page["nextToken"]
 
 
+def _not_found(lifecycle_execution_id, exception):
+    return ImageBuilderError(message=f"Lifecycle execution {lifecycle_execution_id} was not found", exception=exception)
+
+
 @ImageBuilderErrorHandler.common_error_handler("get lifecycle execution")
 def get_lifecycle_execution(client, lifecycle_execution_id):
     try:
-        response = client.get_lifecycle_execution(aws_retry=True, lifecycleExecutionId=lifecycle_execution_id)
+        answer = _call(
+            client, "GetLifecycleExecution", "lifecycleExecution", lifecycleExecutionId=lifecycle_execution_id
+        )
     except is_boto3_error_code("ResourceNotFoundException") as e:
-        raise ImageBuilderError(message=f"Lifecycle execution {lifecycle_execution_id} was not found", exception=e)
-    return response["lifecycleExecution"]
+        raise _not_found(lifecycle_execution_id, e)
+    return answer["lifecycleExecution"]
 
 
 @ImageBuilderErrorHandler.common_error_handler("list lifecycle executions")
 def list_lifecycle_executions(client, resource_arn):
     """The executions of a resource: ListLifecycleExecutions takes a lifecycle policy's ARN and an image build
     version's ARN alike, as resourceArn."""
-    executions = _paginate(
-        client.list_lifecycle_executions,
-        "ListLifecycleExecutions",
-        "lifecycleExecutions",
-        client,
-        resourceArn=resource_arn,
-    )
+    executions = _paginate(client, "ListLifecycleExecutions", "lifecycleExecutions", resourceArn=resource_arn)
     return sort_newest_first(executions)
 
 
@@ -183,11 +203,9 @@ def list_lifecycle_execution_resources(client, lifecycle_execution_id, parent_re
     if parent_resource_id is not None:
         params["parentResourceId"] = parent_resource_id
     try:
-        return _paginate(
-            client.list_lifecycle_execution_resources, "ListLifecycleExecutionResources", "resources", client, **params
-        )
+        return _paginate(client, "ListLifecycleExecutionResources", "resources", **params)
     except is_boto3_error_code("ResourceNotFoundException") as e:
-        raise ImageBuilderError(message=f"Lifecycle execution {lifecycle_execution_id} was not found", exception=e)
+        raise _not_found(lifecycle_execution_id, e)
 
 
 def parse_update_at(value):
@@ -251,7 +269,7 @@ def start_resource_state_update(client, request):
     that hold it, so that the user can wait for them or cancel them.
     """
     try:
-        return client.start_resource_state_update(aws_retry=True, **request)
+        return _call(client, "StartResourceStateUpdate", "resourceArn", **request)
     except is_boto3_error_code("ResourceInUseException") as e:
         busy = active_executions(client, request["resourceArn"])
         which = ", ".join(f"{b['lifecycleExecutionId']} ({b['state']['status']})" for b in busy) or "unknown"
@@ -263,8 +281,12 @@ def start_resource_state_update(client, request):
 
 @ImageBuilderErrorHandler.common_error_handler("cancel lifecycle execution")
 def cancel_lifecycle_execution(client, lifecycle_execution_id, client_token):
-    return client.cancel_lifecycle_execution(
-        aws_retry=True, lifecycleExecutionId=lifecycle_execution_id, clientToken=client_token
+    return _call(
+        client,
+        "CancelLifecycleExecution",
+        "lifecycleExecutionId",
+        lifecycleExecutionId=lifecycle_execution_id,
+        clientToken=client_token,
     )
 
 

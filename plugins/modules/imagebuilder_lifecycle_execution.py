@@ -212,7 +212,7 @@ def start(module, client):
     token = module.params["client_token"] or str(uuid.uuid4())
     response = ib.start_resource_state_update(client, ib.state_update_request(module.params, token))
     result = dict(changed=True, lifecycle_execution_id=response.get("lifecycleExecutionId"))
-    result["resource_arn"] = response.get("resourceArn", module.params["image_arn"])
+    result["resource_arn"] = response["resourceArn"]
     if module.params["wait"] and result["lifecycle_execution_id"]:
         wait(module, client, result)
     return result

@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import PAGE_SIZE
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import T0
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
@@ -161,10 +162,9 @@ def test_other_client_errors_are_not_retried(client, sleeps):
 
 def test_listing_reads_every_page_at_the_largest_size_and_survives_a_throttled_page(client, sleeps):
     wrapped, stubber = client
-    page_size = 25  # ListLifecycleExecutions' maxResults maximum in botocore's model
     executions = [execution(execution_id=execution_id(n), start=T0 - datetime.timedelta(hours=n)) for n in range(60)]
     pages = [executions[0:25], executions[25:50], executions[50:60]]
-    base = {"resourceArn": POLICY_ARN, "maxResults": page_size}
+    base = {"resourceArn": POLICY_ARN, "maxResults": PAGE_SIZE}
     stubber.add_response("list_lifecycle_executions", {"lifecycleExecutions": pages[0], "nextToken": "t1"}, base)
     throttle(stubber, "list_lifecycle_executions", 3)
     stubber.add_response(
@@ -194,7 +194,7 @@ def test_listing_is_sorted_newest_first_with_unstarted_executions_first(client):
 def test_listing_by_image_passes_it_as_resource_arn_and_returns_empty_list(client):
     wrapped, stubber = client
     stubber.add_response(
-        "list_lifecycle_executions", {"lifecycleExecutions": []}, {"resourceArn": IMAGE_ARN, "maxResults": 25}
+        "list_lifecycle_executions", {"lifecycleExecutions": []}, {"resourceArn": IMAGE_ARN, "maxResults": PAGE_SIZE}
     )
 
     assert ib.list_lifecycle_executions_for(wrapped, {"image_arn": IMAGE_ARN}) == []
@@ -212,7 +212,7 @@ def test_resources_are_paged_with_the_parent_filter_and_normalised(client, sleep
         "startTime": T0,
     }
     container = {"accountId": "123456789012", "resourceId": "golden-container", "imageUris": ["repo:1.0.0-3"]}
-    base = {"lifecycleExecutionId": EXECUTION_ID, "parentResourceId": IMAGE_ARN, "maxResults": 25}
+    base = {"lifecycleExecutionId": EXECUTION_ID, "parentResourceId": IMAGE_ARN, "maxResults": PAGE_SIZE}
     stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": execution()})
     stubber.add_response("list_lifecycle_execution_resources", {"resources": [ami], "nextToken": "r1"}, base)
     throttle(stubber, "list_lifecycle_execution_resources", 1, "ServiceUnavailableException", 503)
@@ -304,7 +304,7 @@ def test_resources_are_read_once_after_the_wait(client, clock):
     stubber.add_response(
         "list_lifecycle_execution_resources",
         {"resources": []},
-        {"lifecycleExecutionId": EXECUTION_ID, "maxResults": 25},
+        {"lifecycleExecutionId": EXECUTION_ID, "maxResults": PAGE_SIZE},
     )
 
     result = ib.describe_lifecycle_execution(
@@ -313,3 +313,42 @@ def test_resources_are_read_once_after_the_wait(client, clock):
 
     assert result["resources"] == []
     assert result["state"]["status"] == "SUCCESS"
+
+
+# --- unreadable answers -------------------------------------------------------------------------------------------
+
+
+def test_an_empty_or_unreadable_get_answer_is_an_error(client):
+    # botocore parses a non-JSON or cut-short body into an answer with no member at all.
+    wrapped, stubber = client
+    stubber.add_response("get_lifecycle_execution", {})
+
+    with pytest.raises(ib.ImageBuilderError) as raised:
+        ib.get_lifecycle_execution(wrapped, EXECUTION_ID)
+    assert raised.value.message == (
+        "Image Builder's answer to GetLifecycleExecution has no lifecycleExecution: it was empty or unreadable"
+    )
+
+
+def test_an_unreadable_page_fails_the_listing_instead_of_ending_it(client):
+    wrapped, stubber = client
+    stubber.add_response("list_lifecycle_executions", {"lifecycleExecutions": [execution()], "nextToken": "t1"})
+    stubber.add_response("list_lifecycle_executions", {})
+
+    with pytest.raises(ib.ImageBuilderError) as raised:
+        ib.list_lifecycle_executions(wrapped, POLICY_ARN)
+    assert "has no lifecycleExecutions" in raised.value.message
+
+
+def test_an_answer_botocore_cannot_parse_is_an_error(client, monkeypatch):
+    wrapped, dummy = client
+
+    def broken_parser(**kwargs):
+        raise AttributeError("'list' object has no attribute 'get'")
+
+    monkeypatch.setattr(wrapped.client, "get_lifecycle_execution", broken_parser)
+    monkeypatch.delattr(wrapped, "get_lifecycle_execution", raising=False)
+
+    with pytest.raises(ib.ImageBuilderError) as raised:
+        ib.get_lifecycle_execution(wrapped, EXECUTION_ID)
+    assert raised.value.message == "Image Builder sent an unreadable answer to GetLifecycleExecution"

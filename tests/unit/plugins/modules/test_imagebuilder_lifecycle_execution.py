@@ -15,6 +15,7 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imageb
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_execution as module
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import PAGE_SIZE
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution_id
 
@@ -173,7 +174,7 @@ def test_a_busy_image_names_the_execution_that_holds_it(run_module, client):
     client[1].add_response(
         "list_lifecycle_executions",
         {"lifecycleExecutions": [execution("SUCCESS", execution_id(1)), execution("IN_PROGRESS", execution_id(2))]},
-        {"resourceArn": IMAGE_ARN, "maxResults": 25},
+        {"resourceArn": IMAGE_ARN, "maxResults": PAGE_SIZE},
     )
 
     result, _made = run_module(module.main, START)

@@ -18,6 +18,7 @@ from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data 
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_ACCESS_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_SECRET_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import PAGE_SIZE
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
 
@@ -70,7 +71,7 @@ def test_list_by_policy_or_image(run_module, client, option, value):
     client[1].add_response(
         "list_lifecycle_executions",
         {"lifecycleExecutions": [execution()]},
-        {"resourceArn": value, "maxResults": 25},
+        {"resourceArn": value, "maxResults": PAGE_SIZE},
     )
 
     result, _made = run_module(module.main, {option: value})
@@ -121,7 +122,7 @@ def test_resources_with_a_parent_filter(run_module, client):
     client[1].add_response(
         "list_lifecycle_execution_resources",
         {"resources": [{"resourceId": "ami-0123456789abcdef0", "snapshots": [{"snapshotId": "snap-1"}]}]},
-        {"lifecycleExecutionId": EXECUTION_ID, "parentResourceId": IMAGE_ARN, "maxResults": 25},
+        {"lifecycleExecutionId": EXECUTION_ID, "parentResourceId": IMAGE_ARN, "maxResults": PAGE_SIZE},
     )
 
     result, _made = run_module(
