@@ -73,7 +73,7 @@ help:
 # Each step runs even after an earlier one failed, so the summary always covers all of them.
 TEST_STEPS := venv lint sanity units build integration release-checks
 test:
-	@$(PY311) tools/run_steps.py --make "$(MAKE)" --missing-legs "$(MISSING_LEGS)" $(TEST_STEPS)
+	@$(PY311) tools/run_steps.py --make "$(MAKE) -k" --missing-legs "$(MISSING_LEGS)" $(TEST_STEPS)
 
 # A leg without its interpreter is skipped on a developer's machine, loudly; CI must run every leg.
 legs-available:
@@ -84,7 +84,9 @@ legs-available:
 	fi
 
 # ---- Set-up --------------------------------------------------------------------------------------
-venv: legs-available $(addprefix venv-,$(READY_LEGS)) lint-venv
+# Two at a time: pip spends much of its time waiting, and the machines have 2 cores.
+venv: legs-available
+	@$(MAKE) -j2 --output-sync=target $(addprefix venv-,$(READY_LEGS)) lint-venv
 
 # tools/venv.py rebuilds only when the interpreter, the pins or the pip arguments changed.
 $(addprefix venv-,$(LEGS)): venv-%:

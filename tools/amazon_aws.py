@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 
 PREFIX = "ansible_collections/amazon/aws/"
@@ -26,11 +27,18 @@ def cached_wheel(version, cache):
     pattern = os.path.join(cache, "ansible-%s-py3-none-any.whl" % version)
     found = glob.glob(pattern)
     if not found:
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
-            + ["--no-deps", "--only-binary=:all:", "--dest", cache, "ansible==%s" % version],
-            check=True,
-        )
+        # Download beside the cache and move in whole: legs built in parallel may want the same wheel.
+        scratch = tempfile.mkdtemp(dir=cache, prefix=".download-")
+        try:
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"]
+                + ["--no-deps", "--only-binary=:all:", "--dest", scratch, "ansible==%s" % version],
+                check=True,
+            )
+            for wheel in glob.glob(os.path.join(scratch, "*.whl")):
+                os.replace(wheel, os.path.join(cache, os.path.basename(wheel)))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         found = glob.glob(pattern)
     if not found:
         sys.exit("amazon.aws: pip did not leave %s" % pattern)

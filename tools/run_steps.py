@@ -31,12 +31,12 @@ def main():
 
     width = max(len(step) for step in args.steps)
     print("\n===== summary =====")
-    print("%-*s  result  seconds" % (width, "step"))
+    print("step".ljust(width) + "  result  seconds")
     for step, code, seconds in results:
-        print("%-*s  %-6s  %7.1f" % (width, step, "PASS" if code == 0 else "FAIL", seconds))
+        print("%s  %-6s  %7.1f" % (step.ljust(width), "PASS" if code == 0 else "FAIL", seconds))
     if args.missing_legs.strip():
         print("!!! NOTE: leg(s) %s SKIPPED-UNAVAILABLE (no Python >= 3.12): not tested here" % args.missing_legs)
-    failed = [step for step, code, _ in results if code != 0]
+    failed = [result[0] for result in results if result[1] != 0]
     print("make-test: %d passed, %d failed" % (len(results) - len(failed), len(failed)))
     return 1 if failed else 0
 
