@@ -119,8 +119,10 @@ def runner_environment(root):
         PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
         AWS_CONFIG_FILE=os.path.join(home, "no-aws-config"),
         AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, "no-aws-credentials"),
-        # Should credentials ever be missing, botocore must not go looking for an instance role.
+        # Should credentials ever be missing, botocore must not go looking for an instance role; should the
+        # endpoint_url module default ever be lost, calls must go to a closed local port, never to AWS.
         AWS_EC2_METADATA_DISABLED="true",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
     )
     return env
 

@@ -103,6 +103,8 @@ def sha256(path):
 
 def check_create(tarball, workdir):
     name = os.path.basename(tarball)
+    if not os.path.isfile(tarball):
+        return [f"no tarball at {tarball}"]
     os.makedirs(workdir, exist_ok=True)
     shutil.copy(tarball, os.path.join(workdir, name))
     with open(os.path.join(workdir, "execution-environment.yml"), "w", encoding="utf-8") as handle:

@@ -92,8 +92,16 @@ def main(argv):
         )
     print(f"wrote a local intersphinx inventory of {count} Ansible docs labels")
 
-    if subprocess.run(["bash", os.path.join(workdir, "build.sh")], env=env, check=False).returncode != 0:
-        print("FAILED: the docs site did not build cleanly (sphinx-build -W: see the warnings above)")
+    build = subprocess.run(
+        ["bash", os.path.join(workdir, "build.sh")], env=env, capture_output=True, text=True, check=False
+    )
+    print(build.stdout + build.stderr)
+    if build.returncode != 0:
+        # Repeat the warnings last, where a reader of the log's tail finds them.
+        for line in (build.stdout + build.stderr).splitlines():
+            if "WARNING" in line or "ERROR" in line:
+                print(line)
+        print("FAILED: the docs site did not build cleanly (sphinx-build -W)")
         return 1
     html = os.path.join(workdir, "build", "html", "collections", *COLLECTION.split("."))
     expected = ["index.html", "imagebuilder_lifecycle_execution_info_module.html"]

@@ -58,7 +58,7 @@ step_inputs() {
             { echo "missing $COLLECTIONS_ROOT/ansible_collections/$dir"; missing=1; }
     done
     [ -f "$TARBALL" ] || { echo "missing $TARBALL"; missing=1; }
-    echo "tools: $TOOLS_VENV ($("$BIN/ansible" --version | head -1))"
+    echo "tools: $TOOLS_VENV (ansible-core $("$PY" -c 'import ansible.release as r; print(r.__version__)'))"
     echo "collections: $COLLECTIONS_ROOT"
     echo "tarball: $TARBALL"
     return $missing
@@ -109,6 +109,13 @@ step_ansible_lint() {
     cd "$ROOT" && ansible-lint --offline --profile production --nocolor
 }
 
+# ansible-lint reads EXAMPLES with yamllint only and never reads the guides' YAML: lint them as playbooks.
+step_examples_lint() {
+    local dir="$WORK/examples"
+    "$PY" "$HERE/extract_examples.py" "$ROOT" "$dir" || return 1
+    cp "$ROOT/.ansible-lint" "$dir/" && cd "$dir" && ansible-lint --offline --profile production --nocolor
+}
+
 step_galaxy_importer() { "$PY" "$HERE/check_importer.py" "$TARBALL" "$COLLECTIONS_ROOT" "$WORK/importer"; }
 
 step_tarball_contents() { "$PY" "$HERE/check_tarball.py" "$TARBALL"; }
@@ -126,7 +133,7 @@ step_tarball_install() {
 }
 
 STEPS=(inputs ee-metadata ee-introspect ee-create awx-runner-job docs-lint docs-site changelog-lint
-    changelog-current ansible-lint galaxy-importer tarball-contents tarball-install)
+    changelog-current ansible-lint examples-lint galaxy-importer tarball-contents tarball-install)
 
 # ---- Runner --------------------------------------------------------------------------------------------
 
