@@ -161,10 +161,16 @@ $(addprefix integration-,$(LEGS)): integration-%: install-%
 demo: install-core219
 	$(call leg_env,core219) $(VENV)/core219/bin/python demo/run.py --collections-path $(call installed,core219)
 
+# The checks run on the core221 leg's Python; without it they are skipped like the leg (CI fails).
 # Paths are absolute so the script may change directory.
+ifeq ($(filter core221,$(READY_LEGS)),)
+release-checks: legs-available
+	@echo "!!! NOTE: release-checks SKIPPED-UNAVAILABLE: they need the core221 leg's Python >= 3.12"
+else
 release-checks: tools-venv install-core221
 	TOOLS_VENV=$(CURDIR)/$(VENV)/tools COLLECTIONS_ROOT=$(CURDIR)/$(call installed,core221) \
 		TARBALL=$(CURDIR)/$(TARBALL) bash tests/release/run_checks.sh
+endif
 
 bench: venv-core221
 	$(call leg_env,core221) $(VENV)/core221/bin/python benchmarks/run.py
