@@ -35,7 +35,8 @@ RETRYABLE_ERROR_CODES = ("CallRateLimitExceededException", "ServiceUnavailableEx
 
 # Twelve attempts: eleven sleeps of full jitter over 0.5, 1, 2, 4, then 8 s at most each. That outlasts
 # more than eight throttled answers in a row while bounding a call's worst case near a minute
-# (0.5 + 1 + 2 + 4 + 7 * 8 = 63.5 s of sleep).
+# (0.5 + 1 + 2 + 4 + 7 * 8 = 63.5 s of sleep). botocore's own retries (by its retry mode: legacy retries some
+# of these codes, standard only the 5xx) nest inside each attempt, which stays bounded.
 RETRY_ATTEMPTS = 12
 retry_decorator = AWSRetry.jittered_backoff(
     retries=RETRY_ATTEMPTS,
