@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Profile imagebuilder_lifecycle_execution_info along its own path: the AnsiballZ payload Ansible really runs.
 
     python benchmarks/profile_module.py [--case get|list1k|list10k|res10k] [--collections-path ...] [--top 40]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmarks: what imagebuilder_lifecycle_execution_info adds to the API calls it makes (`make bench`).
 
     python benchmarks/run.py [--collections-path .build/core221/installed] [--reps 5] [--list-reps 3]
@@ -150,7 +149,7 @@ class Bench:
         found = {}
         try:
             for line in self.measure_file.read_text().splitlines():
-                key, _, value = line.partition(" ")
+                key, _space, value = line.partition(" ")
                 if key in ("rss", "end"):
                     found[key] = float(value)
             self.measure_file.unlink()

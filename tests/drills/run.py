@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Fault, load and bad-input drills: the installed collection through real `ansible` and `ansible-playbook`.
 
     python tests/drills/run.py --leg core221 --collections-path .build/core221/installed [--only NAME ...]
