@@ -17,6 +17,7 @@ from ansible_collections.amazon.aws.plugins.module_utils import cloud
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import retry_decorator
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_ACCESS_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_SECRET_KEY
@@ -71,6 +72,15 @@ class FakeClock:
 @pytest.fixture
 def clock():
     return FakeClock()
+
+
+@pytest.fixture
+def wait_sleeps(monkeypatch):
+    """The waiter's sleeps when a module runs end to end: recorded on a FakeClock instead of slept."""
+    fake = FakeClock()
+    monkeypatch.setattr(imagebuilder.time, "monotonic", fake)
+    monkeypatch.setattr(imagebuilder.time, "sleep", fake.sleep)
+    return fake.sleeps
 
 
 def _set_module_args(monkeypatch, args):

@@ -11,7 +11,6 @@ import re
 import pytest
 from botocore.stub import ANY
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_execution as module
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
@@ -22,20 +21,6 @@ from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data 
 START = {"state": "started", "image_arn": IMAGE_ARN, "resource_state": "deprecated"}
 CANCEL = {"state": "cancelled", "lifecycle_execution_id": EXECUTION_ID}
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-@pytest.fixture
-def fake_clock(monkeypatch):
-    now = [0.0]
-    slept = []
-
-    def sleep(seconds):
-        slept.append(seconds)
-        now[0] += seconds
-
-    monkeypatch.setattr(imagebuilder.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(imagebuilder.time, "sleep", sleep)
-    return slept
 
 
 @pytest.fixture
@@ -146,17 +131,17 @@ def test_a_change_applied_at_once_has_no_execution_to_wait_for(run_module, clien
     assert "lifecycle_execution" not in result
 
 
-def test_start_and_wait_returns_the_execution_as_it_ended(run_module, client, fake_clock):
+def test_start_and_wait_returns_the_execution_as_it_ended(run_module, client, wait_sleeps):
     started(client[1])
     get_answers(client[1], "PENDING", "IN_PROGRESS", "SUCCESS")
 
     result, _made = run_module(module.main, dict(START, wait=True, wait_sleep=2))
 
     assert result["lifecycle_execution"]["state"]["status"] == "SUCCESS"
-    assert fake_clock == [2, 2]
+    assert wait_sleeps == [2, 2]
 
 
-def test_start_wait_timeout_fails_with_the_change_and_the_last_state(run_module, client, fake_clock):
+def test_start_wait_timeout_fails_with_the_change_and_the_last_state(run_module, client, wait_sleeps):
     started(client[1])
     get_answers(client[1], "IN_PROGRESS", "IN_PROGRESS")
 
@@ -194,7 +179,7 @@ def test_check_mode_start_reports_a_change_without_calling(run_module):
 # --- state: cancelled ---------------------------------------------------------------------------------------------
 
 
-def test_cancel_a_running_execution_and_wait_for_cancelled(run_module, client, tokens, fake_clock):
+def test_cancel_a_running_execution_and_wait_for_cancelled(run_module, client, tokens, wait_sleeps):
     get_answers(client[1], "IN_PROGRESS")
     client[1].add_response(
         "cancel_lifecycle_execution",
@@ -208,7 +193,7 @@ def test_cancel_a_running_execution_and_wait_for_cancelled(run_module, client, t
     assert result["changed"] is True
     assert result["lifecycle_execution"]["state"]["status"] == "CANCELLED"
     assert UUID.match(tokens[0])
-    assert fake_clock == [3]
+    assert wait_sleeps == [3]
 
 
 @pytest.mark.parametrize("status", ["SUCCESS", "FAILED", "CANCELLED"])
@@ -222,7 +207,7 @@ def test_cancel_an_ended_execution_changes_nothing_and_costs_one_call(run_module
     assert result["lifecycle_execution"]["state"]["status"] == status
 
 
-def test_cancel_a_cancelling_execution_changes_nothing_and_can_wait(run_module, client, tokens, fake_clock):
+def test_cancel_a_cancelling_execution_changes_nothing_and_can_wait(run_module, client, tokens, wait_sleeps):
     get_answers(client[1], "CANCELLING", "CANCELLED")
 
     result, _made = run_module(module.main, dict(CANCEL, wait=True, wait_sleep=1))

@@ -12,7 +12,6 @@ import pytest
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_execution_info as module
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_ACCESS_KEY
@@ -21,21 +20,6 @@ from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data 
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import PAGE_SIZE
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
-
-
-@pytest.fixture
-def no_wait_sleep(monkeypatch):
-    """The waiter's sleeps, recorded on a fake clock instead of slept."""
-    now = [0.0]
-    slept = []
-
-    def sleep(seconds):
-        slept.append(seconds)
-        now[0] += seconds
-
-    monkeypatch.setattr(imagebuilder.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(imagebuilder.time, "sleep", sleep)
-    return slept
 
 
 def get_answer(stubber, status="SUCCESS"):
@@ -89,7 +73,7 @@ def test_list_with_no_executions_is_an_empty_list(run_module, client):
 
 
 @pytest.mark.parametrize("terminal", ["FAILED", "CANCELLED"])
-def test_a_failed_or_cancelled_execution_is_information_not_failure(run_module, client, no_wait_sleep, terminal):
+def test_a_failed_or_cancelled_execution_is_information_not_failure(run_module, client, wait_sleeps, terminal):
     get_answer(client[1], "IN_PROGRESS")
     get_answer(client[1], terminal)
 
@@ -97,10 +81,10 @@ def test_a_failed_or_cancelled_execution_is_information_not_failure(run_module, 
 
     assert "failed" not in result
     assert result["lifecycle_execution"]["state"]["status"] == terminal
-    assert no_wait_sleep == [5]
+    assert wait_sleeps == [5]
 
 
-def test_wait_timeout_fails_and_still_returns_the_execution(run_module, client, no_wait_sleep):
+def test_wait_timeout_fails_and_still_returns_the_execution(run_module, client, wait_sleeps):
     for _dummy in range(3):
         get_answer(client[1], "PENDING")
 
