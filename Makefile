@@ -121,7 +121,10 @@ format: lint-venv
 	$(VENV)/lint/bin/isort --quiet $(LINT_PATHS)
 	$(VENV)/lint/bin/black --quiet $(LINT_PATHS)
 
-sanity: legs-available $(addprefix sanity-,$(SANITY_LEGS))
+# Legs two at a time, each leg's output kept together: sanity is CPU-bound (pylint), the legs'
+# Pythons differ, so their ansible-test venvs and get-pip scripts do not collide.
+sanity: legs-available
+	@$(MAKE) -j2 --output-sync=target $(addprefix sanity-,$(SANITY_LEGS))
 
 # Sanity problems are fixed in the code, never ignored. The get-pip stand-in lets ansible-test
 # bootstrap its sanity venvs without the host it would download get-pip.py from.
