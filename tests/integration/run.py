@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""Run the integration target through real ansible-playbook against the local Image Builder endpoint.
+"""Run the integration targets through real ansible-playbook against the local Image Builder endpoint.
 
-    python tests/integration/run.py --collections-path .build/core219/installed [--leg core219] [-- -v]
+    python tests/integration/run.py --collections-path .build/core219/installed [--leg core219]
+        [--target NAME ...] [-- -v]
 
-Starts tests/local_endpoint/imagebuilder_endpoint.py with the integration scenario on a free port, runs the
-target role from a generated playbook whose module_defaults point the action group at it, stops the endpoint
-whatever happens, and exits with ansible-playbook's code. With --real it starts no endpoint and leaves
-credentials and region to the usual AWS environment (see tests/integration/README.md).
+Starts tests/local_endpoint/imagebuilder_endpoint.py with the integration scenario on a free port, then runs every
+target under tests/integration/targets (or those named with --target), each as the role of its own generated
+playbook whose module_defaults point the action group at the endpoint. Before each target the endpoint is given
+the scenario afresh (state, request log and faults), so targets cannot see each other's changes. Every target runs
+even after one failed; the endpoint is stopped whatever happens, and the exit code is the first failure's.
+With --real it starts no endpoint and leaves credentials and region to the usual AWS environment
+(see tests/integration/README.md).
 """
 
 from __future__ import annotations
@@ -19,13 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGETS = ROOT / "tests" / "integration" / "targets"
 ENDPOINT_SCRIPT = ROOT / "tests" / "local_endpoint" / "imagebuilder_endpoint.py"
 DEFAULT_SCENARIO = ROOT / "tests" / "local_endpoint" / "scenarios" / "integration.json"
-DEFAULT_TARGET = "imagebuilder_lifecycle_execution_info"
 
 # Fake, and long and odd on purpose: Ansible masks no_log values wherever they appear in output, so a short
 # common word would blank out unrelated text, and a distinctive one lets us prove it never leaks.
@@ -46,7 +50,13 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
         type=Path,
         help="directory holding ansible_collections/ with imagebuilder_ops.aws and amazon.aws installed",
     )
-    parser.add_argument("--target", default=DEFAULT_TARGET, help="integration target (role) to run")
+    parser.add_argument(
+        "--target",
+        action="append",
+        dest="targets",
+        metavar="NAME",
+        help="integration target (role) to run; repeat for several (default: every target, in name order)",
+    )
     parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="endpoint scenario file")
     parser.add_argument(
         "--real",
@@ -104,6 +114,18 @@ class Endpoint:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+
+    def load_scenario(self) -> None:
+        """Serve the scenario file afresh: a target may have replaced or changed it, and leaves faults and a log."""
+        request = urllib.request.Request(
+            self.url + "/_endpoint/scenario",
+            data=self.scenario.read_bytes(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(request, timeout=30) as answer:
+            answer.read()
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -187,6 +209,21 @@ def leaked_credentials(output: str, ansible_args: list[str]) -> list[str]:
     return [name for name, value in checked.items() if value in output]
 
 
+def all_targets() -> list[str]:
+    return sorted(p.parent.parent.name for p in TARGETS.glob("*/tasks/main.yml"))
+
+
+def run_target(target: str, module_defaults: dict, extra_vars: dict, args, ansible_args, workdir: Path):
+    play_file = workdir / f"{target}.yml"
+    # JSON is YAML: no YAML library needed in the runner.
+    play_file.write_text(json.dumps(playbook(target, module_defaults), indent=2))
+    vars_file = workdir / "endpoint_vars.json"
+    vars_file.write_text(json.dumps(extra_vars))
+    cmd = ["ansible-playbook", str(play_file), "-e", f"@{vars_file}", *ansible_args]
+    print(f"run.py: leg {args.leg}: target {target}: {' '.join(cmd[:2])} ...", flush=True)
+    return run_playbook(cmd, ansible_env(args.collections_path, args.real))
+
+
 def main(argv: list[str]) -> int:
     args, ansible_args = parse_args(argv)
     installed = args.collections_path / "ansible_collections"
@@ -194,11 +231,18 @@ def main(argv: list[str]) -> int:
         if not (installed / needed).is_dir():
             print(f"run.py: {installed / needed} is missing; install the collections there first", file=sys.stderr)
             return 2
-    if not (TARGETS / args.target / "tasks" / "main.yml").is_file():
-        print(f"run.py: no integration target {args.target!r} under {TARGETS}", file=sys.stderr)
+    targets = args.targets or all_targets()
+    for target in targets:
+        if not (TARGETS / target / "tasks" / "main.yml").is_file():
+            print(f"run.py: no integration target {target!r} under {TARGETS}", file=sys.stderr)
+            return 2
+    if not targets:
+        print(f"run.py: no integration target under {TARGETS}", file=sys.stderr)
         return 2
 
     started = time.monotonic()
+    results: list[tuple[str, int, float]] = []
+    output = ""
     with tempfile.TemporaryDirectory(prefix="ib-integration-") as tmp:
         workdir = Path(tmp)
         endpoint = None if args.real else Endpoint(args.scenario, workdir)
@@ -215,15 +259,13 @@ def main(argv: list[str]) -> int:
                     "imagebuilder_endpoint_url": url,
                     "imagebuilder_endpoint_control_url": url + "/_endpoint",
                 }
-            play_file = workdir / "integration.yml"
-            # JSON is YAML: no YAML library needed in the runner.
-            play_file.write_text(json.dumps(playbook(args.target, module_defaults), indent=2))
-            vars_file = workdir / "endpoint_vars.json"
-            vars_file.write_text(json.dumps(extra_vars))
-            cmd = ["ansible-playbook", str(play_file), "-e", f"@{vars_file}", *ansible_args]
-            print(f"run.py: leg {args.leg}: {' '.join(cmd[:2])} ...", flush=True)
-            env = ansible_env(args.collections_path, args.real)
-            code, output = run_playbook(cmd, env)
+            for target in targets:
+                target_started = time.monotonic()
+                if endpoint is not None:
+                    endpoint.load_scenario()
+                code, target_output = run_target(target, module_defaults, extra_vars, args, ansible_args, workdir)
+                output += target_output
+                results.append((target, code, time.monotonic() - target_started))
         except (OSError, RuntimeError) as exc:
             print(f"run.py: {exc}", file=sys.stderr)
             return 2
@@ -234,14 +276,18 @@ def main(argv: list[str]) -> int:
                     print(f"run.py: endpoint exited with {endpoint.proc.returncode}:\n{endpoint.log_tail()}")
 
     elapsed = time.monotonic() - started
+    code = next((c for _, c, _ in results if c != 0), 0)
     if not args.real:
         leaked = leaked_credentials(output, ansible_args)
         if leaked:
             print(f"run.py: FAILED: credential value(s) {', '.join(leaked)} appeared in the output", file=sys.stderr)
             return code or 1
         print("run.py: no fake credential value appeared in the output")
-    verdict = "passed" if code == 0 else f"FAILED (ansible-playbook exit {code})"
-    print(f"run.py: leg {args.leg}: target {args.target} {verdict} in {elapsed:.1f}s", flush=True)
+    for target, target_code, seconds in results:
+        verdict = "passed" if target_code == 0 else f"FAILED (ansible-playbook exit {target_code})"
+        print(f"run.py: leg {args.leg}: target {target} {verdict} in {seconds:.1f}s", flush=True)
+    overall = "passed" if code == 0 else "FAILED"
+    print(f"run.py: leg {args.leg}: {len(results)} target(s) {overall} in {elapsed:.1f}s", flush=True)
     return code
 
 
