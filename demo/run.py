@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Show imagebuilder_ops.aws at work, with no AWS account: `make demo` runs this.
 
     python demo/run.py --collections-path .build/core219/installed

@@ -19,7 +19,7 @@ description:
   - Every request carries one idempotency token per task, reused on every retry, so a retried request can never
     start or cancel twice.
 author:
-  - imagebuilder_ops maintainers
+  - imagebuilder_ops maintainers (@imagebuilder-ops)
 options:
   state:
     description:

@@ -20,7 +20,7 @@ description:
     retried on every call, each poll and each page included, with a bounded jittered backoff that outlasts more
     than eight such answers in a row.
 author:
-  - imagebuilder_ops maintainers
+  - imagebuilder_ops maintainers (@imagebuilder-ops)
 options:
   lifecycle_execution_id:
     description:

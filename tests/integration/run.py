@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run the integration targets through real ansible-playbook against the local Image Builder endpoint.
 
     python tests/integration/run.py --collections-path .build/core219/installed [--leg core219]
@@ -276,7 +275,7 @@ def main(argv: list[str]) -> int:
                     print(f"run.py: endpoint exited with {endpoint.proc.returncode}:\n{endpoint.log_tail()}")
 
     elapsed = time.monotonic() - started
-    code = next((c for _, c, _ in results if c != 0), 0)
+    code = next((c for _target, c, _seconds in results if c != 0), 0)
     if not args.real:
         leaked = leaked_credentials(output, ansible_args)
         if leaked:
