@@ -112,18 +112,14 @@ class LifecycleExecutionWaitTimeout(ImageBuilderError):
 class ImageBuilderErrorHandler(AWSErrorHandler):
     _CUSTOM_EXCEPTION = ImageBuilderError
 
-    @classmethod
-    def _is_missing(cls):
-        return is_boto3_error_code("ResourceNotFoundException")
 
-
-def validate_options(params, forms=None):
+def validate_options(params):
     """Return a list of messages, one for each option that is malformed (empty when all are well formed).
 
     Runs before any client is created, so that bad input costs no API call.
     """
     errors = []
-    for option, (pattern, form) in (forms or OPTION_FORMS).items():
+    for option, (pattern, form) in OPTION_FORMS.items():
         value = params.get(option)
         if value is not None and not re.match(pattern, value):
             errors.append(f"{option}: {value!r} is not {form}")
