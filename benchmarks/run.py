@@ -15,7 +15,7 @@ once, in a shuffled order, so that a busy moment on the machine falls on module 
   request log (one GetLifecycleExecution per poll, none after the terminal status) and timed from the terminal
   status to the module returning its result.
 
-Module processes run through a wrapper interpreter that records their peak RSS and the moment they end. The
+Module processes, commands and bare scripts run under small measuring wrappers that record peak RSS and end time. The
 table goes to stdout and, unless --no-write, into docs/performance.md between its results markers. Exit
 status 1 when a goal is missed, 2 when a command fails.
 """
@@ -98,29 +98,49 @@ def wait_id(rep):
     return harness.execution_id("0000a1a1", rep + 1)
 
 
-def wrapper_interpreter(workdir):
-    """An interpreter for modules: runs the real one, then appends its peak RSS (KiB) and its end time."""
-    path = Path(workdir) / "python-measured"
+def measuring_wrappers(workdir):
+    """Two scripts: ``measure FILE PROGRAM ARGS...`` runs PROGRAM, then appends its peak RSS (KiB) and end time to
+    FILE; ``python-measured`` is an interpreter for modules that does the same into $BENCH_RSS_FILE.
+
+    Peak RSS must come from a small process that starts the measured one: a child forked from this process
+    (which holds the endpoint's data) would report this process's size until it execs.
+    """
+    measure = Path(workdir) / "measure"
     if Path("/usr/bin/time").exists():
-        path.write_text(
+        measure.write_text(
             "#!/bin/sh\n"
-            f'/usr/bin/time -a -o "$BENCH_RSS_FILE" -f "rss %M" {sys.executable} "$@"\n'
-            "code=$?\n"
-            'echo "end $(date +%s.%N)" >> "$BENCH_RSS_FILE"\n'
-            "exit $code\n"
+            'out=$1\nshift\n/usr/bin/time -a -o "$out" -f "rss %M" "$@"\ncode=$?\n'
+            'echo "end $(date +%s.%N)" >> "$out"\nexit $code\n'
         )
     else:
-        path.write_text(
+        measure.write_text(
             f"#!{sys.executable} -S\n"
-            "import os, resource, subprocess, sys, time\n"
-            f"code = subprocess.call([{sys.executable!r}] + sys.argv[1:])\n"
+            "import resource, subprocess, sys, time\n"
+            "code = subprocess.call(sys.argv[2:])\n"
             "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-            "with open(os.environ['BENCH_RSS_FILE'], 'a') as f:\n"
+            "with open(sys.argv[1], 'a') as f:\n"
             "    f.write('rss %d\\nend %f\\n' % (rss, time.time()))\n"
             "sys.exit(code)\n"
         )
-    path.chmod(0o755)
-    return path
+    interpreter = Path(workdir) / "python-measured"
+    interpreter.write_text(f'#!/bin/sh\nexec {measure} "$BENCH_RSS_FILE" {sys.executable} "$@"\n')
+    for path in (measure, interpreter):
+        path.chmod(0o755)
+    return measure, interpreter
+
+
+def read_measured(path):
+    """(peak RSS KiB, end time) a measuring wrapper wrote to ``path``, then forget them."""
+    found = {}
+    try:
+        for line in path.read_text().splitlines():
+            key, _space, value = line.partition(" ")
+            if key in ("rss", "end"):
+                found[key] = float(value)
+        path.unlink()
+    except (OSError, ValueError):
+        pass
+    return (int(found["rss"]) if "rss" in found else None), found.get("end")
 
 
 class Bench:
@@ -128,13 +148,15 @@ class Bench:
         self.args = args
         self.endpoint = endpoint
         self.workdir = Path(workdir)
-        self.measure_file = self.workdir / "measured.txt"
+        self.module_file = self.workdir / "module-measured.txt"
+        self.command_file = self.workdir / "command-measured.txt"
+        self.measure, interpreter = measuring_wrappers(workdir)
         # Implicit localhost sets ansible_python_interpreter as a host variable: only an extra var overrides it.
-        self.interpreter = f"ansible_python_interpreter={wrapper_interpreter(workdir)}"
+        self.interpreter = f"ansible_python_interpreter={interpreter}"
         self.env = harness.ansible_env(
             args.collections_path,
             workdir,
-            {"BENCH_RSS_FILE": str(self.measure_file), "ANSIBLE_LIBRARY": str(LIBRARY)},
+            {"BENCH_RSS_FILE": str(self.module_file), "ANSIBLE_LIBRARY": str(LIBRARY)},
         )
         self.bare_env = harness.ansible_env(args.collections_path, workdir, {"AWS_DEFAULT_REGION": harness.REGION})
         self.samples = {}  # name -> list of dicts (wall, cpu, rss, ...)
@@ -144,28 +166,15 @@ class Bench:
     def record(self, name, **values):
         self.samples.setdefault(name, []).append(values)
 
-    def measured(self):
-        """(peak RSS KiB, end time) the wrapper wrote for the last module process, then forget them."""
-        found = {}
-        try:
-            for line in self.measure_file.read_text().splitlines():
-                key, _space, value = line.partition(" ")
-                if key in ("rss", "end"):
-                    found[key] = float(value)
-            self.measure_file.unlink()
-        except (OSError, ValueError):
-            pass
-        return (int(found["rss"]) if "rss" in found else None), found.get("end")
-
     def ansible(self, name, module, module_args, expect, timeout=600):
         args = dict(module_args)
         if module.startswith("imagebuilder_ops."):
             args.update(endpoint_url=self.endpoint.url, region=harness.REGION)
-        cmd = [harness.tool("ansible"), "localhost", "-m", module, "-e", self.interpreter]
-        if args:
-            cmd += ["-a", json.dumps(args)]
+        cmd = [str(self.measure), str(self.command_file), harness.tool("ansible"), "localhost", "-m", module]
+        cmd += ["-e", self.interpreter] + (["-a", json.dumps(args)] if args else [])
         result = harness.run(cmd, self.env, timeout=timeout)
-        rss, ended = self.measured()
+        total_rss, _end = read_measured(self.command_file)
+        rss, ended = read_measured(self.module_file)
         answer = harness.adhoc_result(result)
         if result.rc != 0 or answer is None:
             problem = f"exit {result.rc}: {(answer or {}).get('msg') or result.stdout[-600:] or result.stderr[-600:]}"
@@ -173,18 +182,19 @@ class Bench:
             problem = expect(answer)
         if problem:
             self.errors.append(f"{name}: {problem}")
-        self.record(name, wall=result.wall, cpu=result.cpu, rss=rss, total_rss=result.maxrss_kib)
+        self.record(name, wall=result.wall, cpu=result.cpu, rss=rss, total_rss=total_rss)
         return result, ended
 
     def bare(self, name, what, ident, count, keep=None):
-        cmd = [sys.executable, str(BARE), self.endpoint.url, what, ident]
+        cmd = [str(self.measure), str(self.command_file), sys.executable, str(BARE), self.endpoint.url, what, ident]
         result = harness.run(cmd, self.bare_env, timeout=600)
+        rss, _end = read_measured(self.command_file)
         got = result.stderr.strip().splitlines()[-1:]
         if result.rc != 0 or got != [str(count)]:
             self.errors.append(f"{name}: bare boto3 exit {result.rc}, {result.stderr[-600:]}")
         if keep is not None:
             keep.write_text(result.stdout)
-        self.record(name, wall=result.wall, cpu=result.cpu, rss=result.maxrss_kib)
+        self.record(name, wall=result.wall, cpu=result.cpu, rss=rss)
 
     # -- the cases ---------------------------------------------------------------------------------------------
 
@@ -298,17 +308,17 @@ class Report:
         self.rows = []  # (measurement, median, min, max, ratio, goal, result)
         self.verdicts = []
 
-    def row(self, name, values=(), ratio="", goal="", ok=None, unit="s"):
+    def row(self, name, values=(), ratio="", goal="", ok=None, unit="s", cpu=""):
         cells = ("", "", "")
         if values:
             fmt = (lambda v: f"{v:.2f} s") if unit == "s" else (lambda v: f"{v:g}")
             cells = tuple(fmt(v) for v in (statistics.median(values), min(values), max(values)))
         if ok is not None:
             self.verdicts.append(ok)
-        self.rows.append((name, *cells, ratio, goal, "" if ok is None else ("PASS" if ok else "FAIL")))
+        self.rows.append((name, *cells, ratio, cpu, goal, "" if ok is None else ("PASS" if ok else "FAIL")))
 
     def table(self):
-        header = ("measurement", "median", "min", "max", "ratio", "goal", "result")
+        header = ("measurement", "median", "min", "max", "ratio", "CPU ratio", "goal", "result")
         widths = [max(len(str(r[i])) for r in [header, *self.rows]) for i in range(len(header))]
         lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(header, widths)) + " |"]
         lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -329,25 +339,23 @@ def report(samples):
         medians[case] = statistics.median(module)
         # Each round's floor is that round's ping (or echo) plus that round's bare script.
         floor = [p + b for p, b in zip(ping, bare)]
-        cpu = statistics.median(x["cpu"] for x in samples[f"{case}: module"]) / statistics.median(
-            p["cpu"] + b["cpu"] for p, b in zip(samples["ping"], samples[f"{case}: bare boto3"])
-        )
+        module_cpu = [x["cpu"] for x in samples[f"{case}: module"]]
+        bare_cpu = [x["cpu"] for x in samples[f"{case}: bare boto3"]]
+        floor_cpu = [p["cpu"] + b for p, b in zip(samples["ping"], bare_cpu)]
         out.row(f"{case}: bare boto3", bare)
         out.row(f"{case}: floor = ping + bare", floor)
         if f"{case}: echo" in samples:
             data_floor = [e + b for e, b in zip(wall(samples[f"{case}: echo"]), bare)]
+            data_floor_cpu = [e["cpu"] + b for e, b in zip(samples[f"{case}: echo"], bare_cpu)]
             out.row(f"{case}: data floor = echo + bare", data_floor)
         ratio = median_ratio(module, floor)
-        out.row(
-            f"{case}: module / floor (CPU {cpu:.2f})",
-            module,
-            f"{ratio:.2f}",
-            f"<= {RATIO_GOAL:.2f}",
-            ratio <= RATIO_GOAL,
-        )
+        goal = f"<= {RATIO_GOAL:.2f}"
+        cpu = f"{median_ratio(module_cpu, floor_cpu):.2f}"
+        out.row(f"{case}: module vs floor", module, f"{ratio:.2f}", goal, ratio <= RATIO_GOAL, cpu=cpu)
         if f"{case}: echo" in samples:
             ratio = median_ratio(module, data_floor)
-            out.row(f"{case}: module / data floor", module, f"{ratio:.2f}", f"<= {RATIO_GOAL:.2f}", ratio <= RATIO_GOAL)
+            cpu = f"{median_ratio(module_cpu, data_floor_cpu):.2f}"
+            out.row(f"{case}: module vs data floor", module, f"{ratio:.2f}", goal, ratio <= RATIO_GOAL, cpu=cpu)
     if {"list 1k", "list 10k"} <= set(medians):
         whole = medians["list 10k"] / medians["list 1k"]
         out.row("list: 10x items, time x", (), f"{whole:.2f}", "<= 10", whole <= 10)
@@ -377,8 +385,8 @@ def report(samples):
                 (
                     case,
                     mib(max(rss) if rss else None),
-                    mib(max(x["total_rss"] for x in runs)),
-                    mib(max(x["rss"] for x in samples[f"{case}: bare boto3"])),
+                    mib(max((x["total_rss"] or 0) for x in runs)),
+                    mib(max((x["rss"] or 0) for x in samples[f"{case}: bare boto3"])),
                     mib(max(echo) if echo else None),
                 )
             )
