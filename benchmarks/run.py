@@ -359,10 +359,6 @@ def report(samples):
     if {"list 1k", "list 10k"} <= set(medians):
         whole = medians["list 10k"] / medians["list 1k"]
         out.row("list: 10x items, time x", (), f"{whole:.2f}", "<= 10", whole <= 10)
-        # What the items cost beyond a one-call task: informative only, as the 1k difference is small and noisy.
-        beyond = medians["list 1k"] - medians["get"]
-        marginal = f"{(medians['list 10k'] - medians['get']) / beyond:.1f}" if beyond > 0.2 else "n/a"
-        out.row("list: 10x items, time beyond a get x", (), marginal)
     if "wait" in samples:
         waits = samples["wait"]
         out.row("wait: terminal status -> last poll", [w["lag"] for w in waits])
