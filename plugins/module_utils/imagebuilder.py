@@ -77,6 +77,8 @@ OPTION_FORMS = {
     ),
     # ClientToken has no pattern, only a length of 1 to 64.
     "client_token": (r"^.{1,64}$", "a string of 1 to 64 characters"),
+    # ParentResourceId is a NonEmptyString of 1 to 1024 characters; botocore would refuse "" only after the Get.
+    "parent_resource_id": (r"(?s)^.{1,1024}$", "a resource ID of 1 to 1024 characters such as ami-0123456789abcdef0"),
 }
 
 # Statuses in which an execution still holds its image: a second execution on it is refused.
@@ -121,7 +123,8 @@ def validate_options(params):
     errors = []
     for option, (pattern, form) in OPTION_FORMS.items():
         value = params.get(option)
-        if value is not None and not re.match(pattern, value):
+        # fullmatch: with re.match, "$" also matches before a trailing newline, and "lce-...\n" would be sent.
+        if value is not None and not re.fullmatch(pattern, value):
             errors.append(f"{option}: {value!r} is not {form}")
     if params.get("wait_timeout") is not None and params["wait_timeout"] <= 0:
         errors.append(f"wait_timeout: {params['wait_timeout']} is not a number of seconds greater than 0")
@@ -324,20 +327,33 @@ def wait_for_lifecycle_execution(get, wait_timeout, wait_sleep, clock=None, slee
         sleep(min(wait_sleep, remaining))
 
 
-def _iso8601(value):
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
+_SNAKE_KEYS = {}
+
+
+def _snake(key):
+    """camel_dict_to_snake_dict's name for one key, remembered: a listing repeats a dozen keys thousands of times,
+    and each conversion runs several regular expressions."""
+    try:
+        return _SNAKE_KEYS[key]
+    except KeyError:
+        snake = _SNAKE_KEYS[key] = next(iter(camel_dict_to_snake_dict({key: None})))
+        return snake
+
+
+def _plain(value):
+    """snake_case keys and ISO 8601 times, in one walk."""
     if isinstance(value, dict):
-        return {k: _iso8601(v) for k, v in value.items()}
+        return {_snake(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_iso8601(v) for v in value]
+        return [_plain(v) for v in value]
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
     return value
 
 
 def normalize(resource):
     """An Image Builder answer as Ansible data: snake_case keys, ISO 8601 times, no ResponseMetadata."""
-    resource = {k: v for k, v in resource.items() if k != "ResponseMetadata"}
-    return _iso8601(camel_dict_to_snake_dict(resource))
+    return _plain({k: v for k, v in resource.items() if k != "ResponseMetadata"})
 
 
 def describe_lifecycle_execution(client, params, clock=None, sleep=None):

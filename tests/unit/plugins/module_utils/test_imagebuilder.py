@@ -57,6 +57,9 @@ def test_well_formed_options_pass():
         ("lifecycle_execution_id", "lce-123", "a lifecycle execution ID such as lce-"),
         ("lifecycle_execution_id", "", "a lifecycle execution ID"),
         ("lifecycle_execution_id", EXECUTION_ID + "0", "a lifecycle execution ID"),
+        ("lifecycle_execution_id", EXECUTION_ID + "\n", "a lifecycle execution ID"),
+        ("parent_resource_id", "", "a resource ID of 1 to 1024 characters"),
+        ("parent_resource_id", "x" * 1025, "a resource ID of 1 to 1024 characters"),
         ("lifecycle_execution_id", EXECUTION_ID.replace("lce-", "ami-"), "a lifecycle execution ID"),
         ("lifecycle_policy_arn", "golden-ami-cleanup", "a lifecycle policy ARN such as arn:aws:imagebuilder:"),
         ("lifecycle_policy_arn", IMAGE_ARN, "a lifecycle policy ARN"),
@@ -94,6 +97,19 @@ def test_get_returns_snake_case_with_iso8601_times(client):
         "state": {"status": "SUCCESS", "reason": "ok"},
         "start_time": "2026-11-28T06:00:00+00:00",
         "end_time": "2026-11-28T06:04:00+00:00",
+    }
+
+
+def test_normalize_matches_camel_dict_to_snake_dict_with_iso8601_times():
+    answer = {
+        "lifecycleExecutionId": EXECUTION_ID,
+        "resources": [{"imageUris": ["a"], "snapshots": [{"snapshotId": "snap-1", "startTime": T0}]}],
+        "lifecycleExecutionState": {"status": "SUCCESS"},
+    }
+    assert ib.normalize(answer) == {
+        "lifecycle_execution_id": EXECUTION_ID,
+        "resources": [{"image_uris": ["a"], "snapshots": [{"snapshot_id": "snap-1", "start_time": T0.isoformat()}]}],
+        "lifecycle_execution_state": {"status": "SUCCESS"},
     }
 
 
