@@ -50,12 +50,12 @@ READY_LEGS := $(foreach l,$(LEGS),$(if $(filter none,$(call leg_python,$(l))),,$
 MISSING_LEGS := $(filter-out $(READY_LEGS),$(LEGS))
 SANITY_LEGS := $(foreach l,$(READY_LEGS),$(if $(filter yes,$(word 4,$(LEG_$(l)))),$(l)))
 
-.PHONY: help test venv lint format sanity units build integration demo release-checks bench clean \
+.PHONY: help test venv lint format sanity units build integration drills demo release-checks bench clean \
 	legs-available tarball tools-venv lint-venv \
-	$(foreach t,venv stage sanity units install integration,$(addprefix $(t)-,$(LEGS)))
+	$(foreach t,venv stage sanity units install integration drills,$(addprefix $(t)-,$(LEGS)))
 
 help:
-	@echo "make test            venv + lint + sanity + units + build + integration + release-checks, with a summary"
+	@echo "make test            venv + lint + sanity + units + build + integration + drills + release-checks, with a summary"
 	@echo "make venv            one venv per leg ($(LEGS)) plus amazon.aws beside the collection"
 	@echo "make lint            black, isort, flake8 over $(LINT_PATHS)"
 	@echo "make format          apply black and isort"
@@ -63,15 +63,16 @@ help:
 	@echo "make units           pytest tests/unit tests/local_endpoint on every leg"
 	@echo "make build           $(TARBALL), installed into $(BUILD)/<leg>/installed for every leg"
 	@echo "make integration     tests/integration/run.py on every leg"
+	@echo "make drills          tests/drills/run.py (fault, load and bad-input drills) on every leg"
 	@echo "make demo            demo/run.py on the core219 leg"
 	@echo "make release-checks  tests/release/run_checks.sh with .venv/tools"
 	@echo "make bench           benchmarks/run.py on the core221 leg"
 	@echo "make clean           remove .venv .build .cache dist"
-	@echo "Per leg: venv-<leg> stage-<leg> sanity-<leg> units-<leg> install-<leg> integration-<leg>"
+	@echo "Per leg: venv-<leg> stage-<leg> sanity-<leg> units-<leg> install-<leg> integration-<leg> drills-<leg>"
 
 # ---- The whole run --------------------------------------------------------------------------------
 # Each step runs even after an earlier one failed, so the summary always covers all of them.
-TEST_STEPS := venv lint sanity units build integration release-checks
+TEST_STEPS := venv lint sanity units build integration drills release-checks
 test:
 	@$(PY311) tools/run_steps.py --make "$(MAKE) -k" --missing-legs "$(MISSING_LEGS)" $(TEST_STEPS)
 
@@ -161,6 +162,11 @@ integration: legs-available $(addprefix integration-,$(READY_LEGS))
 $(addprefix integration-,$(LEGS)): integration-%: install-%
 	$(call leg_env,$*) $(VENV)/$*/bin/python tests/integration/run.py --leg $* --collections-path $(call installed,$*)
 
+drills: legs-available $(addprefix drills-,$(READY_LEGS))
+
+$(addprefix drills-,$(LEGS)): drills-%: install-%
+	$(call leg_env,$*) $(VENV)/$*/bin/python tests/drills/run.py --leg $* --collections-path $(call installed,$*)
+
 demo: install-core219
 	$(call leg_env,core219) $(VENV)/core219/bin/python demo/run.py --collections-path $(call installed,core219)
 
@@ -175,8 +181,8 @@ release-checks: tools-venv install-core221
 		TARBALL=$(CURDIR)/$(TARBALL) bash tests/release/run_checks.sh
 endif
 
-bench: venv-core221
-	$(call leg_env,core221) $(VENV)/core221/bin/python benchmarks/run.py
+bench: install-core221
+	$(call leg_env,core221) $(VENV)/core221/bin/python benchmarks/run.py --collections-path $(call installed,core221)
 
 clean:
 	rm -rf $(VENV) $(BUILD) .cache $(DIST)
