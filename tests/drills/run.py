@@ -402,7 +402,7 @@ BAD_INPUT = [
     (I, dict(WAITING, wait="sometimes"), "wait"),
     (I, dict(WAITING, wait_timeout="ten"), "wait_timeout"),
     (A, dict(STARTED, exclusion_rules={"last_launched": {"value": "x", "unit": "days"}}), "value"),
-    # ansible-core (2.17 to 2.21) crashes in its no_log scan on a string given for a dict option with suboptions
+    # ansible-core (2.19 to 2.21) crashes in its no_log scan on a string given for a dict option with suboptions
     # (parameters._list_no_log_values calls check_type_dict unguarded), before the module's own code runs: the msg
     # is core's and cannot name the option. Still refused, still no request.
     (A, dict(STARTED, include_resources="all of them"), "include_resources", "dictionary requested"),

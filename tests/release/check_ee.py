@@ -87,7 +87,7 @@ def definition(tarball_name):
         "version": 3,
         "images": {"base_image": {"name": "registry.example.invalid/any-base-image:latest"}},
         "dependencies": {
-            "ansible_core": {"package_pip": "ansible-core>=2.17.0"},
+            "ansible_core": {"package_pip": "ansible-core>=2.19.0"},
             "ansible_runner": {"package_pip": "ansible-runner"},
             "galaxy": {"collections": [{"name": f"{IN_IMAGE_DIR}/{tarball_name}", "type": "file"}]},
         },

@@ -11,6 +11,7 @@
 #                     ansible_collections/amazon/aws beside it                  default .build/core221/installed
 #   TARBALL           the built collection                                     default dist/imagebuilder_ops-aws-<version>.tar.gz
 #   RELEASE_CHECKS_KEEP  a directory to copy the step logs to (they are deleted otherwise)
+#   RELEASE_CHECKS_JOBS  steps run at once (default: the number of CPUs); the summary keeps the steps' order
 set -uo pipefail
 
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -145,28 +146,45 @@ for name in "${selected[@]}"; do
     [[ " ${STEPS[*]} " == *" $name "* ]] || { echo "unknown step: $name (steps: ${STEPS[*]})" >&2; exit 2; }
 done
 
+# Each step in its own process, so a `cd` or an `exit` in one cannot touch the next, and a step that hangs
+# is ended with everything it started. It leaves "STATUS SECONDS" in $WORK/status/NAME.
+run_step() {
+    local name=$1 start=$SECONDS status
+    RELEASE_CHECKS_WORK="$WORK" timeout -k 15 "$STEP_TIMEOUT" bash "${BASH_SOURCE[0]}" --step "$name" </dev/null >"$WORK/logs/$name.log" 2>&1
+    status=$?
+    [ "$status" -eq 124 ] && echo "timed out after ${STEP_TIMEOUT}s" >>"$WORK/logs/$name.log"
+    echo "$status $((SECONDS - start))" >"$WORK/status/$name"
+}
+
+# The steps are independent (each works in its own directory under $WORK) and mostly single-threaded, so
+# they run side by side, as many as there are CPUs.
+jobs_max=${RELEASE_CHECKS_JOBS:-$(nproc 2>/dev/null || echo 2)}
+mkdir -p "$WORK/status"
+total_start=$SECONDS
+# The slowest steps start first, so that no long one is left running alone at the end.
+launch=()
+for name in galaxy-importer docs-lint ansible-lint "${selected[@]}"; do
+    [[ " ${selected[*]} " == *" $name "* && " ${launch[*]} " != *" $name "* ]] && launch+=("$name")
+done
+for name in "${launch[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n; done
+    echo "---- $name"
+    run_step "$name" &
+done
+wait
+
 results=()
 failed=0
-total_start=$SECONDS
 for name in "${selected[@]}"; do
-    log="$WORK/logs/$name.log"
-    start=$SECONDS
-    echo "---- $name"
-    # Each step in its own process, so a `cd` or an `exit` in one cannot touch the next, and a step that
-    # hangs is ended with everything it started.
-    RELEASE_CHECKS_WORK="$WORK" timeout -k 15 "$STEP_TIMEOUT" bash "${BASH_SOURCE[0]}" --step "$name" </dev/null >"$log" 2>&1
-    status=$?
-    [ "$status" -eq 124 ] && echo "timed out after ${STEP_TIMEOUT}s" >>"$log"
-    elapsed=$((SECONDS - start))
+    read -r status elapsed <"$WORK/status/$name" || { status=1; elapsed=0; }
     if [ "$status" -eq 0 ]; then
         verdict=PASS
     else
         verdict=FAIL
         failed=$((failed + 1))
-        echo "     (exit $status; last lines of its log)"
-        tail -n 40 "$log" | sed 's/^/     | /'
+        echo "FAIL $name (exit $status; last lines of its log)"
+        tail -n 40 "$WORK/logs/$name.log" | sed 's/^/     | /'
     fi
-    printf '%s %s (%ss)\n' "$verdict" "$name" "$elapsed"
     results+=("$(printf '%-4s  %-18s %4ss' "$verdict" "$name" "$elapsed")")
 done
 
