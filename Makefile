@@ -57,7 +57,7 @@ MISSING_LEGS := $(filter-out $(READY_LEGS),$(LEGS))
 
 help:
 	@echo "make test            venv + lint + sanity + units + build + integration + drills + release-checks, with a summary"
-	@echo "make venv            one venv per leg ($(LEGS)) plus amazon.aws beside the collection"
+	@echo "make venv            one venv per leg ($(LEGS)) plus amazon.aws beside the collection, and the lint and tools venvs"
 	@echo "make lint            black, isort, flake8 over $(LINT_PATHS)"
 	@echo "make format          apply black and isort"
 	@echo "make sanity          ansible-test sanity on every leg"
@@ -73,7 +73,9 @@ help:
 
 # ---- The whole run --------------------------------------------------------------------------------
 # Each step runs even after an earlier one failed, so the summary always covers all of them.
-TEST_STEPS := venv lint sanity units build integration drills release-checks
+# sanity is CPU-bound and integration spends a third of its time waiting (polls, backoff): side by side, the
+# pair takes little longer than integration alone.
+TEST_STEPS := venv lint units build sanity+integration drills release-checks
 test:
 	@$(PY311) tools/run_steps.py --make "$(MAKE) -k" --missing-legs "$(MISSING_LEGS)" $(TEST_STEPS)
 
@@ -86,9 +88,10 @@ legs-available:
 	fi
 
 # ---- Set-up --------------------------------------------------------------------------------------
-# Two at a time: pip spends much of its time waiting, and the machines have 2 cores.
+# Every venv `make test` needs, the release checks' (the largest) first; two at a time: pip spends much of
+# its time waiting, and the machines have 2 cores.
 venv: legs-available
-	@$(MAKE) -j2 --output-sync=target $(addprefix venv-,$(READY_LEGS)) lint-venv
+	@$(MAKE) -j2 --output-sync=target $(if $(filter none,$(PY313)),,tools-venv) $(addprefix venv-,$(READY_LEGS)) lint-venv
 
 # tools/venv.py rebuilds only when the interpreter, the pins or the pip arguments changed.
 $(addprefix venv-,$(LEGS)): venv-%:
@@ -147,9 +150,12 @@ $(addprefix units-,$(LEGS)): units-%: venv-% stage-%
 # ---- Build, install, run -------------------------------------------------------------------------
 build: legs-available $(addprefix install-,$(READY_LEGS))
 
-tarball: venv-$(BUILD_LEG) stage-$(BUILD_LEG)
+# Built from a copy of its own, so that building (which integration, drills and the release checks ask for)
+# never replaces the copy that sanity or units of the same leg may be reading at the same moment.
+tarball: venv-$(BUILD_LEG)
+	@tools/stage.sh $(call stage_dir,tarball)
 	@rm -f $(DIST)/imagebuilder_ops-aws-*.tar.gz
-	$(VENV)/$(BUILD_LEG)/bin/ansible-galaxy collection build --force --output-path $(DIST) $(call stage_dir,$(BUILD_LEG))
+	$(VENV)/$(BUILD_LEG)/bin/ansible-galaxy collection build --force --output-path $(DIST) $(call stage_dir,tarball)
 	@$(PY311) tools/check_tarball.py $(TARBALL)
 
 # --no-deps: plain install would ask Galaxy for amazon.aws. amazon.aws is linked in beside it instead.
