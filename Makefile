@@ -24,8 +24,9 @@ LEGS := core219 core221
 
 # The tarball is built once, with a leg that every machine has; every leg then installs it.
 BUILD_LEG := core219
-# The drills exercise our retries and error handling through botocore, whose pin every leg shares, so they run
-# on the leg of the default python3 only; units and integration cover the rest of the matrix.
+# The drills exercise our retries and error handling through botocore, whose pin every leg shares, and our option
+# checks, so they run on the leg of the default python3 only; units and integration (whose validation.yml checks
+# ansible-core's own refusals) cover the rest of the matrix.
 DRILL_LEG := core219
 
 # ---- Paths --------------------------------------------------------------------------------------
@@ -170,8 +171,10 @@ $(addprefix install-,$(LEGS)): install-%: venv-% tarball
 integration: legs-available
 	@$(MAKE) -j$(words $(READY_LEGS)) --output-sync=target $(addprefix integration-,$(READY_LEGS))
 
+# Both targets of a leg side by side too: a leg alone keeps one core busy for little more than three quarters of
+# its time.
 $(addprefix integration-,$(LEGS)): integration-%: install-%
-	$(call leg_env,$*) $(VENV)/$*/bin/python tests/integration/run.py --leg $* --collections-path $(call installed,$*)
+	$(call leg_env,$*) $(VENV)/$*/bin/python tests/integration/run.py --leg $* --jobs 2 --collections-path $(call installed,$*)
 
 drills: drills-$(DRILL_LEG)
 

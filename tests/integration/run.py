@@ -1,13 +1,14 @@
 """Run the integration targets through real ansible-playbook against the local Image Builder endpoint.
 
     python tests/integration/run.py --collections-path .build/core219/installed [--leg core219]
-        [--target NAME ...] [-- -v]
+        [--target NAME ...] [--jobs N] [-- -v]
 
-Starts tests/local_endpoint/imagebuilder_endpoint.py with the integration scenario on a free port, then runs every
-target under tests/integration/targets (or those named with --target), each as the role of its own generated
-playbook whose module_defaults point the action group at the endpoint. Before each target the endpoint is given
-the scenario afresh (state, request log and faults), so targets cannot see each other's changes. Every target runs
-even after one failed; the endpoint is stopped whatever happens, and the exit code is the first failure's.
+Runs every target under tests/integration/targets (or those named with --target), each as the role of its own
+generated playbook whose module_defaults point the action group at a local endpoint of its own
+(tests/local_endpoint/imagebuilder_endpoint.py with the integration scenario on a free port), so targets cannot
+see each other's changes. With --jobs N, N targets run side by side, each one's output printed whole when it
+ends; with 1 (the default) the output streams. Every target runs even after one failed; each endpoint is stopped
+whatever happens, and the exit code is the first failure's.
 With --real it starts no endpoint and leaves credentials and region to the usual AWS environment
 (see tests/integration/README.md).
 """
@@ -22,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,6 +59,12 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="endpoint scenario file")
     parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="targets run side by side (default 1; a module run waits on polls and backoff much of its time)",
+    )
+    parser.add_argument(
         "--real",
         action="store_true",
         help="start no endpoint; use the AWS account from the environment (pass ids with -e after --)",
@@ -65,6 +72,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--region", default=None, help="region for --real (default: AWS_REGION or us-east-1)")
     parser.add_argument("ansible_args", nargs="*", help="extra ansible-playbook arguments, after --")
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be 1 or more, not {args.jobs}")
     return args, args.ansible_args
 
 
@@ -113,18 +122,6 @@ class Endpoint:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-
-    def load_scenario(self) -> None:
-        """Serve the scenario file afresh: a target may have replaced or changed it, and leaves faults and a log."""
-        request = urllib.request.Request(
-            self.url + "/_endpoint/scenario",
-            data=self.scenario.read_bytes(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(request, timeout=30) as answer:
-            answer.read()
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -175,8 +172,8 @@ def ansible_env(collections_path: Path, real: bool) -> dict[str, str]:
     return env
 
 
-def run_playbook(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
-    """Stream ansible-playbook's output as it comes and keep it for the leak check."""
+def run_playbook(cmd: list[str], env: dict[str, str], stream: bool) -> tuple[int, str]:
+    """Run ansible-playbook and keep its output for the leak check; stream it as it comes when asked."""
     proc = subprocess.Popen(
         cmd, env=env, cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
     )
@@ -185,8 +182,9 @@ def run_playbook(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
     for raw in iter(proc.stdout.readline, b""):
         text = raw.decode("utf-8", errors="replace")
         chunks.append(text)
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        if stream:
+            sys.stdout.write(text)
+            sys.stdout.flush()
     return proc.wait(), "".join(chunks)
 
 
@@ -212,15 +210,46 @@ def all_targets() -> list[str]:
     return sorted(p.parent.parent.name for p in TARGETS.glob("*/tasks/main.yml"))
 
 
-def run_target(target: str, module_defaults: dict, extra_vars: dict, args, ansible_args, workdir: Path):
-    play_file = workdir / f"{target}.yml"
-    # JSON is YAML: no YAML library needed in the runner.
-    play_file.write_text(json.dumps(playbook(target, module_defaults), indent=2))
-    vars_file = workdir / "endpoint_vars.json"
-    vars_file.write_text(json.dumps(extra_vars))
-    cmd = ["ansible-playbook", str(play_file), "-e", f"@{vars_file}", *ansible_args]
-    print(f"run.py: leg {args.leg}: target {target}: {' '.join(cmd[:2])} ...", flush=True)
-    return run_playbook(cmd, ansible_env(args.collections_path, args.real))
+def run_target(target: str, args, ansible_args, workdir: Path) -> tuple[int, str]:
+    """Run one target against an endpoint of its own (none with --real); returns (exit code, output)."""
+    workdir.mkdir()
+    stream = args.jobs == 1
+    endpoint = None if args.real else Endpoint(args.scenario, workdir)
+    output = notes = ""
+    try:
+        extra_vars: dict[str, str] = {}
+        if endpoint is None:
+            region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+            module_defaults = {"region": region or "us-east-1"}
+        else:
+            url = endpoint.start()
+            module_defaults = {"endpoint_url": url, "region": "us-east-1", **FAKE_CREDENTIALS}
+            extra_vars = {"imagebuilder_endpoint_url": url, "imagebuilder_endpoint_control_url": url + "/_endpoint"}
+        play_file = workdir / f"{target}.yml"
+        # JSON is YAML: no YAML library needed in the runner.
+        play_file.write_text(json.dumps(playbook(target, module_defaults), indent=2))
+        vars_file = workdir / "endpoint_vars.json"
+        vars_file.write_text(json.dumps(extra_vars))
+        cmd = ["ansible-playbook", str(play_file), "-e", f"@{vars_file}", *ansible_args]
+        where = f"local endpoint {endpoint.url} (scenario {args.scenario.name})" if endpoint else "the AWS account"
+        header = f"run.py: leg {args.leg}: target {target}: {' '.join(cmd[:2])} ... against {where}\n"
+        if stream:
+            print(header, end="", flush=True)
+        else:
+            print(f"run.py: leg {args.leg}: target {target} started", flush=True)
+            output = header
+        code, played = run_playbook(cmd, ansible_env(args.collections_path, args.real), stream)
+        output += played
+    except (OSError, RuntimeError) as exc:
+        code, notes = 2, f"run.py: {exc}\n"
+    finally:
+        if endpoint is not None:
+            endpoint.stop()
+            if endpoint.proc is not None and endpoint.proc.returncode not in (0, -signal.SIGTERM):
+                notes += f"run.py: endpoint exited with {endpoint.proc.returncode}:\n{endpoint.log_tail()}\n"
+    sys.stdout.write(notes if stream else output + notes)
+    sys.stdout.flush()
+    return code, output + notes
 
 
 def main(argv: list[str]) -> int:
@@ -240,39 +269,17 @@ def main(argv: list[str]) -> int:
         return 2
 
     started = time.monotonic()
-    results: list[tuple[str, int, float]] = []
-    output = ""
     with tempfile.TemporaryDirectory(prefix="ib-integration-") as tmp:
-        workdir = Path(tmp)
-        endpoint = None if args.real else Endpoint(args.scenario, workdir)
-        try:
-            extra_vars: dict[str, str] = {}
-            if endpoint is None:
-                region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-                module_defaults = {"region": region or "us-east-1"}
-            else:
-                url = endpoint.start()
-                print(f"run.py: local endpoint {url} (scenario {args.scenario.name})", flush=True)
-                module_defaults = {"endpoint_url": url, "region": "us-east-1", **FAKE_CREDENTIALS}
-                extra_vars = {
-                    "imagebuilder_endpoint_url": url,
-                    "imagebuilder_endpoint_control_url": url + "/_endpoint",
-                }
-            for target in targets:
-                target_started = time.monotonic()
-                if endpoint is not None:
-                    endpoint.load_scenario()
-                code, target_output = run_target(target, module_defaults, extra_vars, args, ansible_args, workdir)
-                output += target_output
-                results.append((target, code, time.monotonic() - target_started))
-        except (OSError, RuntimeError) as exc:
-            print(f"run.py: {exc}", file=sys.stderr)
-            return 2
-        finally:
-            if endpoint is not None:
-                endpoint.stop()
-                if endpoint.proc is not None and endpoint.proc.returncode not in (0, -signal.SIGTERM):
-                    print(f"run.py: endpoint exited with {endpoint.proc.returncode}:\n{endpoint.log_tail()}")
+
+        def timed(target: str) -> tuple[str, int, float, str]:
+            target_started = time.monotonic()
+            code, output = run_target(target, args, ansible_args, Path(tmp) / target)
+            return target, code, time.monotonic() - target_started, output
+
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            ran = list(pool.map(timed, targets))
+    results = [(target, code, seconds) for target, code, seconds, _output in ran]
+    output = "".join(target_output for *_result, target_output in ran)
 
     elapsed = time.monotonic() - started
     code = next((c for _target, c, _seconds in results if c != 0), 0)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Release checks for imagebuilder_ops.aws: what Galaxy, the Ansible docs site, ansible-builder and AWX will
-# do with the collection, run offline. Each check is a named step that prints PASS or FAIL with its time; a
-# failed step does not stop the others; the exit status is non-zero when any step failed.
+# do with the collection, run offline. Each check is a named step; the steps run side by side, and a summary
+# in their order says PASS or FAIL with each one's time and shows the end of each failed step's log; a failed
+# step does not stop the others; the exit status is non-zero when any step failed.
 #
-#   tests/release/run_checks.sh [STEP...]     (no STEP: all of them, in order; `--list` names them)
+#   tests/release/run_checks.sh [STEP...]     (no STEP: all of them; `--list` names them)
 #
 # Environment (the Makefile's release-checks target sets all three):
 #   TOOLS_VENV        venv with tests/requirements/tools.txt (Python 3.13)     default .venv/tools
@@ -150,7 +151,9 @@ done
 # is ended with everything it started. It leaves "STATUS SECONDS" in $WORK/status/NAME.
 run_step() {
     local name=$1 start=$SECONDS status
-    RELEASE_CHECKS_WORK="$WORK" timeout -k 15 "$STEP_TIMEOUT" bash "${BASH_SOURCE[0]}" --step "$name" </dev/null >"$WORK/logs/$name.log" 2>&1
+    RELEASE_CHECKS_WORK="$WORK" timeout -k 15 "$STEP_TIMEOUT" bash "${BASH_SOURCE[0]}" --step "$name" </dev/null >"$WORK/logs/$name.log" 2>&1 &
+    echo $! >"$WORK/pids/$name"
+    wait $!
     status=$?
     [ "$status" -eq 124 ] && echo "timed out after ${STEP_TIMEOUT}s" >>"$WORK/logs/$name.log"
     echo "$status $((SECONDS - start))" >"$WORK/status/$name"
@@ -159,7 +162,19 @@ run_step() {
 # The steps are independent (each works in its own directory under $WORK) and mostly single-threaded, so
 # they run side by side, as many as there are CPUs.
 jobs_max=${RELEASE_CHECKS_JOBS:-$(nproc 2>/dev/null || echo 2)}
-mkdir -p "$WORK/status"
+[[ $jobs_max =~ ^[1-9][0-9]*$ ]] || { echo "RELEASE_CHECKS_JOBS must be a whole number >= 1, not '$jobs_max'" >&2; exit 2; }
+mkdir -p "$WORK/status" "$WORK/pids"
+# `timeout` runs each step in a process group of its own, which an interrupt of this script does not reach:
+# pass it on (timeout hands it to the step's group), and wait for them before the EXIT trap removes $WORK.
+stop_steps() {
+    local pidfile
+    for pidfile in "$WORK"/pids/*; do
+        [ -f "$pidfile" ] && kill -TERM "$(cat "$pidfile")" 2>/dev/null
+    done
+    wait
+    exit 130
+}
+trap stop_steps INT TERM
 total_start=$SECONDS
 # The slowest steps start first, so that no long one is left running alone at the end.
 launch=()
@@ -176,7 +191,10 @@ wait
 results=()
 failed=0
 for name in "${selected[@]}"; do
-    read -r status elapsed <"$WORK/status/$name" || { status=1; elapsed=0; }
+    if ! read -r status elapsed 2>/dev/null <"$WORK/status/$name"; then
+        status=1 elapsed=0
+        echo "no status: the step died before it could record one" >>"$WORK/logs/$name.log"
+    fi
     if [ "$status" -eq 0 ]; then
         verdict=PASS
     else

@@ -22,10 +22,7 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder 
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_ACCESS_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_SECRET_KEY
 
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    patch_module_args = None
+from ansible.module_utils.testing import patch_module_args
 
 
 @pytest.fixture
@@ -83,17 +80,6 @@ def wait_sleeps(monkeypatch):
     return fake.sleeps
 
 
-def _set_module_args(monkeypatch, args):
-    if patch_module_args is not None:
-        return patch_module_args(args)
-    import contextlib  # pylint: disable=import-outside-toplevel
-
-    from ansible.module_utils import basic  # pylint: disable=import-outside-toplevel
-
-    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode())
-    return contextlib.nullcontext()
-
-
 @pytest.fixture
 def run_module(monkeypatch, capsys, client, sleeps):
     """Run a module's main() with these arguments against the stubbed client; return (result, api_client_made).
@@ -113,7 +99,7 @@ def run_module(monkeypatch, capsys, client, sleeps):
         args = dict(args)
         args.setdefault("_ansible_remote_tmp", "/tmp")
         args.setdefault("_ansible_keep_remote_files", False)
-        with _set_module_args(monkeypatch, args):
+        with patch_module_args(args):
             with pytest.raises(SystemExit):
                 main()
         out = capsys.readouterr().out
