@@ -13,6 +13,8 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
+from ansible.module_utils.testing import patch_module_args
+
 from ansible_collections.amazon.aws.plugins.module_utils import cloud
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
@@ -21,8 +23,6 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imageb
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import retry_decorator
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_ACCESS_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_SECRET_KEY
-
-from ansible.module_utils.testing import patch_module_args
 
 
 @pytest.fixture
