@@ -10,6 +10,8 @@ info module and the action module cannot drift apart.
 """
 
 import datetime
+import functools
+import inspect
 import re
 import time
 
@@ -23,7 +25,6 @@ from ansible.module_utils.common.dict_transformations import camel_dict_to_snake
 from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.errors import AWSErrorHandler
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -77,8 +78,13 @@ OPTION_FORMS = {
     ),
     # ClientToken has no pattern, only a length of 1 to 64.
     "client_token": (r"^.{1,64}$", "a string of 1 to 64 characters"),
-    # ParentResourceId is a NonEmptyString of 1 to 1024 characters; botocore would refuse "" only after the Get.
-    "parent_resource_id": (r"(?s)^.{1,1024}$", "a resource ID of 1 to 1024 characters such as ami-0123456789abcdef0"),
+    # The model types ParentResourceId as any string of 1 to 1024 characters, but documents it as the ARN of an image
+    # build version of the execution (a resource_id at the top level); anything else, an AMI ID included, lists nothing.
+    "parent_resource_id": (
+        IMAGE_BUILD_VERSION_ARN_PATTERN,
+        "an image build version ARN such as arn:aws:imagebuilder:us-east-1:123456789012:image/my-image/1.0.0/1"
+        " (the resource_id of an image among the execution's top-level resources)",
+    ),
 }
 
 # Statuses in which an execution still holds its image: a second execution on it is refused.
@@ -96,23 +102,52 @@ class ImageBuilderError(AnsibleAWSError):
     pass
 
 
+# Image Builder's PENDING: "processing is paused; it resumes during the next scheduled run", and lifecycle policies
+# run once a day (EC2 Image Builder User Guide, "How lifecycle policy execution works").
+PENDING_HINT = (
+    "PENDING means Image Builder paused the execution until the next scheduled run of lifecycle policies, which"
+    " run once a day: wait again later, or give wait_timeout up to a day (86400)"
+)
+
+
 class LifecycleExecutionWaitTimeout(ImageBuilderError):
     """The wait ran out; carries the last execution seen so that the module can still return it."""
 
-    def __init__(self, lifecycle_execution, waited):
-        status = lifecycle_execution["state"]["status"]
-        super().__init__(
-            message=(
-                f"Timed out after {waited:.0f} seconds waiting for lifecycle execution "
-                f"{lifecycle_execution['lifecycleExecutionId']} to finish; last status seen: {status}"
-            )
+    def __init__(self, lifecycle_execution_id, lifecycle_execution, waited):
+        last = status_of(lifecycle_execution)
+        message = (
+            f"Timed out after {waited:.0f} seconds waiting for lifecycle execution {lifecycle_execution_id} to"
+            f" finish; last status seen: {last or 'none (the answer had no state)'}"
         )
+        if last == "PENDING":
+            message += f". {PENDING_HINT}"
+        super().__init__(message=message)
         self.lifecycle_execution = lifecycle_execution
         self.waited = waited
 
 
-class ImageBuilderErrorHandler(AWSErrorHandler):
-    _CUSTOM_EXCEPTION = ImageBuilderError
+def error_handler(description):
+    """Turn a botocore error into an ImageBuilderError whose message says what failed, naming the call's arguments.
+
+    ``description`` is formatted with the decorated function's arguments, e.g. "get lifecycle execution
+    {lifecycle_execution_id}" (amazon.aws's AWSErrorHandler takes such placeholders only from 11.3; we support 10.x).
+    The botocore error is kept, so the failure also carries the service's own code and message.
+    """
+
+    def wrapper(func):
+        signature = inspect.signature(func)
+
+        @functools.wraps(func)
+        def handler(*args, **kwargs):
+            try:
+                return func(*args, **kwargs)
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+                what = description.format(**signature.bind(*args, **kwargs).arguments)
+                raise ImageBuilderError(message=f"Failed to {what}", exception=e) from e
+
+        return handler
+
+    return wrapper
 
 
 def validate_options(params):
@@ -139,19 +174,21 @@ def _page_size(client, operation_name):
     return members["maxResults"].metadata.get("max", 25)
 
 
-def _call(client, operation_name, result_key, **params):
-    """One API call, retried by our policy, whose answer must hold ``result_key``.
+def _call(client, operation_name, result_key=None, **params):
+    """One API call, retried by our policy; a read's answer must hold its ``result_key``.
 
     botocore turns a body that is not JSON or is cut short into an answer with no member at all, and a JSON body of
-    the wrong shape into a bare AttributeError or TypeError. Either is an error here, never an empty result: a
-    listing must not end early, silently, on a broken page.
+    the wrong shape into a bare AttributeError or TypeError. For a read either is an error here, never an empty
+    result: a listing must not end early, silently, on a broken page. A write's answer has no required member in
+    the model (StartResourceStateUpdate answers without an execution ID when it applies a change at once), so a
+    write passes no ``result_key``.
     """
     method = getattr(client, xform_name(operation_name))
     try:
         answer = method(aws_retry=True, **params)
     except (AttributeError, TypeError, ValueError) as e:
         raise ImageBuilderError(message=f"Image Builder sent an unreadable answer to {operation_name}", exception=e)
-    if result_key not in answer:
+    if result_key is not None and result_key not in answer:
         raise ImageBuilderError(
             message=f"Image Builder's answer to {operation_name} has no {result_key}: it was empty or unreadable"
         )
@@ -174,38 +211,43 @@ def _paginate(client, operation_name, result_key, **params):
         params["nextToken"] = page["nextToken"]
 
 
-def _not_found(lifecycle_execution_id, exception):
-    return ImageBuilderError(message=f"Lifecycle execution {lifecycle_execution_id} was not found", exception=exception)
-
-
-@ImageBuilderErrorHandler.common_error_handler("get lifecycle execution")
+@error_handler("get lifecycle execution {lifecycle_execution_id}")
 def get_lifecycle_execution(client, lifecycle_execution_id):
-    try:
-        answer = _call(
-            client, "GetLifecycleExecution", "lifecycleExecution", lifecycleExecutionId=lifecycle_execution_id
-        )
-    except is_boto3_error_code("ResourceNotFoundException") as e:
-        raise _not_found(lifecycle_execution_id, e)
+    answer = _call(client, "GetLifecycleExecution", "lifecycleExecution", lifecycleExecutionId=lifecycle_execution_id)
     return answer["lifecycleExecution"]
 
 
-@ImageBuilderErrorHandler.common_error_handler("list lifecycle executions")
+@error_handler("list the lifecycle executions of {resource_arn}")
 def list_lifecycle_executions(client, resource_arn):
-    """The executions of a resource: ListLifecycleExecutions takes a lifecycle policy's ARN and an image build
-    version's ARN alike, as resourceArn."""
+    """The executions of a lifecycle policy, or those that StartResourceStateUpdate started for an image build
+    version: ListLifecycleExecutions takes either ARN as resourceArn."""
     executions = _paginate(client, "ListLifecycleExecutions", "lifecycleExecutions", resourceArn=resource_arn)
     return sort_newest_first(executions)
 
 
-@ImageBuilderErrorHandler.common_error_handler("list lifecycle execution resources")
+@error_handler("list the resources of lifecycle execution {lifecycle_execution_id}")
 def list_lifecycle_execution_resources(client, lifecycle_execution_id, parent_resource_id=None):
     params = {"lifecycleExecutionId": lifecycle_execution_id}
     if parent_resource_id is not None:
         params["parentResourceId"] = parent_resource_id
-    try:
-        return _paginate(client, "ListLifecycleExecutionResources", "resources", **params)
-    except is_boto3_error_code("ResourceNotFoundException") as e:
-        raise _not_found(lifecycle_execution_id, e)
+    return _paginate(client, "ListLifecycleExecutionResources", "resources", **params)
+
+
+def is_image_build_version_arn(value):
+    return isinstance(value, str) and re.fullmatch(IMAGE_BUILD_VERSION_ARN_PATTERN, value) is not None
+
+
+def list_impacted_resources(client, lifecycle_execution_id):
+    """What an execution did, as a tree: the Image Builder images it listed at the top level, each with the AMIs,
+    snapshots and containers that the service lists under it (parentResourceId = the image's ARN) as
+    ``childResources``. Resources whose ID is not an image build version ARN have no children to ask for."""
+    resources = list_lifecycle_execution_resources(client, lifecycle_execution_id)
+    for resource in resources:
+        if is_image_build_version_arn(resource.get("resourceId")):
+            resource["childResources"] = list_lifecycle_execution_resources(
+                client, lifecycle_execution_id, resource["resourceId"]
+            )
+    return resources
 
 
 def parse_update_at(value):
@@ -217,20 +259,47 @@ def parse_update_at(value):
     return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
 
 
-def validate_state_update(params):
-    """Messages for the options of a resource state update that the API would refuse (empty when all is well)."""
+def includes_resources(params):
+    """Whether a state update includes underlying resources: at least one of amis, snapshots, containers is true."""
+    return any((params.get("include_resources") or {}).values())
+
+
+def validate_state_update(params, now=None):
+    """Messages for the options of a resource state update that the API would refuse (empty when all is well).
+
+    The rules are StartResourceStateUpdate's, as botocore's model documents them.
+    """
     errors = []
+    state = params.get("resource_state")
+    include = params.get("include_resources") or {}
+    if params.get("execution_role") is not None and not includes_resources(params):
+        errors.append("execution_role: can only be used with include_resources (amis, snapshots or containers true)")
+    if includes_resources(params) and params.get("execution_role") is None:
+        errors.append("include_resources: requires execution_role, the IAM role Image Builder updates them with")
+    for kind in ("snapshots", "containers"):
+        if include.get(kind) and state is not None and state != "deleted":
+            errors.append(f"include_resources.{kind}: can only be true with resource_state=deleted")
+    if state == "deleted" and not includes_resources(params):
+        errors.append(
+            "resource_state: deleted requires include_resources (amis, snapshots or containers true) and"
+            " execution_role; to delete only the Image Builder image, use the DeleteImage API"
+        )
     if params.get("update_at") is not None:
-        if parse_update_at(params["update_at"]) is None:
+        when = parse_update_at(params["update_at"])
+        if when is None:
             errors.append(f"update_at: {params['update_at']!r} is not an ISO 8601 time such as 2026-12-31T00:00:00Z")
-        if params.get("resource_state") != "deprecated":
+        elif when <= (now or datetime.datetime.now(datetime.timezone.utc)):
+            errors.append(f"update_at: {params['update_at']!r} is not in the future")
+        if state != "deprecated":
             errors.append("update_at: can only be used with resource_state=deprecated")
-    rules = params.get("exclusion_rules") or {}
+    rules = {k: v for k, v in (params.get("exclusion_rules") or {}).items() if v is not None}
+    if rules and not include.get("amis"):
+        errors.append("exclusion_rules: only take effect on AMIs, so they need include_resources.amis=true")
     last_launched = rules.get("last_launched") or {}
     if last_launched.get("value") is not None and not 1 <= last_launched["value"] <= 365:
         errors.append(f"exclusion_rules.last_launched.value: {last_launched['value']} is not between 1 and 365")
     for account in rules.get("shared_accounts") or []:
-        if not re.match(r"^[0-9]{12}$", account):
+        if not re.fullmatch(r"[0-9]{12}", account):
             errors.append(f"exclusion_rules.shared_accounts: {account!r} is not a 12-digit AWS account ID")
     return errors
 
@@ -260,38 +329,52 @@ def state_update_request(params, client_token):
     return request
 
 
-@ImageBuilderErrorHandler.common_error_handler("start resource state update")
+@error_handler("start a resource state update of {request[resourceArn]}")
 def start_resource_state_update(client, request):
-    """Start a state update; ``request`` holds the API parameters, clientToken included.
+    """Start a state update; ``request`` holds the API parameters, clientToken included. Returns the answer, whose
+    lifecycleExecutionId is there only when Image Builder started an execution (not for a change applied at once).
 
     The retry wrapper sends the very same parameters again, so every retry carries the same clientToken and a
     retried request can never start a second execution. When the image is busy, the error names the executions
     that hold it, so that the user can wait for them or cancel them.
     """
     try:
-        return _call(client, "StartResourceStateUpdate", "resourceArn", **request)
+        return _call(client, "StartResourceStateUpdate", **request)
     except is_boto3_error_code("ResourceInUseException") as e:
-        busy = active_executions(client, request["resourceArn"])
-        which = ", ".join(f"{b['lifecycleExecutionId']} ({b['state']['status']})" for b in busy) or "unknown"
-        raise ImageBuilderError(
-            message=f"Image {request['resourceArn']} already has a lifecycle execution in progress: {which}",
-            exception=e,
-        )
+        raise ImageBuilderError(message=_busy_message(client, request["resourceArn"]), exception=e) from e
 
 
-@ImageBuilderErrorHandler.common_error_handler("cancel lifecycle execution")
-def cancel_lifecycle_execution(client, lifecycle_execution_id, client_token):
-    return _call(
-        client,
-        "CancelLifecycleExecution",
-        "lifecycleExecutionId",
-        lifecycleExecutionId=lifecycle_execution_id,
-        clientToken=client_token,
+def _busy_message(client, image_arn):
+    """Why an image is busy. Its own listing shows only the executions that StartResourceStateUpdate started for it;
+    one held by a lifecycle policy's execution is not among them."""
+    try:
+        busy = active_executions(client, image_arn)
+    except ImageBuilderError as e:
+        return f"Image {image_arn} is in use by a lifecycle execution ({e.message}: {e.exception})"
+    if busy:
+        held_by = ", ".join(f"{e.get('lifecycleExecutionId')} ({status_of(e)})" for e in busy)
+        return f"Image {image_arn} already has a lifecycle execution in progress: {held_by}"
+    return (
+        f"Image {image_arn} is in use by a lifecycle execution that is not among its own executions, so a lifecycle"
+        " policy's execution holds it: list the executions of the lifecycle policies that cover the image"
+        " (imagebuilder_lifecycle_execution_info with lifecycle_policy_arn) to find it"
     )
 
 
+@error_handler("cancel lifecycle execution {lifecycle_execution_id}")
+def cancel_lifecycle_execution(client, lifecycle_execution_id, client_token):
+    return _call(
+        client, "CancelLifecycleExecution", lifecycleExecutionId=lifecycle_execution_id, clientToken=client_token
+    )
+
+
+def status_of(lifecycle_execution):
+    """The execution's status, or None when the answer has no state: every member of every answer is optional."""
+    return (lifecycle_execution.get("state") or {}).get("status")
+
+
 def active_executions(client, image_arn):
-    return [e for e in list_lifecycle_executions(client, image_arn) if e["state"]["status"] in ACTIVE_STATUSES]
+    return [e for e in list_lifecycle_executions(client, image_arn) if status_of(e) in ACTIVE_STATUSES]
 
 
 def sort_newest_first(executions):
@@ -304,26 +387,27 @@ def sort_newest_first(executions):
 
 
 def is_terminal(lifecycle_execution):
-    return lifecycle_execution["state"]["status"] in TERMINAL_STATUSES
+    return status_of(lifecycle_execution) in TERMINAL_STATUSES
 
 
-def wait_for_lifecycle_execution(get, wait_timeout, wait_sleep, clock=None, sleep=None):
-    """Poll ``get()`` until the execution it returns is terminal, and return that execution.
+def wait_for_lifecycle_execution(client, lifecycle_execution_id, wait_timeout, wait_sleep, clock=None, sleep=None):
+    """Poll the execution until it is terminal, and return it.
 
     One rule for every module: exactly one call per poll, none once a terminal status is seen, a last poll
-    at the deadline, and LifecycleExecutionWaitTimeout (with the last execution seen) when it passes.
+    at the deadline, and LifecycleExecutionWaitTimeout (with the last execution seen) when it passes. An answer
+    without a status is not terminal.
     """
     clock = clock or time.monotonic
     sleep = sleep or time.sleep
     started = clock()
     deadline = started + wait_timeout
     while True:
-        lifecycle_execution = get()
+        lifecycle_execution = get_lifecycle_execution(client, lifecycle_execution_id)
         if is_terminal(lifecycle_execution):
             return lifecycle_execution
         remaining = deadline - clock()
         if remaining <= 0:
-            raise LifecycleExecutionWaitTimeout(lifecycle_execution, clock() - started)
+            raise LifecycleExecutionWaitTimeout(lifecycle_execution_id, lifecycle_execution, clock() - started)
         sleep(min(wait_sleep, remaining))
 
 
@@ -356,39 +440,38 @@ def normalize(resource):
     return _plain({k: v for k, v in resource.items() if k != "ResponseMetadata"})
 
 
-def describe_lifecycle_execution(client, params, clock=None, sleep=None):
-    """What the modules return for one execution: read it (waiting if asked), then its resources if asked.
+def describe_lifecycle_execution(
+    client,
+    lifecycle_execution_id,
+    wait=False,
+    wait_timeout=None,
+    wait_sleep=None,
+    include_resources=False,
+    parent_resource_id=None,
+    clock=None,
+    sleep=None,
+):
+    """What the modules return for one execution: read it (waiting if asked), then its resources if asked, as the
+    tree of images and their resources, or flat under ``parent_resource_id``.
 
     Returns the normalised execution; a wait that runs out raises LifecycleExecutionWaitTimeout.
     """
-    lifecycle_execution_id = params["lifecycle_execution_id"]
-
-    def get():
-        return get_lifecycle_execution(client, lifecycle_execution_id)
-
-    if params.get("wait"):
+    if wait:
         lifecycle_execution = wait_for_lifecycle_execution(
-            get, params["wait_timeout"], params["wait_sleep"], clock=clock, sleep=sleep
+            client, lifecycle_execution_id, wait_timeout, wait_sleep, clock=clock, sleep=sleep
         )
     else:
-        lifecycle_execution = get()
+        lifecycle_execution = get_lifecycle_execution(client, lifecycle_execution_id)
 
-    if params.get("include_resources"):
+    if parent_resource_id is not None:
         lifecycle_execution["resources"] = list_lifecycle_execution_resources(
-            client, lifecycle_execution_id, params.get("parent_resource_id")
+            client, lifecycle_execution_id, parent_resource_id
         )
+    elif include_resources:
+        lifecycle_execution["resources"] = list_impacted_resources(client, lifecycle_execution_id)
     return normalize(lifecycle_execution)
-
-
-def list_lifecycle_executions_for(client, params):
-    """The executions of a lifecycle policy or of an image build version, newest first, normalised."""
-    executions = list_lifecycle_executions(client, params.get("lifecycle_policy_arn") or params["image_arn"])
-    return [normalize(e) for e in executions]
 
 
 def connect(module):
     """An Image Builder client whose calls retry with our policy when called with aws_retry=True."""
-    try:
-        return module.client("imagebuilder", retry_decorator=retry_decorator)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Failed to connect to EC2 Image Builder")
+    return module.client("imagebuilder", retry_decorator=retry_decorator)

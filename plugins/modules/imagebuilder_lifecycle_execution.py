@@ -210,9 +210,14 @@ def start(module, client):
     if module.check_mode:
         return dict(changed=True)
     token = module.params["client_token"] or str(uuid.uuid4())
-    response = ib.start_resource_state_update(client, ib.state_update_request(module.params, token))
-    result = dict(changed=True, lifecycle_execution_id=response.get("lifecycleExecutionId"))
-    result["resource_arn"] = response["resourceArn"]
+    request = ib.state_update_request(module.params, token)
+    answer = ib.start_resource_state_update(client, request)
+    # Every member of the answer is optional: no lifecycleExecutionId means the change applied at once.
+    result = dict(
+        changed=True,
+        lifecycle_execution_id=answer.get("lifecycleExecutionId"),
+        resource_arn=answer.get("resourceArn", request["resourceArn"]),
+    )
     if module.params["wait"] and result["lifecycle_execution_id"]:
         wait(module, client, result)
     return result
@@ -240,15 +245,20 @@ def cancel(module, client):
 
 
 def is_cancellable(lifecycle_execution):
-    return lifecycle_execution["state"]["status"] not in ib.TERMINAL_STATUSES | {"CANCELLING"}
+    # An answer without a status cannot tell: ask for the cancellation and let Image Builder decide.
+    return ib.status_of(lifecycle_execution) not in ib.TERMINAL_STATUSES | {"CANCELLING"}
 
 
 def wait(module, client, result):
     """Wait for the execution of ``result``, add it to ``result``, and fail with all of ``result`` on a timeout."""
-    params = {k: module.params[k] for k in ib.WAIT_ARGUMENT_SPEC}
-    params["lifecycle_execution_id"] = result["lifecycle_execution_id"]
     try:
-        result["lifecycle_execution"] = ib.describe_lifecycle_execution(client, params)
+        result["lifecycle_execution"] = ib.describe_lifecycle_execution(
+            client,
+            result["lifecycle_execution_id"],
+            wait=True,
+            wait_timeout=module.params["wait_timeout"],
+            wait_sleep=module.params["wait_sleep"],
+        )
     except ib.LifecycleExecutionWaitTimeout as e:
         result["lifecycle_execution"] = ib.normalize(e.lifecycle_execution)
         module.fail_json(msg=e.message, **result)

@@ -280,14 +280,7 @@ lifecycle_executions:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import WAIT_ARGUMENT_SPEC
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import ImageBuilderError
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import LifecycleExecutionWaitTimeout
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import connect
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import describe_lifecycle_execution
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import list_lifecycle_executions_for
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import normalize
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import validate_options
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
 
 SELECTORS = ["lifecycle_execution_id", "lifecycle_policy_arn", "image_arn"]
 
@@ -299,7 +292,7 @@ def main():
         image_arn=dict(type="str"),
         include_resources=dict(type="bool", default=False),
         parent_resource_id=dict(type="str"),
-        **WAIT_ARGUMENT_SPEC,
+        **ib.WAIT_ARGUMENT_SPEC,
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
@@ -311,21 +304,32 @@ def main():
         ],
         supports_check_mode=True,
     )
-    errors = validate_options(module.params)
-    if module.params["parent_resource_id"] is not None and not module.params["include_resources"]:
+    params = module.params
+    errors = ib.validate_options(params)
+    if params["parent_resource_id"] is not None and not params["include_resources"]:
         errors.append("parent_resource_id: can only be used with include_resources=true")
     if errors:
         module.fail_json(msg="; ".join(errors))
 
-    client = connect(module)
+    client = ib.connect(module)
     try:
-        if module.params["lifecycle_execution_id"]:
-            result = dict(lifecycle_execution=describe_lifecycle_execution(client, module.params))
+        if params["lifecycle_execution_id"]:
+            lifecycle_execution = ib.describe_lifecycle_execution(
+                client,
+                params["lifecycle_execution_id"],
+                wait=params["wait"],
+                wait_timeout=params["wait_timeout"],
+                wait_sleep=params["wait_sleep"],
+                include_resources=params["include_resources"],
+                parent_resource_id=params["parent_resource_id"],
+            )
+            result = dict(lifecycle_execution=lifecycle_execution)
         else:
-            result = dict(lifecycle_executions=list_lifecycle_executions_for(client, module.params))
-    except LifecycleExecutionWaitTimeout as e:
-        module.fail_json(msg=e.message, lifecycle_execution=normalize(e.lifecycle_execution))
-    except ImageBuilderError as e:
+            executions = ib.list_lifecycle_executions(client, params["lifecycle_policy_arn"] or params["image_arn"])
+            result = dict(lifecycle_executions=[ib.normalize(e) for e in executions])
+    except ib.LifecycleExecutionWaitTimeout as e:
+        module.fail_json(msg=e.message, lifecycle_execution=ib.normalize(e.lifecycle_execution))
+    except ib.ImageBuilderError as e:
         module.fail_json_aws_error(e)
 
     module.exit_json(changed=False, **result)

@@ -5,6 +5,7 @@
 
 import datetime
 
+import botocore.exceptions
 import botocore.session
 import pytest
 
@@ -58,8 +59,9 @@ def test_well_formed_options_pass():
         ("lifecycle_execution_id", "", "a lifecycle execution ID"),
         ("lifecycle_execution_id", EXECUTION_ID + "0", "a lifecycle execution ID"),
         ("lifecycle_execution_id", EXECUTION_ID + "\n", "a lifecycle execution ID"),
-        ("parent_resource_id", "", "a resource ID of 1 to 1024 characters"),
-        ("parent_resource_id", "x" * 1025, "a resource ID of 1 to 1024 characters"),
+        ("parent_resource_id", "", "an image build version ARN"),
+        ("parent_resource_id", "ami-0123456789abcdef0", "an image build version ARN such as"),
+        ("parent_resource_id", IMAGE_ARN + "\n", "an image build version ARN"),
         ("lifecycle_execution_id", EXECUTION_ID.replace("lce-", "ami-"), "a lifecycle execution ID"),
         ("lifecycle_policy_arn", "golden-ami-cleanup", "a lifecycle policy ARN such as arn:aws:imagebuilder:"),
         ("lifecycle_policy_arn", IMAGE_ARN, "a lifecycle policy ARN"),
@@ -88,7 +90,7 @@ def test_get_returns_snake_case_with_iso8601_times(client):
         "get_lifecycle_execution", {"lifecycleExecution": answer}, {"lifecycleExecutionId": EXECUTION_ID}
     )
 
-    result = ib.describe_lifecycle_execution(wrapped, {"lifecycle_execution_id": EXECUTION_ID})
+    result = ib.describe_lifecycle_execution(wrapped, EXECUTION_ID)
 
     assert result == {
         "lifecycle_execution_id": EXECUTION_ID,
@@ -117,23 +119,72 @@ def test_normalize_drops_response_metadata():
     assert ib.normalize({"ResponseMetadata": {"RequestId": "x"}, "nextToken": "t"}) == {"next_token": "t"}
 
 
-def test_unknown_execution_is_named(client):
+# The model lists no ResourceNotFoundException for Get; older models describe ClientException as the answer to an
+# invalid resource identifier. Whatever comes back, the message names the id and keeps the service's code and words.
+@pytest.mark.parametrize(
+    "code, status",
+    [("ResourceNotFoundException", 404), ("ClientException", 400), ("InvalidRequestException", 400)],
+)
+def test_an_unknown_execution_is_named_with_the_services_own_error(client, code, status):
     wrapped, stubber = client
-    stubber.add_client_error("get_lifecycle_execution", "ResourceNotFoundException", "nope", 404)
+    stubber.add_client_error("get_lifecycle_execution", code, "The resource identifier is not valid", status)
 
     with pytest.raises(ib.ImageBuilderError) as raised:
         ib.get_lifecycle_execution(wrapped, EXECUTION_ID)
-    assert raised.value.message == f"Lifecycle execution {EXECUTION_ID} was not found"
+    assert raised.value.message == f"Failed to get lifecycle execution {EXECUTION_ID}"
+    assert raised.value.exception.response["Error"] == {"Code": code, "Message": "The resource identifier is not valid"}
 
 
-def test_other_errors_say_what_failed(client):
+@pytest.mark.parametrize(
+    "call, operation, expected",
+    [
+        (
+            lambda c: ib.list_lifecycle_executions(c, POLICY_ARN),
+            "list_lifecycle_executions",
+            f"Failed to list the lifecycle executions of {POLICY_ARN}",
+        ),
+        (
+            lambda c: ib.list_lifecycle_execution_resources(c, EXECUTION_ID),
+            "list_lifecycle_execution_resources",
+            f"Failed to list the resources of lifecycle execution {EXECUTION_ID}",
+        ),
+        (
+            lambda c: ib.cancel_lifecycle_execution(c, EXECUTION_ID, "token"),
+            "cancel_lifecycle_execution",
+            f"Failed to cancel lifecycle execution {EXECUTION_ID}",
+        ),
+        (
+            lambda c: ib.start_resource_state_update(
+                c, {"resourceArn": IMAGE_ARN, "state": {"status": "DISABLED"}, "clientToken": "t"}
+            ),
+            "start_resource_state_update",
+            f"Failed to start a resource state update of {IMAGE_ARN}",
+        ),
+    ],
+)
+def test_every_failure_names_what_it_was_doing_to_which_resource(client, call, operation, expected):
     wrapped, stubber = client
-    stubber.add_client_error("get_lifecycle_execution", "ForbiddenException", "denied", 403)
+    stubber.add_client_error(operation, "ForbiddenException", "denied", 403)
 
     with pytest.raises(ib.ImageBuilderError) as raised:
-        ib.get_lifecycle_execution(wrapped, EXECUTION_ID)
-    assert raised.value.message == "Failed to get lifecycle execution"
+        call(wrapped)
+    assert raised.value.message == expected
     assert "ForbiddenException" in str(raised.value)
+
+
+def test_a_connection_error_is_reported_as_what_failed(client, monkeypatch):
+    wrapped, dummy = client
+
+    def unreachable(**kwargs):
+        raise botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:9/")
+
+    monkeypatch.setattr(wrapped.client, "get_lifecycle_execution", unreachable)
+    monkeypatch.delattr(wrapped, "get_lifecycle_execution", raising=False)
+
+    with pytest.raises(ib.ImageBuilderError) as raised:
+        ib.get_lifecycle_execution(wrapped, EXECUTION_ID)
+    assert raised.value.message == f"Failed to get lifecycle execution {EXECUTION_ID}"
+    assert "Could not connect to the endpoint URL" in str(raised.value)
 
 
 # --- retries ------------------------------------------------------------------------------------------------------
@@ -188,9 +239,9 @@ def test_listing_reads_every_page_at_the_largest_size_and_survives_a_throttled_p
     )
     stubber.add_response("list_lifecycle_executions", {"lifecycleExecutions": pages[2]}, {**base, "nextToken": "t2"})
 
-    result = ib.list_lifecycle_executions_for(wrapped, {"lifecycle_policy_arn": POLICY_ARN})
+    result = ib.list_lifecycle_executions(wrapped, POLICY_ARN)
 
-    assert [e["lifecycle_execution_id"] for e in result] == [execution_id(n) for n in range(60)]
+    assert [e["lifecycleExecutionId"] for e in result] == [execution_id(n) for n in range(60)]
     assert len(sleeps) == 3
 
 
@@ -202,9 +253,9 @@ def test_listing_is_sorted_newest_first_with_unstarted_executions_first(client):
     del pending["startTime"]
     stubber.add_response("list_lifecycle_executions", {"lifecycleExecutions": [old, pending, new]})
 
-    result = ib.list_lifecycle_executions_for(wrapped, {"lifecycle_policy_arn": POLICY_ARN})
+    result = ib.list_lifecycle_executions(wrapped, POLICY_ARN)
 
-    assert [e["lifecycle_execution_id"] for e in result] == [execution_id(3), execution_id(2), execution_id(1)]
+    assert [e["lifecycleExecutionId"] for e in result] == [execution_id(3), execution_id(2), execution_id(1)]
 
 
 def test_listing_by_image_passes_it_as_resource_arn_and_returns_empty_list(client):
@@ -213,7 +264,7 @@ def test_listing_by_image_passes_it_as_resource_arn_and_returns_empty_list(clien
         "list_lifecycle_executions", {"lifecycleExecutions": []}, {"resourceArn": IMAGE_ARN, "maxResults": PAGE_SIZE}
     )
 
-    assert ib.list_lifecycle_executions_for(wrapped, {"image_arn": IMAGE_ARN}) == []
+    assert ib.list_lifecycle_executions(wrapped, IMAGE_ARN) == []
 
 
 def test_resources_are_paged_with_the_parent_filter_and_normalised(client, sleeps):
@@ -235,7 +286,7 @@ def test_resources_are_paged_with_the_parent_filter_and_normalised(client, sleep
     stubber.add_response("list_lifecycle_execution_resources", {"resources": [container]}, {**base, "nextToken": "r1"})
 
     result = ib.describe_lifecycle_execution(
-        wrapped, {"lifecycle_execution_id": EXECUTION_ID, "include_resources": True, "parent_resource_id": IMAGE_ARN}
+        wrapped, EXECUTION_ID, include_resources=True, parent_resource_id=IMAGE_ARN
     )
 
     assert result["resources"] == [
@@ -264,14 +315,14 @@ def polls(client, *statuses):
     return wrapped
 
 
-WAIT = {"lifecycle_execution_id": EXECUTION_ID, "wait": True, "wait_timeout": 600, "wait_sleep": 15}
+WAIT = {"wait": True, "wait_timeout": 600, "wait_sleep": 15}
 
 
 @pytest.mark.parametrize("terminal", ["SUCCESS", "FAILED", "CANCELLED"])
 def test_wait_polls_once_per_sleep_until_terminal(client, clock, terminal):
     wrapped = polls(client, "PENDING", "IN_PROGRESS", "CANCELLING", terminal)
 
-    result = ib.describe_lifecycle_execution(wrapped, WAIT, clock=clock, sleep=clock.sleep)
+    result = ib.describe_lifecycle_execution(wrapped, EXECUTION_ID, **WAIT, clock=clock, sleep=clock.sleep)
 
     assert result["state"]["status"] == terminal
     assert clock.sleeps == [15, 15, 15]  # four polls, and Stubber fails on any fifth call
@@ -280,7 +331,12 @@ def test_wait_polls_once_per_sleep_until_terminal(client, clock, terminal):
 def test_wait_on_a_terminal_execution_costs_one_call_and_no_sleep(client, clock):
     wrapped = polls(client, "FAILED")
 
-    assert ib.describe_lifecycle_execution(wrapped, WAIT, clock=clock, sleep=clock.sleep)["state"]["status"] == "FAILED"
+    assert (
+        ib.describe_lifecycle_execution(wrapped, EXECUTION_ID, **WAIT, clock=clock, sleep=clock.sleep)["state"][
+            "status"
+        ]
+        == "FAILED"
+    )
     assert clock.sleeps == []
 
 
@@ -289,7 +345,7 @@ def test_wait_times_out_with_the_last_execution_seen(client, clock):
     params = dict(WAIT, wait_timeout=40)
 
     with pytest.raises(ib.LifecycleExecutionWaitTimeout) as raised:
-        ib.describe_lifecycle_execution(wrapped, params, clock=clock, sleep=clock.sleep)
+        ib.describe_lifecycle_execution(wrapped, EXECUTION_ID, **params, clock=clock, sleep=clock.sleep)
 
     # Polls at 0, 15, 30 and a last one at the deadline (40 s): the last sleep is cut to what is left.
     assert clock.sleeps == [15, 15, 10]
@@ -306,7 +362,7 @@ def test_wait_polls_are_retried_when_throttled(client, clock, sleeps):
     throttle(stubber, "get_lifecycle_execution", 2)
     stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": execution("SUCCESS")})
 
-    result = ib.describe_lifecycle_execution(wrapped, WAIT, clock=clock, sleep=clock.sleep)
+    result = ib.describe_lifecycle_execution(wrapped, EXECUTION_ID, **WAIT, clock=clock, sleep=clock.sleep)
 
     assert result["state"]["status"] == "SUCCESS"
     assert clock.sleeps == [15]
@@ -324,7 +380,7 @@ def test_resources_are_read_once_after_the_wait(client, clock):
     )
 
     result = ib.describe_lifecycle_execution(
-        wrapped, dict(WAIT, include_resources=True), clock=clock, sleep=clock.sleep
+        wrapped, EXECUTION_ID, **WAIT, include_resources=True, clock=clock, sleep=clock.sleep
     )
 
     assert result["resources"] == []
@@ -368,3 +424,223 @@ def test_an_answer_botocore_cannot_parse_is_an_error(client, monkeypatch):
     with pytest.raises(ib.ImageBuilderError) as raised:
         ib.get_lifecycle_execution(wrapped, EXECUTION_ID)
     assert raised.value.message == "Image Builder sent an unreadable answer to GetLifecycleExecution"
+
+
+# --- waiting on what the model allows: PENDING for a day, an answer without a state --------------------------------
+
+
+def test_a_wait_that_times_out_while_pending_says_pending_waits_for_the_next_daily_run(client, clock):
+    wrapped = polls(client, "PENDING", "PENDING")
+
+    with pytest.raises(ib.LifecycleExecutionWaitTimeout) as raised:
+        ib.describe_lifecycle_execution(
+            wrapped, EXECUTION_ID, wait=True, wait_timeout=15, wait_sleep=15, clock=clock, sleep=clock.sleep
+        )
+
+    assert raised.value.message == (
+        f"Timed out after 15 seconds waiting for lifecycle execution {EXECUTION_ID} to finish; last status seen:"
+        " PENDING. PENDING means Image Builder paused the execution until the next scheduled run of lifecycle"
+        " policies, which run once a day: wait again later, or give wait_timeout up to a day (86400)"
+    )
+
+
+def test_an_answer_without_a_state_keeps_the_wait_going_and_times_out_clearly(client, clock):
+    wrapped, stubber = client
+    for _dummy in range(2):
+        stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": {}})
+
+    with pytest.raises(ib.LifecycleExecutionWaitTimeout) as raised:
+        ib.describe_lifecycle_execution(
+            wrapped, EXECUTION_ID, wait=True, wait_timeout=15, wait_sleep=15, clock=clock, sleep=clock.sleep
+        )
+
+    assert raised.value.message.endswith("last status seen: none (the answer had no state)")
+    assert raised.value.lifecycle_execution == {}
+
+
+# --- the impacted resources as a tree -----------------------------------------------------------------------------
+
+IMAGE_2_ARN = IMAGE_ARN.replace("/1.0.0/3", "/1.0.0/4")
+
+
+def resources_page(stubber, resources, parent=None, token=None, next_token=None):
+    expected = {"lifecycleExecutionId": EXECUTION_ID, "maxResults": PAGE_SIZE}
+    if parent is not None:
+        expected["parentResourceId"] = parent
+    if token is not None:
+        expected["nextToken"] = token
+    answer = {"resources": resources}
+    if next_token is not None:
+        answer["nextToken"] = next_token
+    stubber.add_response("list_lifecycle_execution_resources", answer, expected)
+
+
+def test_include_resources_returns_each_image_with_its_own_resources_every_page(client, sleeps):
+    wrapped, stubber = client
+    stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": execution()})
+    resources_page(stubber, [{"resourceId": IMAGE_ARN}], next_token="p2")
+    resources_page(stubber, [{"resourceId": IMAGE_2_ARN}, {"resourceId": "some-other-kind"}], token="p2")
+    resources_page(stubber, [{"resourceId": "ami-1"}], parent=IMAGE_ARN, next_token="c2")
+    throttle(stubber, "list_lifecycle_execution_resources", 1)
+    resources_page(stubber, [{"resourceId": "ami-2"}], parent=IMAGE_ARN, token="c2")
+    resources_page(stubber, [], parent=IMAGE_2_ARN)
+
+    result = ib.describe_lifecycle_execution(wrapped, EXECUTION_ID, include_resources=True)
+
+    assert result["resources"] == [
+        {"resource_id": IMAGE_ARN, "child_resources": [{"resource_id": "ami-1"}, {"resource_id": "ami-2"}]},
+        {"resource_id": IMAGE_2_ARN, "child_resources": []},
+        {"resource_id": "some-other-kind"},
+    ]
+    assert len(sleeps) == 1
+
+
+def test_a_parent_resource_id_returns_that_images_resources_flat(client):
+    wrapped, stubber = client
+    stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": execution()})
+    resources_page(stubber, [{"resourceId": "ami-1"}], parent=IMAGE_ARN)
+
+    result = ib.describe_lifecycle_execution(
+        wrapped, EXECUTION_ID, include_resources=True, parent_resource_id=IMAGE_ARN
+    )
+
+    assert result["resources"] == [{"resource_id": "ami-1"}]
+
+
+# --- StartResourceStateUpdate's rules, before any call --------------------------------------------------------------
+
+ROLE = "arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole"
+NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"resource_state": "disabled"},
+        {"resource_state": "deprecated", "update_at": "2026-11-29T00:00:00Z"},
+        {"resource_state": "deprecated", "include_resources": {"amis": True}, "execution_role": ROLE},
+        {"resource_state": "deleted", "include_resources": {"amis": True, "snapshots": True}, "execution_role": ROLE},
+        {"resource_state": "deleted", "include_resources": {"containers": True}, "execution_role": "LifecycleRole"},
+        {
+            "resource_state": "disabled",
+            "include_resources": {"amis": True},
+            "execution_role": ROLE,
+            "exclusion_rules": {"is_public": True, "last_launched": {"value": 365, "unit": "days"}},
+        },
+    ],
+)
+def test_state_updates_the_api_accepts_pass(params):
+    assert ib.validate_state_update(params, now=NOW) == []
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"resource_state": "disabled", "execution_role": ROLE}, "execution_role: can only be used with include_res"),
+        ({"resource_state": "disabled", "include_resources": {"amis": True}}, "include_resources: requires execution_"),
+        (
+            {
+                "resource_state": "deprecated",
+                "include_resources": {"amis": True, "snapshots": True},
+                "execution_role": ROLE,
+            },
+            "include_resources.snapshots: can only be true with resource_state=deleted",
+        ),
+        (
+            {"resource_state": "available", "include_resources": {"containers": True}, "execution_role": ROLE},
+            "include_resources.containers: can only be true with resource_state=deleted",
+        ),
+        ({"resource_state": "deleted"}, "resource_state: deleted requires include_resources"),
+        (
+            {"resource_state": "deleted", "include_resources": {"amis": False}},
+            "resource_state: deleted requires include_resources",
+        ),
+        ({"resource_state": "deprecated", "update_at": "2026-11-28T11:59:59Z"}, "update_at: '2026-11-28T11:59:59Z' is"),
+        ({"resource_state": "deprecated", "update_at": "tomorrow"}, "update_at: 'tomorrow' is not an ISO 8601 time"),
+        ({"resource_state": "disabled", "update_at": "2099-01-01"}, "update_at: can only be used with resource_state"),
+        (
+            {"resource_state": "disabled", "exclusion_rules": {"is_public": True}},
+            "exclusion_rules: only take effect on AMIs, so they need include_resources.amis=true",
+        ),
+        (
+            {
+                "resource_state": "deleted",
+                "include_resources": {"containers": True},
+                "execution_role": ROLE,
+                "exclusion_rules": {"regions": ["eu-west-1"]},
+            },
+            "exclusion_rules: only take effect on AMIs",
+        ),
+    ],
+)
+def test_state_updates_the_api_would_refuse_are_named(params, expected):
+    (message,) = ib.validate_state_update(params, now=NOW)
+    assert message.startswith(expected)
+
+
+# --- answers with every optional member left out --------------------------------------------------------------------
+
+
+def test_reads_work_on_answers_without_any_optional_member(client):
+    wrapped, stubber = client
+    stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": {}})
+    stubber.add_response("list_lifecycle_execution_resources", {"resources": [{}, {"resourceId": IMAGE_ARN}]})
+    stubber.add_response("list_lifecycle_execution_resources", {"resources": [{}]})
+    stubber.add_response("list_lifecycle_executions", {"lifecycleExecutions": [{}, execution(), {}]})
+
+    described = ib.describe_lifecycle_execution(wrapped, EXECUTION_ID, include_resources=True)
+    listed = ib.list_lifecycle_executions(wrapped, POLICY_ARN)
+
+    assert described == {"resources": [{}, {"resource_id": IMAGE_ARN, "child_resources": [{}]}]}
+    assert listed == [{}, {}, execution()]  # no startTime: not started yet, so newest
+
+
+def test_writes_answered_without_any_member_are_successes(client):
+    wrapped, stubber = client
+    stubber.add_response("start_resource_state_update", {})
+    stubber.add_response("cancel_lifecycle_execution", {})
+
+    request = {"resourceArn": IMAGE_ARN, "state": {"status": "DISABLED"}, "clientToken": "t"}
+    assert ib.start_resource_state_update(wrapped, request) == {}
+    assert ib.cancel_lifecycle_execution(wrapped, EXECUTION_ID, "t") == {}
+
+
+# --- a busy image -------------------------------------------------------------------------------------------------
+
+
+def busy(stubber, listed):
+    stubber.add_client_error("start_resource_state_update", "ResourceInUseException", "Image is in use", 400)
+    stubber.add_response(
+        "list_lifecycle_executions",
+        {"lifecycleExecutions": listed},
+        {"resourceArn": IMAGE_ARN, "maxResults": PAGE_SIZE},
+    )
+
+
+REQUEST = {"resourceArn": IMAGE_ARN, "state": {"status": "DISABLED"}, "clientToken": "t"}
+
+
+def test_a_busy_image_names_its_own_executions_in_progress(client):
+    wrapped, stubber = client
+    busy(stubber, [execution("SUCCESS", execution_id(1)), execution("PENDING", execution_id(2)), {}])
+
+    with pytest.raises(ib.ImageBuilderError) as raised:
+        ib.start_resource_state_update(wrapped, REQUEST)
+    assert raised.value.message == (
+        f"Image {IMAGE_ARN} already has a lifecycle execution in progress: {execution_id(2)} (PENDING)"
+    )
+    assert "Image is in use" in str(raised.value)
+
+
+def test_an_image_held_by_a_policys_execution_says_where_to_look(client):
+    # The image's own listing shows only what StartResourceStateUpdate started for it.
+    wrapped, stubber = client
+    busy(stubber, [execution("SUCCESS", execution_id(1))])
+
+    with pytest.raises(ib.ImageBuilderError) as raised:
+        ib.start_resource_state_update(wrapped, REQUEST)
+    assert raised.value.message.startswith(
+        f"Image {IMAGE_ARN} is in use by a lifecycle execution that is not among its own executions, so a lifecycle"
+        " policy's execution holds it: list the executions of the lifecycle policies"
+    )
+    assert "ResourceInUseException" in str(raised.value)

@@ -20,6 +20,7 @@ from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data 
 
 START = {"state": "started", "image_arn": IMAGE_ARN, "resource_state": "deprecated"}
 CANCEL = {"state": "cancelled", "lifecycle_execution_id": EXECUTION_ID}
+AMIS = dict(START, include_resources={"amis": True}, execution_role="ImageBuilderLifecycleRole")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -61,7 +62,7 @@ def test_start_sends_the_options_in_the_apis_shape(run_module, client, tokens):
         {
             "resourceArn": IMAGE_ARN,
             "state": {"status": "DEPRECATED"},
-            "includeResources": {"amis": True, "snapshots": True},
+            "includeResources": {"amis": True},
             "exclusionRules": {
                 "amis": {
                     "isPublic": True,
@@ -72,7 +73,7 @@ def test_start_sends_the_options_in_the_apis_shape(run_module, client, tokens):
                 }
             },
             "executionRole": "arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole",
-            "updateAt": datetime.datetime(2026, 12, 31, tzinfo=datetime.timezone.utc),
+            "updateAt": datetime.datetime(2099, 12, 31, tzinfo=datetime.timezone.utc),
             "clientToken": ANY,
         },
     )
@@ -81,7 +82,7 @@ def test_start_sends_the_options_in_the_apis_shape(run_module, client, tokens):
         module.main,
         dict(
             START,
-            include_resources={"amis": True, "snapshots": True},
+            include_resources={"amis": True},
             exclusion_rules={
                 "is_public": True,
                 "regions": ["eu-west-1"],
@@ -90,7 +91,7 @@ def test_start_sends_the_options_in_the_apis_shape(run_module, client, tokens):
                 "tag_map": {"keep_me": "yes", "Owner-Team": "platform"},
             },
             execution_role="arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole",
-            update_at="2026-12-31T00:00:00Z",
+            update_at="2099-12-31T00:00:00Z",
         ),
     )
 
@@ -128,7 +129,20 @@ def test_a_change_applied_at_once_has_no_execution_to_wait_for(run_module, clien
 
     assert result["changed"] is True
     assert result["lifecycle_execution_id"] is None
+    assert result["resource_arn"] == IMAGE_ARN
     assert "lifecycle_execution" not in result
+
+
+def test_an_answer_without_any_member_is_a_change_applied_at_once(run_module, client):
+    # Neither member of StartResourceStateUpdate's answer is required by the model.
+    client[1].add_response("start_resource_state_update", {})
+
+    result, _made = run_module(module.main, dict(START, resource_state="disabled", wait=True))
+
+    assert "failed" not in result
+    assert result["changed"] is True
+    assert result["lifecycle_execution_id"] is None
+    assert result["resource_arn"] == IMAGE_ARN  # the image asked for, which the answer did not repeat
 
 
 def test_start_and_wait_returns_the_execution_as_it_ended(run_module, client, wait_sleeps):
@@ -168,6 +182,7 @@ def test_a_busy_image_names_the_execution_that_holds_it(run_module, client):
     assert result["msg"].startswith(
         f"Image {IMAGE_ARN} already has a lifecycle execution in progress: {execution_id(2)} (IN_PROGRESS)"
     )
+    assert result["error"]["code"] == "ResourceInUseException"
 
 
 def test_check_mode_start_reports_a_change_without_calling(run_module):
@@ -246,7 +261,20 @@ def test_a_cancel_refused_for_another_reason_fails(run_module, client):
     result, _made = run_module(module.main, CANCEL)
 
     assert result["failed"] is True
-    assert result["msg"].startswith("Failed to cancel lifecycle execution")
+    assert result["msg"].startswith(f"Failed to cancel lifecycle execution {EXECUTION_ID}: ")
+    assert result["error"]["code"] == "ForbiddenException"
+
+
+def test_an_execution_read_without_a_state_is_cancelled_and_the_service_decides(run_module, client, tokens):
+    client[1].add_response("get_lifecycle_execution", {"lifecycleExecution": {}})
+    client[1].add_response("cancel_lifecycle_execution", {})
+
+    result, _made = run_module(module.main, CANCEL)
+
+    assert result["changed"] is True
+    assert result["lifecycle_execution_id"] == EXECUTION_ID
+    assert result["lifecycle_execution"] == {}
+    assert len(tokens) == 1
 
 
 def test_check_mode_cancel_reads_and_reports_what_it_would_do(run_module, client):
@@ -273,15 +301,24 @@ def test_check_mode_cancel_reads_and_reports_what_it_would_do(run_module, client
         (dict(CANCEL, image_arn=IMAGE_ARN), "image_arn: cannot be used with state=cancelled"),
         (dict(CANCEL, lifecycle_execution_id="lce-1"), "lifecycle_execution_id: 'lce-1' is not a lifecycle execution"),
         (dict(START, update_at="tomorrow"), "update_at: 'tomorrow' is not an ISO 8601 time"),
-        (dict(START, resource_state="deleted", update_at="2026-12-31"), "update_at: can only be used with"),
-        (dict(START, exclusion_rules={"last_launched": {"value": 0, "unit": "days"}}), "between 1 and 365"),
-        (dict(START, exclusion_rules={"last_launched": {"value": 3}}), "missing required arguments: unit"),
-        (dict(START, exclusion_rules={"shared_accounts": ["12345"]}), "'12345' is not a 12-digit AWS account ID"),
-        (dict(START, execution_role="arn:aws:iam::1:role/x y"), "execution_role: "),
+        (dict(START, resource_state="disabled", update_at="2099-12-31"), "update_at: can only be used with"),
+        (dict(START, update_at="2020-01-01T00:00:00Z"), "update_at: '2020-01-01T00:00:00Z' is not in the future"),
+        (dict(START, execution_role="LifecycleRole"), "execution_role: can only be used with include_resources"),
+        (dict(START, include_resources={"amis": True}), "include_resources: requires execution_role"),
+        (dict(START, resource_state="deleted"), "resource_state: deleted requires include_resources"),
+        (
+            dict(START, include_resources={"snapshots": True}, execution_role="LifecycleRole"),
+            "include_resources.snapshots: can only be true with resource_state=deleted",
+        ),
+        (dict(START, exclusion_rules={"is_public": True}), "exclusion_rules: only take effect on AMIs"),
+        (dict(AMIS, exclusion_rules={"last_launched": {"value": 0, "unit": "days"}}), "between 1 and 365"),
+        (dict(AMIS, exclusion_rules={"last_launched": {"value": 3}}), "missing required arguments: unit"),
+        (dict(AMIS, exclusion_rules={"shared_accounts": ["12345"]}), "'12345' is not a 12-digit AWS account ID"),
+        (dict(AMIS, execution_role="arn:aws:iam::1:role/x y"), "execution_role: "),
         (dict(START, client_token="x" * 65), "client_token: "),
         (dict(START, client_token=""), "client_token: '' is not a string of 1 to 64 characters"),
         (dict(START, wait_timeout=-1), "wait_timeout: -1 is not a number of seconds greater than 0"),
-        (dict(START, include_resources={"amis": True, "volumes": True}), "volumes"),
+        (dict(AMIS, include_resources={"amis": True, "volumes": True}), "volumes"),
     ],
 )
 def test_bad_input_is_refused_before_any_client_or_call(run_module, args, expected):
