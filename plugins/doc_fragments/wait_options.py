@@ -12,9 +12,9 @@ options:
   wait:
     description:
       - Wait until the lifecycle execution reaches a terminal status (C(SUCCESS), C(FAILED) or C(CANCELLED)).
-      - C(PENDING), C(IN_PROGRESS) and C(CANCELLING) keep the wait going. C(PENDING) can also mean that the
-        execution is paused until the lifecycle policy's next daily run, so a wait on it can take up to a day;
-        choose O(wait_timeout) accordingly.
+      - C(PENDING), C(IN_PROGRESS) and C(CANCELLING) keep the wait going, and so does an answer without a status.
+        C(PENDING) means that Image Builder paused the execution until the next scheduled run of lifecycle policies,
+        which run once a day, so a wait on it can take up to a day; choose O(wait_timeout) accordingly.
       - Each poll is exactly one C(GetLifecycleExecution) call, and no call is made once a terminal status is
         seen; an execution that is already terminal costs one call in all.
       - A C(FAILED) or C(CANCELLED) execution does not fail the task; use C(failed_when) on the returned status
@@ -24,8 +24,8 @@ options:
   wait_timeout:
     description:
       - How many seconds to wait at most, when O(wait=true).
-      - When it runs out the task fails with a message that names the last status seen, and still returns the
-        last lifecycle execution read.
+      - When it runs out the task fails with a message that names the last status seen (and, for C(PENDING), what
+        that means), and still returns the last lifecycle execution read.
       - Must be greater than 0.
     type: int
     default: 1800

@@ -11,8 +11,9 @@ version_added: 1.0.0
 short_description: Start or cancel EC2 Image Builder lifecycle executions
 description:
   - With O(state=started), changes the state of an image build version and, if asked, of its AMIs, snapshots and
-    container images, on demand (C(StartResourceStateUpdate)). Image Builder runs the change as a lifecycle
-    execution, whose ID is returned.
+    container images, on demand (C(StartResourceStateUpdate)). When the request includes resources or an
+    O(update_at), Image Builder runs the change as a lifecycle execution, whose ID is returned; otherwise it applies
+    the change at once and there is no execution.
   - With O(state=cancelled), stops a lifecycle execution that is still running (C(CancelLifecycleExecution)).
   - Either way the module can wait until the execution reaches a terminal status, exactly as
     M(imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info) does, and return it.
@@ -39,24 +40,34 @@ options:
     description:
       - The state to put the image build version (and the resources chosen with O(include_resources)) in.
       - Required with O(state=started).
+      - V(deleted) needs O(include_resources) (and so O(execution_role)); to delete only the Image Builder image,
+        without its AMIs, snapshots or containers, use the C(DeleteImage) API.
+      - Images in the C(FAILED) or C(CANCELLED) state can only go to V(deleted), and container images have only
+        V(deleted).
     type: str
     choices: [available, deprecated, disabled, deleted]
   include_resources:
-    description: Which resources of the image build version change too.
+    description:
+      - Which resources of the image build version change too.
+      - Resources are included when at least one of these is V(true); they need O(execution_role), and Image
+        Builder then runs the change as a lifecycle execution.
     type: dict
     suboptions:
       amis:
         description: Its AMIs.
         type: bool
       snapshots:
-        description: The EBS snapshots of its AMIs.
+        description: The EBS snapshots of its AMIs. Only with O(resource_state=deleted).
         type: bool
       containers:
-        description: Its container images.
+        description: Its container images. Only with O(resource_state=deleted).
         type: bool
   exclusion_rules:
     description:
-      - AMIs that are left alone (the API's C(exclusionRules.amis)).
+      - AMIs that are left alone, with their snapshots (the API's C(exclusionRules.amis)).
+      - They only take effect on AMIs, so they need O(include_resources.amis=true).
+      - With O(resource_state=deleted), an image any of whose AMIs was left alone is kept too; with V(deprecated)
+        and V(disabled) the image's own state changes regardless.
     type: dict
     suboptions:
       is_public:
@@ -89,11 +100,14 @@ options:
   execution_role:
     description:
       - The IAM role name or ARN that Image Builder uses to update the resources.
+      - Goes together with O(include_resources): neither is valid without the other.
     type: str
   update_at:
     description:
-      - When to deprecate, as an ISO 8601 time such as C(2026-12-31T00:00:00Z); UTC when no offset is given.
-      - Only with O(resource_state=deprecated).
+      - When to deprecate, as an ISO 8601 time in the future such as C(2030-12-31T00:00:00Z); UTC when no offset
+        is given.
+      - Only with O(resource_state=deprecated). Included AMIs get their EC2 deprecation time set at once; the image
+        becomes C(DEPRECATED) at that time.
     type: str
   client_token:
     description:
@@ -107,9 +121,13 @@ options:
       - Required with O(state=cancelled).
     type: str
 notes:
+  - The rules of C(StartResourceStateUpdate) above are checked before any call, and a refused combination fails
+    with a message that names the options.
   - In check mode, O(state=started) reports a change without calling the API, and O(state=cancelled) reads the
     execution and reports whether it would be cancelled.
-  - When the image already has an execution in progress, O(state=started) fails with a message that names it.
+  - When the image is busy, O(state=started) fails with a message that names the executions that
+    C(StartResourceStateUpdate) started for it and are still running; when none of those holds it, a lifecycle
+    policy's execution does, and the message says so.
 seealso:
   - module: imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info
   - name: StartResourceStateUpdate API reference
@@ -132,14 +150,13 @@ attributes:
 EXAMPLES = r"""
 # Note: These examples do not set authentication details, see the AWS Guide for details.
 
-- name: Deprecate an image build version with its AMIs and snapshots, keeping recently launched AMIs
+- name: Deprecate an image build version with its AMIs, keeping recently launched AMIs
   imagebuilder_ops.aws.imagebuilder_lifecycle_execution:
     state: started
     image_arn: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/3
     resource_state: deprecated
     include_resources:
       amis: true
-      snapshots: true
     exclusion_rules:
       last_launched:
         value: 7
@@ -159,6 +176,22 @@ EXAMPLES = r"""
   register: impacted
   when: deprecation.lifecycle_execution_id is not none
 
+- name: Delete an older image build version with its AMIs and their snapshots
+  imagebuilder_ops.aws.imagebuilder_lifecycle_execution:
+    state: started
+    image_arn: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1
+    resource_state: deleted
+    include_resources:
+      amis: true
+      snapshots: true
+    execution_role: ImageBuilderLifecycleRole
+
+- name: Disable an image build version alone, at once (no resources included, so no execution)
+  imagebuilder_ops.aws.imagebuilder_lifecycle_execution:
+    state: started
+    image_arn: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/2
+    resource_state: disabled
+
 - name: Cancel a runaway execution and wait until it is cancelled
   imagebuilder_ops.aws.imagebuilder_lifecycle_execution:
     state: cancelled
@@ -171,12 +204,15 @@ RETURN = r"""
 lifecycle_execution_id:
   description:
     - The lifecycle execution started or cancelled.
-    - Null when Image Builder applied a state update at once, without an execution.
+    - Null when Image Builder applied a state update at once, without an execution (its answer then has no
+      execution ID).
   returned: success, except in check mode with O(state=started)
   type: str
   sample: lce-0123abcd-4567-89ab-cdef-0123456789ab
 resource_arn:
-  description: The image build version whose state update was started.
+  description:
+    - The image build version whose state update was started, as Image Builder's answer names it (or as asked, when
+      the answer does not).
   returned: when O(state=started), except in check mode
   type: str
   sample: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/3

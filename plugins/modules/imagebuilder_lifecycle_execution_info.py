@@ -12,8 +12,8 @@ short_description: Read, list and wait for EC2 Image Builder lifecycle execution
 description:
   - Returns one EC2 Image Builder lifecycle execution (C(GetLifecycleExecution)), optionally with the resources
     it impacted (C(ListLifecycleExecutionResources)), and can wait until it reaches a terminal status.
-  - Lists the lifecycle executions of a lifecycle policy, or those that touched an image build version
-    (C(ListLifecycleExecutions)), newest first, every page.
+  - Lists the lifecycle executions of a lifecycle policy, or those that C(StartResourceStateUpdate) started for
+    an image build version (C(ListLifecycleExecutions)), newest first, every page.
   - Image Builder emits no event when a lifecycle execution ends and has no waiter for it, so polling with
     O(wait=true) is the way to follow one.
   - Throttling (C(CallRateLimitExceededException)), C(ServiceException) and C(ServiceUnavailableException) are
@@ -34,20 +34,28 @@ options:
     type: str
   image_arn:
     description:
-      - List the lifecycle executions that touched this image build version (passed to the API as
-        C(resourceArn)).
+      - List the lifecycle executions that C(StartResourceStateUpdate) started for this image build version
+        (passed to the API as C(resourceArn)), for example with M(imagebuilder_ops.aws.imagebuilder_lifecycle_execution).
+      - The executions of lifecycle policies that acted on the image are not among them; list them with
+        O(lifecycle_policy_arn).
       - An image build version ARN such as C(arn:aws:imagebuilder:us-east-1:123456789012:image/my-image/1.0.0/1).
     type: str
   include_resources:
     description:
-      - Add the resources that the execution impacted, under RV(lifecycle_execution.resources).
+      - Add the resources that the execution impacted, under RV(lifecycle_execution.resources), as a tree of the
+        Image Builder images at the top level, each with its AMIs, snapshots and container images under
+        RV(lifecycle_execution.resources[].child_resources).
+      - Costs one listing (every page) for the images, and one more for each image.
       - Only with O(lifecycle_execution_id). With O(wait=true) they are read once, after the wait.
     type: bool
     default: false
   parent_resource_id:
     description:
-      - Only return the resources whose parent is this resource, for example the AMIs and snapshots of one
-        image. Passed to the API as C(parentResourceId).
+      - Only return the AMIs, snapshots and container images of this image, flat. Passed to the API as
+        C(parentResourceId).
+      - An image build version ARN, the C(resource_id) of an image among the execution's top-level resources,
+        such as C(arn:aws:imagebuilder:us-east-1:123456789012:image/my-image/1.0.0/1). An image that the execution
+        did not act on has no resources.
       - Only with O(include_resources=true).
     type: str
 notes:
@@ -99,24 +107,31 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ policy_runs.lifecycle_executions[0].state.status | default('never ran') }}"
 
-- name: List the executions that touched one image build version
+- name: List the executions that StartResourceStateUpdate started for one image build version
   imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info:
     image_arn: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/3
   register: image_runs
 
-- name: Get an execution with the AMIs and snapshots it impacted under one image
+- name: Get an execution with the images it acted on and, under each, its AMIs, snapshots and containers
+  imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info:
+    lifecycle_execution_id: lce-0123abcd-4567-89ab-cdef-0123456789ab
+    include_resources: true
+  register: result
+
+- name: List the AMIs that were deprecated, under every image
+  ansible.builtin.debug:
+    msg: >-
+      {{ result.lifecycle_execution.resources
+         | map(attribute='child_resources', default=[]) | flatten
+         | selectattr('action.name', '==', 'DEPRECATE')
+         | map(attribute='resource_id') }}
+
+- name: Get only the AMIs, snapshots and containers of one image that the execution acted on
   imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info:
     lifecycle_execution_id: lce-0123abcd-4567-89ab-cdef-0123456789ab
     include_resources: true
     parent_resource_id: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/3
-  register: result
-
-- name: List the AMIs that were deprecated
-  ansible.builtin.debug:
-    msg: >-
-      {{ result.lifecycle_execution.resources
-         | selectattr('action.name', '==', 'DEPRECATE')
-         | map(attribute='resource_id') }}
+  register: one_image
 
 - name: Set the region and credentials once for this collection and amazon.aws
   module_defaults:
@@ -136,40 +151,42 @@ lifecycle_execution:
   description:
     - The lifecycle execution asked for with O(lifecycle_execution_id).
     - Also returned when a wait times out, as last read.
+    - Every member of Image Builder's answer is optional in its API model, so no key below is promised; the module
+      works without any of them.
   returned: when O(lifecycle_execution_id) is given
   type: dict
   contains:
     lifecycle_execution_id:
       description: The ID of the lifecycle execution.
       type: str
-      returned: always
+      returned: when Image Builder sends it
       sample: lce-0123abcd-4567-89ab-cdef-0123456789ab
     lifecycle_policy_arn:
       description: The ARN of the lifecycle policy that ran.
       type: str
-      returned: always
+      returned: for executions of a lifecycle policy, not for those that C(StartResourceStateUpdate) started
       sample: arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup
     resources_impacted_summary:
       description: Whether the execution impacted resources associated with the images it acted on.
       type: dict
-      returned: always
+      returned: when Image Builder sends it
       contains:
         has_impacted_resources:
           description: True when associated resources (AMIs, snapshots, container images) are impacted too.
           type: bool
-          returned: always
+          returned: when Image Builder sends it
           sample: true
     state:
       description: Where the execution stands.
       type: dict
-      returned: always
+      returned: when Image Builder sends it
       contains:
         status:
           description:
             - One of C(PENDING), C(IN_PROGRESS), C(CANCELLING), C(SUCCESS), C(FAILED), C(CANCELLED).
             - The last three are terminal.
           type: str
-          returned: always
+          returned: when Image Builder sends it
           sample: SUCCESS
         reason:
           description: Why the execution is in this status, when Image Builder says.
@@ -187,7 +204,10 @@ lifecycle_execution:
       returned: when it has ended
       sample: "2026-11-28T06:04:12+00:00"
     resources:
-      description: The resources the execution impacted (C(ListLifecycleExecutionResources), every page).
+      description:
+        - The resources the execution impacted (C(ListLifecycleExecutionResources), every page).
+        - Without O(parent_resource_id), the Image Builder images at the top level, each with RV(lifecycle_execution.resources[].child_resources);
+          with it, that image's resources, flat.
       type: list
       elements: dict
       returned: when O(include_resources=true)
@@ -195,27 +215,30 @@ lifecycle_execution:
         account_id:
           description: The account that owns the resource.
           type: str
-          returned: always
+          returned: when Image Builder sends it
           sample: "123456789012"
         resource_id:
-          description: The ID of the resource, for example an AMI ID or an image ARN.
+          description:
+            - The ID of the resource; its form depends on the type of resource.
+            - An image build version ARN for an Image Builder image, an AMI ID for an AMI, an image URI or SHA
+              digest for a container image in ECR.
           type: str
-          returned: always
+          returned: when Image Builder sends it
           sample: ami-0123456789abcdef0
         region:
           description: The region of the resource.
           type: str
-          returned: always
+          returned: when Image Builder sends it
           sample: us-east-1
         state:
           description: The outcome for this resource.
           type: dict
-          returned: always
+          returned: when Image Builder sends it
           contains:
             status:
               description: One of C(IN_PROGRESS), C(SUCCESS), C(FAILED), C(SKIPPED).
               type: str
-              returned: always
+              returned: when Image Builder sends it
               sample: SUCCESS
             reason:
               description: Why, when Image Builder says.
@@ -225,18 +248,26 @@ lifecycle_execution:
         action:
           description: What the lifecycle policy did to the resource.
           type: dict
-          returned: always
+          returned: when Image Builder sends it
           contains:
             name:
               description: One of C(AVAILABLE), C(DELETE), C(DEPRECATE), C(DISABLE).
               type: str
-              returned: always
+              returned: when Image Builder sends it
               sample: DEPRECATE
             reason:
               description: Why the action was taken.
               type: str
               returned: when Image Builder gives one
               sample: Image is older than 90 days.
+        child_resources:
+          description:
+            - The AMIs, snapshots and container images of an Image Builder image, with the keys of
+              RV(lifecycle_execution.resources) (except this one).
+          type: list
+          elements: dict
+          returned: for each image (a C(resource_id) that is an image build version ARN), unless O(parent_resource_id) is given
+          sample: [{"resource_id": "ami-0123456789abcdef0", "action": {"name": "DEPRECATE"}, "state": {"status": "SUCCESS"}}]
         snapshots:
           description: The EBS snapshots of an AMI, each with its own state.
           type: list
@@ -261,8 +292,8 @@ lifecycle_execution:
           sample: "2026-11-28T06:01:30+00:00"
 lifecycle_executions:
   description:
-    - The lifecycle executions of O(lifecycle_policy_arn) or of O(image_arn), newest first; empty when there are
-      none.
+    - The lifecycle executions of O(lifecycle_policy_arn), or those that C(StartResourceStateUpdate) started for
+      O(image_arn), newest first; empty when there are none.
     - Each has the keys of RV(lifecycle_execution) except RV(lifecycle_execution.resources).
   returned: when O(lifecycle_policy_arn) or O(image_arn) is given
   type: list
