@@ -12,7 +12,7 @@ short_description: Start or cancel EC2 Image Builder lifecycle executions
 description:
   - With O(state=started), changes the state of an image build version and, if asked, of its AMIs, snapshots and
     container images, on demand (C(StartResourceStateUpdate)). When the request includes resources or an
-    O(update_at), Image Builder runs the change as a lifecycle execution, whose ID is returned; otherwise it applies
+    O(update_at) far enough in the future, Image Builder runs the change as a lifecycle execution, whose ID is returned; otherwise it applies
     the change at once and there is no execution.
   - With O(state=cancelled), stops a lifecycle execution that is still running (C(CancelLifecycleExecution)).
   - Either way the module can wait until the execution reaches a terminal status, exactly as
@@ -100,7 +100,7 @@ options:
   execution_role:
     description:
       - The IAM role name or ARN that Image Builder uses to update the resources.
-      - Goes together with O(include_resources): neither is valid without the other.
+      - Goes together with O(include_resources), and neither is valid without the other.
     type: str
   update_at:
     description:
