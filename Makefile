@@ -15,18 +15,31 @@ PY313 ?= $(or $(shell tools/find_python.sh 3.13.0 3.12),none)
 export PY311 PY313
 
 # ---- Compatibility matrix: one line per leg ------------------------------------------------------
-# Every leg runs sanity, units and integration; together they prove meta/runtime.yml's requires_ansible
-# (>= 2.19: 2.17 and 2.18 are past their end of life) and galaxy.yml's amazon.aws range (10.x, 11.x).
-#              interpreter  ansible-core  ansible (ships amazon.aws)
-LEG_core219 := $(PY311)     2.19.14       12.3.0
-LEG_core221 := $(PY313)     2.21.5        14.5.0
-LEGS := core219 core221
+# Together the legs prove meta/runtime.yml's requires_ansible (>= 2.19.0: 2.17 and 2.18 are past their end of
+# life), galaxy.yml's amazon.aws range (>= 10.1.1, < 12.0.0) and requirements.txt's boto3/botocore >= 1.35.0.
+# core219 and core221 run the newest boto (tests/unit/requirements.txt, through leg.txt) and every check.
+# floor runs the declared floor: the oldest ansible-core, boto3 and botocore we declare, and the oldest amazon.aws
+# 10.x on the index without Galaxy (no `ansible` package ships 10.0.0; 12.0.0 ships 10.1.1). It runs units and
+# integration only: sanity judges our code, whatever versions it runs with, and the drills run on DRILL_LEG.
+#              interpreter  ansible-core  ansible (ships amazon.aws)  requirements  constraints ($(REQ)/)
+LEG_core219 := $(PY311)     2.19.14       12.3.0                      leg.txt       constraints.txt
+LEG_core221 := $(PY313)     2.21.5        14.5.0                      leg.txt       constraints.txt
+LEG_floor   := $(PY311)     2.19.0        12.0.0                      floor.txt     floor-constraints.txt
+LEGS := core219 core221 floor
+# The legs `make sanity` runs.
+SANITY_LEGS := core219 core221
+# The local endpoint stands for the real service, whose model is the newest: a leg on an older botocore runs it
+# with the Python of the leg named here (botocore 1.44.8); the others run it with their own.
+ENDPOINT_LEG_floor := core219
+# What units run: tests/local_endpoint tests the endpoint, which never runs with the floor's botocore.
+UNIT_DIRS := tests/unit tests/local_endpoint
+UNIT_DIRS_floor := tests/unit
 
 # The tarball is built once, with a leg that every machine has; every leg then installs it.
 BUILD_LEG := core219
-# The drills exercise our retries and error handling through botocore, whose pin every leg shares, and our option
-# checks, so they run on the leg of the default python3 only; units and integration (whose validation.yml checks
-# ansible-core's own refusals) cover the rest of the matrix.
+# The drills exercise our retries and error handling through botocore and our option checks, so they run on the
+# leg of the default python3 only; units and integration (whose validation.yml checks ansible-core's own refusals)
+# cover the rest of the matrix, the floor's botocore and ansible-core included.
 DRILL_LEG := core219
 
 # ---- Paths --------------------------------------------------------------------------------------
@@ -42,6 +55,11 @@ LINT_PATHS := $(wildcard plugins tests tools demo benchmarks)
 leg_python = $(word 1,$(LEG_$(1)))
 leg_core = $(word 2,$(LEG_$(1)))
 leg_ansible = $(word 3,$(LEG_$(1)))
+leg_requirements = $(REQ)/$(word 4,$(LEG_$(1)))
+leg_constraints = $(REQ)/$(word 5,$(LEG_$(1)))
+leg_unit_dirs = $(or $(UNIT_DIRS_$(1)),$(UNIT_DIRS))
+# run.py's option for the interpreter of the leg's local endpoint, when not the leg's own.
+leg_endpoint_arg = $(if $(ENDPOINT_LEG_$(1)), --endpoint-python $(CURDIR)/$(VENV)/$(ENDPOINT_LEG_$(1))/bin/python)
 # ansible-test needs ROOT/ansible_collections/imagebuilder_ops/aws as a real directory.
 stage_dir = $(BUILD)/$(1)/ansible_collections/imagebuilder_ops/aws
 installed = $(BUILD)/$(1)/installed
@@ -54,15 +72,16 @@ MISSING_LEGS := $(filter-out $(READY_LEGS),$(LEGS))
 
 .PHONY: help test venv lint format sanity units build integration drills demo release-checks bench clean \
 	legs-available tarball tools-venv lint-venv \
-	$(foreach t,venv stage sanity units install integration drills,$(addprefix $(t)-,$(LEGS)))
+	$(foreach t,venv stage units install integration drills,$(addprefix $(t)-,$(LEGS))) \
+	$(addprefix sanity-,$(SANITY_LEGS))
 
 help:
 	@echo "make test            venv + lint + sanity + units + build + integration + drills + release-checks, with a summary"
 	@echo "make venv            one venv per leg ($(LEGS)) plus amazon.aws beside the collection, and the lint and tools venvs"
 	@echo "make lint            black, isort, flake8 over $(LINT_PATHS)"
 	@echo "make format          apply black and isort"
-	@echo "make sanity          ansible-test sanity on every leg"
-	@echo "make units           pytest tests/unit tests/local_endpoint on every leg"
+	@echo "make sanity          ansible-test sanity on the $(SANITY_LEGS) legs"
+	@echo "make units           pytest tests/unit tests/local_endpoint on every leg (tests/unit only on floor)"
 	@echo "make build           $(TARBALL), installed into $(BUILD)/<leg>/installed for every leg"
 	@echo "make integration     tests/integration/run.py on every leg"
 	@echo "make drills          tests/drills/run.py (fault, load and bad-input drills) on the $(DRILL_LEG) leg"
@@ -71,6 +90,7 @@ help:
 	@echo "make bench           benchmarks/run.py on the core221 leg"
 	@echo "make clean           remove .venv .build .cache dist"
 	@echo "Per leg: venv-<leg> stage-<leg> sanity-<leg> units-<leg> install-<leg> integration-<leg> drills-<leg>"
+	@echo "         (no sanity-floor)"
 
 # ---- The whole run --------------------------------------------------------------------------------
 # Each step runs even after an earlier one failed, so the summary always covers all of them.
@@ -98,8 +118,9 @@ venv: legs-available
 $(addprefix venv-,$(LEGS)): venv-%:
 	@if [ "$(call leg_python,$*)" = none ]; then echo "leg $*: no Python >= 3.12 found (set PY313=...)"; exit 1; fi
 	@$(PY311) tools/venv.py --python $(call leg_python,$*) --dir $(VENV)/$* \
-		--check "tools/check_leg.py --ansible-core $(call leg_core,$*)" \
-		-- ansible-core==$(call leg_core,$*) -r $(REQ)/leg.txt -c $(REQ)/constraints.txt
+		--check "tools/check_leg.py --ansible-core $(call leg_core,$*) \
+			--requirements $(call leg_requirements,$*) --constraints $(call leg_constraints,$*)" \
+		-- ansible-core==$(call leg_core,$*) -r $(call leg_requirements,$*) -c $(call leg_constraints,$*)
 	@$(VENV)/$*/bin/python tools/amazon_aws.py --ansible $(call leg_ansible,$*) --cache $(WHEELS) \
 		--dest $(BUILD)/$*/ansible_collections --stamp $(BUILD)/$*/amazon.aws.stamp
 
@@ -130,11 +151,11 @@ format: lint-venv
 # Legs two at a time, each leg's output kept together: sanity is CPU-bound (pylint), the legs'
 # Pythons differ, so their ansible-test venvs and get-pip scripts do not collide.
 sanity: legs-available
-	@$(MAKE) -j2 --output-sync=target $(addprefix sanity-,$(READY_LEGS))
+	@$(MAKE) -j2 --output-sync=target $(addprefix sanity-,$(filter $(SANITY_LEGS),$(READY_LEGS)))
 
 # Sanity problems are fixed in the code, never ignored. The get-pip stand-in lets ansible-test
 # bootstrap its sanity venvs without the host it would download get-pip.py from.
-$(addprefix sanity-,$(LEGS)): sanity-%: venv-% stage-%
+$(addprefix sanity-,$(SANITY_LEGS)): sanity-%: venv-% stage-%
 	@if cat tests/sanity/ignore-*.txt 2>/dev/null | grep -Ev '^[[:space:]]*(#|$$)'; then \
 		echo "tests/sanity: ignore entries are not allowed"; exit 1; fi
 	@$(VENV)/$*/bin/python tools/install_get_pip.py $(call leg_pyver,$*)
@@ -147,7 +168,7 @@ units: legs-available
 # ansible_collections.imagebuilder_ops.aws... and amazon.aws exactly as Ansible lays them out.
 $(addprefix units-,$(LEGS)): units-%: venv-% stage-%
 	cd $(call stage_dir,$*) && PYTHONPATH="$(CURDIR)/$(BUILD)/$*" \
-		$(CURDIR)/tools/pytest.sh $(CURDIR)/$(VENV)/$*/bin/python tests/unit tests/local_endpoint
+		$(CURDIR)/tools/pytest.sh $(CURDIR)/$(VENV)/$*/bin/python $(call leg_unit_dirs,$*)
 
 # ---- Build, install, run -------------------------------------------------------------------------
 build: legs-available $(addprefix install-,$(READY_LEGS))
@@ -172,9 +193,13 @@ integration: legs-available
 	@$(MAKE) -j$(words $(READY_LEGS)) --output-sync=target $(addprefix integration-,$(READY_LEGS))
 
 # Both targets of a leg side by side too: a leg alone keeps one core busy for little more than three quarters of
-# its time.
+# its time. ansible-playbook and the modules run in the leg's venv; the endpoint in ENDPOINT_LEG_<leg>'s if set.
 $(addprefix integration-,$(LEGS)): integration-%: install-%
-	$(call leg_env,$*) $(VENV)/$*/bin/python tests/integration/run.py --leg $* --jobs 2 --collections-path $(call installed,$*)
+	$(call leg_env,$*) $(VENV)/$*/bin/python tests/integration/run.py --leg $* --jobs 2 \
+		--collections-path $(call installed,$*)$(call leg_endpoint_arg,$*)
+
+# The endpoint's venv is a prerequisite too (integration-floor: venv-core219).
+$(foreach l,$(LEGS),$(if $(ENDPOINT_LEG_$(l)),$(eval integration-$(l): venv-$(ENDPOINT_LEG_$(l)))))
 
 drills: drills-$(DRILL_LEG)
 

@@ -12,8 +12,8 @@ short_description: Start or cancel EC2 Image Builder lifecycle executions
 description:
   - With O(state=started), changes the state of an image build version and, if asked, of its AMIs, snapshots and
     container images, on demand (C(StartResourceStateUpdate)). When the request includes resources or an
-    O(update_at) far enough in the future, Image Builder runs the change as a lifecycle execution, whose ID is returned; otherwise it applies
-    the change at once and there is no execution.
+    O(update_at) far enough in the future, Image Builder runs the change as a lifecycle execution, whose ID is
+    returned; otherwise it applies the change at once and there is no execution.
   - With O(state=cancelled), stops a lifecycle execution that is still running (C(CancelLifecycleExecution)).
   - Either way the module can wait until the execution reaches a terminal status, exactly as
     M(imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info) does, and return it.

@@ -35,7 +35,8 @@ options:
   image_arn:
     description:
       - List the lifecycle executions that C(StartResourceStateUpdate) started for this image build version
-        (passed to the API as C(resourceArn)), for example with M(imagebuilder_ops.aws.imagebuilder_lifecycle_execution).
+        (passed to the API as C(resourceArn)), for example with
+        M(imagebuilder_ops.aws.imagebuilder_lifecycle_execution).
       - The executions of lifecycle policies that acted on the image are not among them; list them with
         O(lifecycle_policy_arn).
       - An image build version ARN such as C(arn:aws:imagebuilder:us-east-1:123456789012:image/my-image/1.0.0/1).
@@ -206,8 +207,8 @@ lifecycle_execution:
     resources:
       description:
         - The resources the execution impacted (C(ListLifecycleExecutionResources), every page).
-        - Without O(parent_resource_id), the Image Builder images at the top level, each with RV(lifecycle_execution.resources[].child_resources);
-          with it, that image's resources, flat.
+        - Without O(parent_resource_id), the Image Builder images at the top level, each with
+          RV(lifecycle_execution.resources[].child_resources); with it, that image's resources, flat.
       type: list
       elements: dict
       returned: when O(include_resources=true)
@@ -266,8 +267,11 @@ lifecycle_execution:
               RV(lifecycle_execution.resources) (except this one).
           type: list
           elements: dict
-          returned: for each image (a C(resource_id) that is an image build version ARN), unless O(parent_resource_id) is given
-          sample: [{"resource_id": "ami-0123456789abcdef0", "action": {"name": "DEPRECATE"}, "state": {"status": "SUCCESS"}}]
+          returned: for each image (a C(resource_id) that is an image build version ARN), without O(parent_resource_id)
+          sample:
+            - resource_id: ami-0123456789abcdef0
+              action: {name: DEPRECATE}
+              state: {status: SUCCESS}
         snapshots:
           description: The EBS snapshots of an AMI, each with its own state.
           type: list

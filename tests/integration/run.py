@@ -1,7 +1,7 @@
 """Run the integration targets through real ansible-playbook against the local Image Builder endpoint.
 
     python tests/integration/run.py --collections-path .build/core219/installed [--leg core219]
-        [--target NAME ...] [--jobs N] [-- -v]
+        [--target NAME ...] [--jobs N] [--endpoint-python PYTHON] [-- -v]
 
 Runs every target under tests/integration/targets (or those named with --target), each as the role of its own
 generated playbook whose module_defaults point the action group at a local endpoint of its own
@@ -9,6 +9,10 @@ generated playbook whose module_defaults point the action group at a local endpo
 see each other's changes. With --jobs N, N targets run side by side, each one's output printed whole when it
 ends; with 1 (the default) the output streams. Every target runs even after one failed; each endpoint is stopped
 whatever happens, and the exit code is the first failure's.
+ansible-playbook is taken from the bin/ of the Python running this script (then PATH), and so are the modules'
+Python and botocore. The endpoint runs with that Python too, unless --endpoint-python names another: it stands for
+the real service, whose model is the newest, so a leg on an old botocore (the floor leg) runs it with a Python
+whose botocore is the newest we pin.
 With --real it starts no endpoint and leaves credentials and region to the usual AWS environment
 (see tests/integration/README.md).
 """
@@ -59,6 +63,11 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     )
     parser.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO, help="endpoint scenario file")
     parser.add_argument(
+        "--endpoint-python",
+        default=sys.executable,
+        help="interpreter that runs the local endpoint (default: the one running this script)",
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         default=1,
@@ -80,8 +89,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
 class Endpoint:
     """The local endpoint as a child process, started in script mode and stopped with SIGTERM."""
 
-    def __init__(self, scenario: Path, workdir: Path) -> None:
+    def __init__(self, scenario: Path, workdir: Path, python: str = sys.executable) -> None:
         self.scenario = scenario
+        self.python = python
         self.url_file = workdir / "endpoint.url"
         self.log_file = workdir / "endpoint.log"
         self.proc: subprocess.Popen | None = None
@@ -90,7 +100,7 @@ class Endpoint:
     def start(self) -> str:
         log = open(self.log_file, "wb")
         cmd = [
-            sys.executable,
+            self.python,
             str(ENDPOINT_SCRIPT),
             "--scenario",
             str(self.scenario),
@@ -214,7 +224,7 @@ def run_target(target: str, args, ansible_args, workdir: Path) -> tuple[int, str
     """Run one target against an endpoint of its own (none with --real); returns (exit code, output)."""
     workdir.mkdir()
     stream = args.jobs == 1
-    endpoint = None if args.real else Endpoint(args.scenario, workdir)
+    endpoint = None if args.real else Endpoint(args.scenario, workdir, args.endpoint_python)
     output = notes = ""
     try:
         extra_vars: dict[str, str] = {}

@@ -2,8 +2,10 @@
 
 It speaks rest-json exactly as botocore's ``imagebuilder`` client sends it, validates every request against the
 operation's input shape (patterns included, which botocore does not check) and every answer against the output
-shape before sending it, so it cannot drift from the service model. State comes from a JSON scenario; status
-timelines advance per GetLifecycleExecution call (or by wall-clock time), and faults can be injected per call.
+shape before sending it, so it cannot drift from the service model; where the model's documentation states a rule
+(which ARNs a listing takes, what StartResourceStateUpdate accepts and when it runs an execution), it follows it.
+State comes from a JSON scenario; status timelines advance per GetLifecycleExecution call (or by wall-clock time),
+faults can be injected per call, and answers can leave out optional members on demand (``omit_members``).
 See README.md in this directory for the scenario format, the control API and the fault rules.
 """
 
@@ -49,6 +51,13 @@ BUSY = frozenset(("PENDING", "IN_PROGRESS", "CANCELLING"))
 TERMINAL = frozenset(("SUCCESS", "FAILED", "CANCELLED"))
 DEFAULT_TIMELINE = (("PENDING", 1, None), ("IN_PROGRESS", 2, None), ("SUCCESS", None, None))
 STATE_TO_ACTION = {"AVAILABLE": "AVAILABLE", "DEPRECATED": "DEPRECATE", "DISABLED": "DISABLE", "DELETED": "DELETE"}
+UNDERLYING_RESOURCES = ("amis", "snapshots", "containers")
+# The top-level member holding a read's result: omit_members "*" keeps it (its contents stripped).
+READ_RESULT_MEMBERS = {
+    "GetLifecycleExecution": "lifecycleExecution",
+    "ListLifecycleExecutions": "lifecycleExecutions",
+    "ListLifecycleExecutionResources": "resources",
+}
 FAULT_KINDS = ("error", "delay", "drop", "truncate", "garbage")
 OUTPUT_INVALID_CODE = "LocalEndpointOutputValidationError"
 
@@ -220,6 +229,12 @@ class ServiceModel:
             self.routes[(http["method"], urlsplit(http["requestUri"]).path)] = name
         self.operations = {name: self.model.operation_model(name) for name in OPERATIONS}
         self.validator = ShapeValidator()
+        # The two ARN kinds ListLifecycleExecutions accepts, recognised by the patterns of the model's own shapes.
+        self.image_build_version_arn = re.compile(self.model.shape_for("ImageBuildVersionArn").metadata["pattern"])
+        self.lifecycle_policy_arn = re.compile(self.model.shape_for("LifecyclePolicyArn").metadata["pattern"])
+        self.output_member_names = set()
+        for operation in self.operations.values():
+            _collect_member_names(operation.output_shape, self.output_member_names, set())
 
     @classmethod
     def get(cls):
@@ -280,6 +295,54 @@ class ServiceModel:
 
     def output_errors(self, operation, result):
         return self.validator.errors(self.operations[operation].output_shape, result, "")
+
+    def without_members(self, operation, result, omit):
+        """A copy of the answer without the optional members ``omit`` names ("*": all of them), at every depth.
+
+        With "*" a read keeps the top-level member that holds its result (its contents are stripped all the same).
+        The answer itself is never changed: it may share nested objects with the stored state.
+        """
+        if not omit:
+            return result
+        shape = self.operations[operation].output_shape
+        keep = READ_RESULT_MEMBERS.get(operation) if omit == "*" else None
+        return {
+            name: _without(shape.members[name], value, omit)
+            for name, value in result.items()
+            if name == keep or not _omitted(shape, name, omit)
+        }
+
+
+def _collect_member_names(shape, names, seen):
+    if shape.name in seen:
+        return
+    seen.add(shape.name)
+    if shape.type_name == "structure":
+        for name, member in shape.members.items():
+            names.add(name)
+            _collect_member_names(member, names, seen)
+    elif shape.type_name == "list":
+        _collect_member_names(shape.member, names, seen)
+    elif shape.type_name == "map":
+        _collect_member_names(shape.value, names, seen)
+
+
+def _omitted(shape, name, omit):
+    return name not in shape.required_members and (omit == "*" or name in omit)
+
+
+def _without(shape, value, omit):
+    if shape.type_name == "structure":
+        return {
+            name: _without(shape.members[name], item, omit)
+            for name, item in value.items()
+            if not _omitted(shape, name, omit)
+        }
+    if shape.type_name == "list":
+        return [_without(shape.member, item, omit) for item in value]
+    if shape.type_name == "map":
+        return {key: _without(shape.value, item, omit) for key, item in value.items()}
+    return value
 
 
 def _from_query(member, raw, name):
@@ -461,17 +524,21 @@ class World:
         "generate_start",
         "generate_interval_seconds",
     )
-    IMAGE_KEYS = ("arn", "apply_immediately", "resources")
-    TOP_KEYS = ("description", "account_id", "region", "policies", "images", "executions", "faults")
+    IMAGE_KEYS = ("arn", "resources")
+    TOP_KEYS = ("description", "account_id", "region", "policies", "images", "executions", "faults", "omit_members")
 
     def __init__(self, scenario, service):
         _check_keys(scenario, self.TOP_KEYS, "scenario")
         self.service = service
         self.account_id = scenario.get("account_id", "123456789012")
         self.region = scenario.get("region", "us-east-1")
+        self.omit = self._omit_members(scenario.get("omit_members"))
         self.executions = {}
         self.by_policy = {}
+        # Every execution that touches an image (what makes it busy), and the ones StartResourceStateUpdate started
+        # for it (no policy: what listing the image gives).
         self.by_image = {}
+        self.updates_by_image = {}
         self.images = {}
         self.tokens = {}
         self.idempotency = {}
@@ -485,6 +552,19 @@ class World:
 
     # -- scenario loading -------------------------------------------------------------------------------------
 
+    def _omit_members(self, omit):
+        if omit is None or omit == "*":
+            return omit
+        if not isinstance(omit, list) or not all(isinstance(name, str) for name in omit):
+            raise ScenarioError('scenario.omit_members: expected "*" or a list of member names')
+        unknown = sorted(set(omit) - self.service.output_member_names)
+        if unknown:
+            raise ScenarioError(
+                f"scenario.omit_members: {unknown} are not members of these operations' answers; "
+                f"known: {sorted(self.service.output_member_names)}"
+            )
+        return frozenset(omit)
+
     def _load_image(self, image, where):
         _check_keys(image, self.IMAGE_KEYS, where)
         if "arn" not in image:
@@ -492,7 +572,7 @@ class World:
         resources = [
             self._resource(item, f"{where}.resources[{i}]") for i, item in enumerate(image.get("resources", []))
         ]
-        self.images[image["arn"]] = {"apply_immediately": bool(image.get("apply_immediately")), "resources": resources}
+        self.images[image["arn"]] = {"resources": resources}
 
     def _resource(self, resource, where):
         if not isinstance(resource, dict):
@@ -582,6 +662,8 @@ class World:
             bisect.insort(self.by_policy.setdefault(execution.policy_arn, []), execution, key=Execution.order_key)
         for image in execution.images:
             bisect.insort(self.by_image.setdefault(image, []), execution, key=Execution.order_key)
+            if execution.policy_arn is None:
+                bisect.insort(self.updates_by_image.setdefault(image, []), execution, key=Execution.order_key)
 
     # -- operations ----------------------------------------------------------------------------------------------
 
@@ -616,7 +698,16 @@ class World:
 
     def list_lifecycle_executions(self, params, now):
         arn = params["resourceArn"]
-        items = self.by_policy.get(arn) or self.by_image.get(arn) or []
+        if self.service.lifecycle_policy_arn.search(arn):
+            items = self.by_policy.get(arn, [])
+        elif self.service.image_build_version_arn.search(arn):
+            items = self.updates_by_image.get(arn, [])
+        else:
+            raise EndpointError(
+                "InvalidRequestException",
+                f"Value '{arn}' at 'resourceArn' is neither a lifecycle policy ARN nor an image build version ARN. "
+                "Other ARN types aren't valid for this request.",
+            )
         page, token = self._page("ListLifecycleExecutions", arn, items, params)
         result = {"lifecycleExecutions": [execution.describe(now) for execution in page]}
         if token is not None:
@@ -672,25 +763,25 @@ class World:
         return result
 
     def start_resource_state_update(self, params, now):
+        starts_execution = _check_state_update(params)
         replayed = self._replay("StartResourceStateUpdate", params)
         if replayed is not None:
             return replayed
+        # Checked after the replay: a retry must get the first answer even once that time has passed.
+        if "updateAt" in params and params["updateAt"] <= now:
+            raise EndpointError(
+                "InvalidRequestException",
+                f"updateAt {_iso(params['updateAt'])} is not in the future (now {_iso(now)}); it must be a future time",
+            )
         arn = params["resourceArn"]
         if arn not in self.images and arn not in self.by_image:
             raise EndpointError("ResourceNotFoundException", f"Image '{arn}' not found")
-        for execution in self.by_image.get(arn, []):
-            status = execution.state(now)[0]
-            if status in BUSY:
-                raise EndpointError(
-                    "ResourceInUseException",
-                    f"Image '{arn}' is in use by lifecycle execution '{execution.execution_id}' ({status})",
-                )
-        image = self.images.get(arn, {"apply_immediately": False, "resources": []})
         result = {"resourceArn": arn}
-        if not image["apply_immediately"]:
+        if starts_execution:
+            self._check_not_busy(arn, now)
             execution_id = f"lce-{uuid.uuid4()}"
             action = {"name": STATE_TO_ACTION.get(params["state"].get("status", "AVAILABLE"), "AVAILABLE")}
-            resources = self._state_update_resources(arn, image["resources"], action, now)
+            resources = self._state_update_resources(arn, self.images.get(arn, {}).get("resources", []), action, now)
             spec = {
                 "id": execution_id,
                 "images": [arn],
@@ -703,6 +794,16 @@ class World:
             result["lifecycleExecutionId"] = execution_id
         self._remember("StartResourceStateUpdate", params, result)
         return result
+
+    def _check_not_busy(self, arn, now):
+        """Any execution touching the image holds it, a policy's too (though listing the image does not show those)."""
+        for execution in self.by_image.get(arn, []):
+            status = execution.state(now)[0]
+            if status in BUSY:
+                raise EndpointError(
+                    "ResourceInUseException",
+                    f"Image '{arn}' is in use by lifecycle execution '{execution.execution_id}' ({status})",
+                )
 
     def _state_update_resources(self, arn, declared, action, now):
         """The image itself at the top level, with the resources the scenario declares for it underneath."""
@@ -721,6 +822,49 @@ class World:
             child["action"] = dict(action)
             resources.append(child)
         return resources
+
+
+def _check_state_update(params):
+    """The model's rules for StartResourceStateUpdate; True when the request runs as a lifecycle execution.
+
+    An includeResources that includes nothing (amis, snapshots and containers all false or absent) counts as absent.
+    """
+    status = params["state"].get("status")
+    include = params.get("includeResources", {})
+    included = [kind for kind in UNDERLYING_RESOURCES if include.get(kind)]
+    if "executionRole" in params and not included:
+        raise EndpointError(
+            "InvalidRequestException",
+            "executionRole is only valid together with includeResources that includes amis, snapshots or containers: "
+            "neither is valid without the other",
+        )
+    if included and "executionRole" not in params:
+        raise EndpointError(
+            "InvalidRequestException",
+            "includeResources needs executionRole, the role that updates the underlying resources: "
+            "neither is valid without the other",
+        )
+    for kind in ("snapshots", "containers"):
+        if include.get(kind) and status != "DELETED":
+            raise EndpointError(
+                "InvalidRequestException",
+                f"includeResources.{kind} is only valid for the DELETED state, not {status}",
+            )
+    if status == "DELETED" and not included:
+        raise EndpointError(
+            "InvalidRequestException",
+            "To set an image to DELETED, includeResources must include its underlying resources "
+            "(amis, snapshots or containers); to delete only the Image Builder image, use DeleteImage",
+        )
+    if "updateAt" in params and status != "DEPRECATED":
+        raise EndpointError(
+            "InvalidRequestException", f"updateAt is only valid when the target status is DEPRECATED, not {status}"
+        )
+    return bool(included) or "updateAt" in params
+
+
+def _iso(epoch):
+    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
 
 
 def _timeline(raw, length_types, where):
@@ -972,14 +1116,16 @@ class LocalEndpoint:
         """Validate, run and check one API call; returns the JSON-ready answer or raises EndpointError."""
         self.service.check_input(operation, params)
         with self._lock:
-            result = getattr(self._world, _snake(operation))(params, time.time())
+            world = self._world
+            result = getattr(world, _snake(operation))(params, time.time())
         errors = self.service.output_errors(operation, result)
         if errors:
             LOG.error("BUG: the %s answer does not match the output shape: %s", operation, "; ".join(errors))
             raise EndpointError(
                 OUTPUT_INVALID_CODE, f"{operation} answer failed output-shape validation: " + "; ".join(errors), 500
             )
-        return result
+        # Only what is sent loses members: replays and timelines work on the whole answer.
+        return self.service.without_members(operation, result, world.omit)
 
 
 def _snake(name):

@@ -35,6 +35,9 @@ ARN = f"arn:aws:imagebuilder:us-east-1:{ACCOUNT}:"
 POLICY = ARN + "lifecycle-policy/golden-ami-cleanup"
 NIGHTLY = ARN + "lifecycle-policy/nightly-sweep"
 SECRET_KEY = "dummySecretKeyThatMustNeverAppearInAnyLog0123456789"
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/ImageBuilderLifecycleRole"
+# A StartResourceStateUpdate that includes underlying resources, so it runs as a lifecycle execution.
+WITH_AMIS = {"includeResources": {"amis": True}, "executionRole": ROLE}
 
 
 def lce(number):
@@ -136,10 +139,81 @@ def test_list_without_parent_returns_only_top_level_resources(client):
     assert [r["resourceId"] for r in top] == [image("1.0.0/1"), image("1.0.0/2")]
 
 
-def test_list_executions_for_an_image_returns_every_execution_that_touched_it(client):
+def test_ten_thousand_amis_sit_under_their_image(client):
+    top = client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(109))
+    assert [r["resourceId"] for r in top["resources"]] == [image("0.9.0/1")] and "nextToken" not in top
+    under = client.list_lifecycle_execution_resources(
+        lifecycleExecutionId=lce(109), parentResourceId=image("0.9.0/1"), maxResults=25
+    )
+    assert under["resources"][0]["resourceId"] == "ami-00000000000000001" and "nextToken" in under
+
+
+@pytest.mark.parametrize("parent", [image("1.0.0/1"), "ami-00000000000000001", image("0.9.0")])
+def test_a_parent_that_is_not_part_of_the_execution_lists_nothing(client, parent):
+    answer = client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(109), parentResourceId=parent)
+    assert answer["resources"] == [] and "nextToken" not in answer
+
+
+@pytest.mark.parametrize("name", ["demo.json", "integration.json"])
+def test_scenario_resources_form_the_tree_the_service_returns(name):
+    """Top level: Image Builder images (build version ARNs); beneath one of them: its AMIs, snapshots, containers."""
+    with open(os.path.join(SCENARIOS, name), encoding="utf-8") as handle:
+        scenario = json.load(handle)
+    build_version = endpoint_module.ServiceModel.get().image_build_version_arn
+    for execution in scenario["executions"]:
+        top = [r["resourceId"] for r in execution.get("resources", []) if "parentResourceId" not in r]
+        assert all(build_version.search(arn) for arn in top), (execution["lifecycleExecutionId"], top)
+        parents = {r["parentResourceId"] for r in execution.get("resources", []) if "parentResourceId" in r}
+        if execution.get("generate_resources"):
+            parents.add(execution.get("generate_resources_parent"))
+        assert parents <= set(top), (execution["lifecycleExecutionId"], parents - set(top))
+
+
+def test_list_executions_for_an_image_returns_only_the_state_updates_started_for_it(client):
+    # Policy executions 101, 102, 103, 106 and 108 touch this image too; listing the image does not show them.
     listed = client.list_lifecycle_executions(resourceArn=image("1.0.0/1"))["lifecycleExecutions"]
-    assert [e["lifecycleExecutionId"] for e in listed] == [lce(101), lce(102), lce(103), lce(106), lce(108)]
+    assert [e["lifecycleExecutionId"] for e in listed] == [lce(110), lce(111)]
+    assert [e["state"]["status"] for e in listed] == ["SUCCESS", "FAILED"]
+    assert all("lifecyclePolicyArn" not in e for e in listed)
     assert all(isinstance(e["startTime"], datetime.datetime) for e in listed)
+
+
+def test_list_executions_for_a_policy_returns_only_its_executions(client):
+    listed = client.list_lifecycle_executions(resourceArn=POLICY)["lifecycleExecutions"]
+    assert [e["lifecycleExecutionId"] for e in listed] == [lce(n) for n in range(101, 110)]
+    assert {e["lifecyclePolicyArn"] for e in listed} == {POLICY}
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        ARN + "image-recipe/golden-ami/1.0.0",
+        ARN + "image/golden-ami/1.0.0",
+        ARN + "image/golden-ami",
+        ARN + "image-pipeline/golden-ami",
+        ARN + "component/hardening/1.0.0/1",
+        "arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/x.x.x",
+    ],
+)
+def test_list_executions_refuses_other_arn_types(client, arn):
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        client.list_lifecycle_executions(resourceArn=arn)
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert arn in message and "Other ARN types aren't valid for this request" in message
+
+
+def test_image_held_by_a_policy_execution_is_busy_though_its_listing_is_empty(client):
+    assert client.list_lifecycle_executions(resourceArn=image("2.0.0/1"))["lifecycleExecutions"] == []
+    with pytest.raises(client.exceptions.ResourceInUseException, match=lce(104)):
+        client.start_resource_state_update(resourceArn=image("2.0.0/1"), state={"status": "DEPRECATED"}, **WITH_AMIS)
+
+
+def test_image_held_by_a_state_update_is_busy_and_its_listing_shows_the_holder(client):
+    listed = client.list_lifecycle_executions(resourceArn=image("4.0.0/1"))["lifecycleExecutions"]
+    assert [(e["lifecycleExecutionId"], e["state"]["status"]) for e in listed] == [(lce(112), "IN_PROGRESS")]
+    with pytest.raises(client.exceptions.ResourceInUseException, match=lce(112)):
+        client.start_resource_state_update(resourceArn=image("4.0.0/1"), state={"status": "DEPRECATED"}, **WITH_AMIS)
 
 
 def test_unknown_policy_lists_nothing(client):
@@ -160,7 +234,7 @@ def test_count_timeline_advances_once_per_get(client):
 
 def test_listing_does_not_advance_a_timeline(client):
     for _attempt in range(3):
-        listed = client.list_lifecycle_executions(resourceArn=image("1.0.0/1"))["lifecycleExecutions"]
+        listed = client.list_lifecycle_executions(resourceArn=POLICY)["lifecycleExecutions"]
         assert listed[0]["state"]["status"] == "PENDING"
         client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(101))
     assert status_of(client, lce(101)) == "PENDING"
@@ -232,7 +306,7 @@ def test_ten_thousand_resources_page_without_quadratic_work(ep):
     connection = http.client.HTTPConnection("127.0.0.1", int(ep.url.rsplit(":", 1)[1]), timeout=5)
     token, durations, seen = None, [], 0
     while True:
-        body = {"lifecycleExecutionId": lce(109)}
+        body = {"lifecycleExecutionId": lce(109), "parentResourceId": image("0.9.0/1")}
         if token:
             body["nextToken"] = token
         started = time.perf_counter()
@@ -384,13 +458,17 @@ def test_cancel_is_idempotent_by_client_token(ep, client):
 
 
 def test_start_creates_an_execution_with_the_default_timeline(client):
-    started = client.start_resource_state_update(resourceArn=image("3.0.0/1"), state={"status": "DEPRECATED"})
+    started = client.start_resource_state_update(
+        resourceArn=image("3.0.0/1"), state={"status": "DEPRECATED"}, **WITH_AMIS
+    )
     execution_id = started["lifecycleExecutionId"]
     assert re.fullmatch(r"lce-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", execution_id)
     assert started["resourceArn"] == image("3.0.0/1")
     listed = client.list_lifecycle_executions(resourceArn=image("3.0.0/1"))["lifecycleExecutions"]
     assert [e["lifecycleExecutionId"] for e in listed] == [execution_id]
     assert "lifecyclePolicyArn" not in listed[0]
+    top = client.list_lifecycle_execution_resources(lifecycleExecutionId=execution_id)["resources"]
+    assert [(r["resourceId"], r["action"]["name"]) for r in top] == [(image("3.0.0/1"), "DEPRECATE")]
     children = client.list_lifecycle_execution_resources(
         lifecycleExecutionId=execution_id, parentResourceId=image("3.0.0/1")
     )["resources"]
@@ -407,27 +485,143 @@ def test_start_creates_an_execution_with_the_default_timeline(client):
 def test_start_is_idempotent_and_refuses_a_busy_image(client):
     token = str(uuid.uuid4())
     first = client.start_resource_state_update(
-        resourceArn=image("3.0.0/1"), state={"status": "DISABLED"}, clientToken=token
+        resourceArn=image("3.0.0/1"), state={"status": "DISABLED"}, clientToken=token, **WITH_AMIS
     )
     again = client.start_resource_state_update(
-        resourceArn=image("3.0.0/1"), state={"status": "DISABLED"}, clientToken=token
+        resourceArn=image("3.0.0/1"), state={"status": "DISABLED"}, clientToken=token, **WITH_AMIS
     )
     assert first["lifecycleExecutionId"] == again["lifecycleExecutionId"]
     assert len(client.list_lifecycle_executions(resourceArn=image("3.0.0/1"))["lifecycleExecutions"]) == 1
     with pytest.raises(client.exceptions.IdempotentParameterMismatchException):
-        client.start_resource_state_update(resourceArn=image("3.0.0/1"), state={"status": "DELETED"}, clientToken=token)
-    with pytest.raises(client.exceptions.ResourceInUseException, match="3.0.0/1"):
-        client.start_resource_state_update(resourceArn=image("3.0.0/1"), state={"status": "DISABLED"})
-    with pytest.raises(client.exceptions.ResourceInUseException, match=lce(104)):
-        client.start_resource_state_update(resourceArn=image("2.0.0/1"), state={"status": "DISABLED"})
+        client.start_resource_state_update(
+            resourceArn=image("3.0.0/1"), state={"status": "DEPRECATED"}, clientToken=token, **WITH_AMIS
+        )
+    with pytest.raises(client.exceptions.ResourceInUseException, match=first["lifecycleExecutionId"]):
+        client.start_resource_state_update(resourceArn=image("3.0.0/1"), state={"status": "DISABLED"}, **WITH_AMIS)
 
 
-def test_start_on_unknown_image_and_apply_immediately(client):
+def test_start_on_unknown_image_is_not_found(client):
+    for request in ({"state": {"status": "DEPRECATED"}}, dict(WITH_AMIS, state={"status": "DEPRECATED"})):
+        with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+            client.start_resource_state_update(resourceArn=image("9.9.9/9"), **request)
+        assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
+
+
+IN_A_YEAR = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=365)
+
+
+@pytest.mark.parametrize(
+    "request_, starts_execution",
+    [
+        ({"state": {"status": "DEPRECATED"}}, False),
+        ({"state": {"status": "DISABLED"}}, False),
+        ({"state": {"status": "AVAILABLE"}}, False),
+        # An includeResources that includes nothing counts as absent.
+        ({"state": {"status": "DISABLED"}, "includeResources": {"amis": False, "snapshots": False}}, False),
+        ({"state": {"status": "DEPRECATED"}, "exclusionRules": {"amis": {"isPublic": True}}}, False),
+        ({"state": {"status": "DEPRECATED"}, **WITH_AMIS}, True),
+        ({"state": {"status": "AVAILABLE"}, **WITH_AMIS}, True),
+        ({"state": {"status": "DELETED"}, "includeResources": {"snapshots": True}, "executionRole": ROLE}, True),
+        ({"state": {"status": "DELETED"}, "includeResources": {"containers": True}, "executionRole": "Role"}, True),
+        (
+            {
+                "state": {"status": "DELETED"},
+                "includeResources": {"amis": True, "snapshots": True, "containers": False},
+                "executionRole": ROLE,
+                "exclusionRules": {"amis": {"regions": ["eu-west-1"], "lastLaunched": {"value": 7, "unit": "DAYS"}}},
+            },
+            True,
+        ),
+        ({"state": {"status": "DEPRECATED"}, "updateAt": IN_A_YEAR}, True),
+        ({"state": {"status": "DEPRECATED"}, "updateAt": IN_A_YEAR, **WITH_AMIS}, True),
+    ],
+)
+def test_start_runs_an_execution_only_for_underlying_resources_or_a_schedule(client, request_, starts_execution):
+    answer = client.start_resource_state_update(resourceArn=image("3.0.0/1"), **request_)
+    answer.pop("ResponseMetadata")
+    listed = client.list_lifecycle_executions(resourceArn=image("3.0.0/1"))["lifecycleExecutions"]
+    if starts_execution:
+        assert set(answer) == {"resourceArn", "lifecycleExecutionId"}
+        assert [e["lifecycleExecutionId"] for e in listed] == [answer["lifecycleExecutionId"]]
+    else:
+        assert answer == {"resourceArn": image("3.0.0/1")}
+        assert listed == []
+
+
+@pytest.mark.parametrize(
+    "request_, words",
+    [
+        ({"state": {"status": "DEPRECATED"}, "executionRole": ROLE}, "executionRole.*includeResources"),
+        ({"state": {"status": "DEPRECATED"}, "includeResources": {"amis": True}}, "includeResources.*executionRole"),
+        (
+            {"state": {"status": "DEPRECATED"}, "includeResources": {"amis": False}, "executionRole": ROLE},
+            "executionRole.*includeResources",
+        ),
+        (
+            {
+                "state": {"status": "DEPRECATED"},
+                "includeResources": {"amis": True, "snapshots": True},
+                "executionRole": ROLE,
+            },
+            "snapshots.*DELETED.*DEPRECATED",
+        ),
+        (
+            {"state": {"status": "DISABLED"}, "includeResources": {"containers": True}, "executionRole": ROLE},
+            "containers.*DELETED.*DISABLED",
+        ),
+        ({"state": {"status": "DELETED"}}, "DELETED.*includeResources"),
+        ({"state": {"status": "DELETED"}, "includeResources": {"amis": False}}, "DELETED.*includeResources"),
+        ({"state": {"status": "DISABLED"}, "updateAt": IN_A_YEAR}, "updateAt.*DEPRECATED.*DISABLED"),
+        (
+            {"state": {"status": "DELETED"}, "updateAt": IN_A_YEAR, **WITH_AMIS},
+            "updateAt.*DEPRECATED.*DELETED",
+        ),
+        (
+            {
+                "state": {"status": "DEPRECATED"},
+                "updateAt": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc),
+            },
+            "updateAt 2024-01-01T00:00:00.*future",
+        ),
+    ],
+)
+def test_start_refuses_what_the_model_rules_out_before_changing_anything(ep, client, request_, words):
     with pytest.raises(botocore.exceptions.ClientError) as excinfo:
-        client.start_resource_state_update(resourceArn=image("9.9.9/9"), state={"status": "DEPRECATED"})
-    assert error_of(excinfo)[:2] == ("ResourceNotFoundException", 404)
-    immediate = client.start_resource_state_update(resourceArn=image("3.0.0/2"), state={"status": "DEPRECATED"})
-    assert "lifecycleExecutionId" not in immediate and immediate["resourceArn"] == image("3.0.0/2")
+        client.start_resource_state_update(resourceArn=image("3.0.0/1"), **request_)
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("InvalidRequestException", 400)
+    assert re.search(words, message), message
+    assert client.list_lifecycle_executions(resourceArn=image("3.0.0/1"))["lifecycleExecutions"] == []
+    # Refused, not remembered: the same token with a valid request is a first request, not a mismatch.
+    token = ep.requests("StartResourceStateUpdate")[0]["params"]["clientToken"]
+    again = client.start_resource_state_update(
+        resourceArn=image("3.0.0/1"), state={"status": "DEPRECATED"}, clientToken=token, **WITH_AMIS
+    )
+    assert "lifecycleExecutionId" in again
+
+
+def test_start_refuses_rule_breaks_before_looking_up_the_image(client):
+    with pytest.raises(client.exceptions.InvalidRequestException, match="DELETED"):
+        client.start_resource_state_update(resourceArn=image("9.9.9/9"), state={"status": "DELETED"})
+
+
+def test_immediate_change_is_not_refused_on_a_busy_image(client):
+    # The model refuses only a request that starts an execution while the image has one in progress.
+    answer = client.start_resource_state_update(resourceArn=image("2.0.0/1"), state={"status": "DISABLED"})
+    assert "lifecycleExecutionId" not in answer and answer["resourceArn"] == image("2.0.0/1")
+
+
+def test_scheduled_start_replays_its_first_answer_after_the_time_has_passed(client):
+    token = str(uuid.uuid4())
+    # Whole seconds: botocore 1.43 sends timestamps as integer epoch seconds.
+    soon = int(time.time()) + 2
+    request = {"resourceArn": image("3.0.0/1"), "state": {"status": "DEPRECATED"}, "updateAt": soon}
+    first = client.start_resource_state_update(clientToken=token, **request)
+    time.sleep(soon - time.time() + 0.05)
+    again = client.start_resource_state_update(clientToken=token, **request)
+    assert again["lifecycleExecutionId"] == first["lifecycleExecutionId"]
+    with pytest.raises(client.exceptions.InvalidRequestException, match="future"):
+        client.start_resource_state_update(**request)
 
 
 def test_start_sends_update_at_as_epoch_seconds(ep, client):
@@ -610,13 +804,153 @@ def test_output_validation_refuses_to_send_a_broken_answer(broken, where, caplog
 
 def test_every_successful_answer_passes_output_validation(ep, client):
     """A broad sweep of the scenario through every operation; any drift would surface as a 500."""
-    for number in (101, 102, 103, 104, 105, 106, 107, 108):
+    for number in range(101, 113):
         client.get_lifecycle_execution(lifecycleExecutionId=lce(number))
         client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(number))
     client.list_lifecycle_executions(resourceArn=POLICY)
+    client.list_lifecycle_executions(resourceArn=image("1.0.0/1"))
     client.start_resource_state_update(resourceArn=image("3.0.0/1"), state={"status": "AVAILABLE"})
+    client.start_resource_state_update(resourceArn=image("3.0.0/2"), state={"status": "DEPRECATED"}, **WITH_AMIS)
     client.cancel_lifecycle_execution(lifecycleExecutionId=lce(104))
     assert {r["status"] for r in ep.requests()} == {200}
+
+
+# -- answers without optional members (omit_members) -------------------------------------------------------------------
+
+
+def answer_of(call, **params):
+    answer = call(**params)
+    answer.pop("ResponseMetadata")
+    return answer
+
+
+def with_omit(omit):
+    with open(os.path.join(SCENARIOS, "integration.json"), encoding="utf-8") as handle:
+        return dict(json.load(handle), omit_members=omit)
+
+
+def test_omit_members_by_name_at_every_depth_of_every_answer():
+    omit = ["state", "startTime", "lifecyclePolicyArn", "resourcesImpactedSummary", "nextToken", "lifecycleExecutionId"]
+    with LocalEndpoint(with_omit(omit)) as ep:
+        client = make_client(ep.url)
+        assert answer_of(client.get_lifecycle_execution, lifecycleExecutionId=lce(108)) == {
+            "lifecycleExecution": {"endTime": datetime.datetime(2024, 6, 3, 2, 30, tzinfo=datetime.timezone.utc)}
+        }
+        listed = answer_of(client.list_lifecycle_executions, resourceArn=NIGHTLY)
+        assert list(listed) == ["lifecycleExecutions"] and len(listed["lifecycleExecutions"]) == 25
+        assert all(set(e) == {"endTime"} for e in listed["lifecycleExecutions"])
+        under = answer_of(
+            client.list_lifecycle_execution_resources, lifecycleExecutionId=lce(108), parentResourceId=image("1.0.0/1")
+        )
+        # lifecycleExecutionState is another member than state: it stays, and so does its status.
+        assert under["lifecycleExecutionState"] == {"status": "SUCCESS"} and set(under) == {
+            "resources",
+            "lifecycleExecutionState",
+        }
+        first = under["resources"][0]
+        assert "state" not in first and "startTime" not in first and first["resourceId"] == "ami-00000000000000001"
+        assert first["snapshots"] == [{"snapshotId": "snap-00000000000000001"}]
+        started = answer_of(
+            client.start_resource_state_update,
+            resourceArn=image("3.0.0/1"),
+            state={"status": "DEPRECATED"},
+            **WITH_AMIS,
+        )
+        assert started == {"resourceArn": image("3.0.0/1")}
+        assert answer_of(client.cancel_lifecycle_execution, lifecycleExecutionId=lce(104)) == {}
+
+
+def test_omit_members_star_keeps_only_what_holds_a_read_result():
+    with LocalEndpoint(with_omit("*")) as ep:
+        client = make_client(ep.url)
+        assert answer_of(client.get_lifecycle_execution, lifecycleExecutionId=lce(101)) == {"lifecycleExecution": {}}
+        assert answer_of(client.list_lifecycle_executions, resourceArn=NIGHTLY) == {"lifecycleExecutions": [{}] * 25}
+        assert answer_of(client.list_lifecycle_executions, resourceArn=image("9.9.9/9")) == {"lifecycleExecutions": []}
+        assert answer_of(client.list_lifecycle_execution_resources, lifecycleExecutionId=lce(108)) == {
+            "resources": [{}, {}]
+        }
+        started = answer_of(
+            client.start_resource_state_update,
+            resourceArn=image("3.0.0/1"),
+            state={"status": "DEPRECATED"},
+            **WITH_AMIS,
+        )
+        assert started == {}
+        assert answer_of(client.cancel_lifecycle_execution, lifecycleExecutionId=lce(104)) == {}
+        assert {r["status"] for r in ep.requests()} == {200}
+
+
+def test_omit_members_leave_timelines_and_idempotency_as_they_are():
+    with LocalEndpoint(with_omit(["startTime", "lifecycleExecutionId"])) as ep:
+        client = make_client(ep.url)
+        assert polls(client, lce(101), 5) == ["PENDING", "IN_PROGRESS", "IN_PROGRESS", "SUCCESS", "SUCCESS"]
+        token = str(uuid.uuid4())
+        request = {"resourceArn": image("3.0.0/1"), "state": {"status": "DEPRECATED"}, "clientToken": token}
+        first = answer_of(client.start_resource_state_update, **request, **WITH_AMIS)
+        again = answer_of(client.start_resource_state_update, **request, **WITH_AMIS)
+        assert first == again == {"resourceArn": image("3.0.0/1")}
+        assert len(client.list_lifecycle_executions(resourceArn=image("3.0.0/1"))["lifecycleExecutions"]) == 1
+
+
+def test_omit_members_never_change_the_stored_state():
+    with open(os.path.join(SCENARIOS, "demo.json"), encoding="utf-8") as handle:
+        demo = json.load(handle)
+    with LocalEndpoint(dict(demo, omit_members=["reason", "snapshots"])) as ep:
+        client = make_client(ep.url)
+        for _attempt in range(2):
+            resources = client.list_lifecycle_execution_resources(
+                lifecycleExecutionId=lce(3), parentResourceId=image("1.0.0/2")
+            )["resources"]
+            assert resources[0]["state"] == {"status": "FAILED"} and "snapshots" not in resources[0]
+        # The loaded resources share their nested objects with the scenario document: it shows any change made.
+        assert control(ep.url, "GET", "scenario")[1]["executions"] == demo["executions"]
+
+
+def test_omitting_answers_are_still_valid_output():
+    model = endpoint_module.ServiceModel.get()
+    answer = {
+        "lifecycleExecutionId": lce(1),
+        "lifecycleExecutionState": {"status": "SUCCESS"},
+        "resources": [{"resourceId": "ami-1", "state": {"status": "SUCCESS"}, "snapshots": [{"snapshotId": "s"}]}],
+        "nextToken": "t",
+    }
+    for omit in ("*", frozenset(["state", "nextToken"])):
+        stripped = model.without_members("ListLifecycleExecutionResources", answer, omit)
+        assert model.output_errors("ListLifecycleExecutionResources", stripped) == []
+    assert answer["resources"][0]["state"] == {"status": "SUCCESS"}, "the answer itself must not change"
+
+
+def test_output_validation_still_runs_before_members_are_omitted():
+    scenario = {"omit_members": "*", "executions": [{"lifecycleExecutionId": lce(1), "status": "DONE"}]}
+    with LocalEndpoint(scenario) as ep:
+        client = make_client(ep.url)
+        with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+            client.get_lifecycle_execution(lifecycleExecutionId=lce(1))
+    assert error_of(excinfo)[:2] == ("LocalEndpointOutputValidationError", 500)
+
+
+@pytest.mark.parametrize("omit", ["state", ["colour"], [1], {"state": True}])
+def test_malformed_omit_members_are_refused(omit):
+    with pytest.raises(endpoint_module.ScenarioError, match="omit_members"):
+        LocalEndpoint({"omit_members": omit})
+
+
+def test_omit_members_are_set_through_the_control_api(ep, client):
+    try:
+        assert control(ep.url, "POST", "scenario", with_omit(["state"])) == (200, {"loaded": True})
+        assert "state" not in client.get_lifecycle_execution(lifecycleExecutionId=lce(101))["lifecycleExecution"]
+        with pytest.raises(urllib.error.HTTPError) as excinfo:
+            control(ep.url, "POST", "scenario", with_omit(["colour"]))
+        assert excinfo.value.code == 400
+        assert "state" not in client.get_lifecycle_execution(lifecycleExecutionId=lce(101))["lifecycleExecution"]
+    finally:
+        ep.load_scenario(os.path.join(SCENARIOS, "integration.json"))
+    assert status_of(client, lce(101)) == "PENDING"
+
+
+def test_apply_immediately_is_no_longer_a_scenario_knob():
+    with pytest.raises(endpoint_module.ScenarioError, match="apply_immediately"):
+        LocalEndpoint({"images": [{"arn": image("3.0.0/2"), "apply_immediately": True}]})
 
 
 # -- control API, log, speed -------------------------------------------------------------------------------------------
