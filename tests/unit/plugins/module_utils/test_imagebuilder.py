@@ -342,10 +342,10 @@ def test_wait_on_a_terminal_execution_costs_one_call_and_no_sleep(client, clock)
 
 def test_wait_times_out_with_the_last_execution_seen(client, clock):
     wrapped = polls(client, "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS")
-    params = dict(WAIT, wait_timeout=40)
-
     with pytest.raises(ib.LifecycleExecutionWaitTimeout) as raised:
-        ib.describe_lifecycle_execution(wrapped, EXECUTION_ID, **params, clock=clock, sleep=clock.sleep)
+        ib.describe_lifecycle_execution(
+            wrapped, EXECUTION_ID, wait=True, wait_timeout=40, wait_sleep=15, clock=clock, sleep=clock.sleep
+        )
 
     # Polls at 0, 15, 30 and a last one at the deadline (40 s): the last sleep is cut to what is left.
     assert clock.sleeps == [15, 15, 10]
