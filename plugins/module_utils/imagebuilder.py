@@ -17,16 +17,15 @@ import time
 
 try:
     import botocore
-    from botocore import xform_name
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import scrub_none_parameters
 
 TERMINAL_STATUSES = frozenset(("SUCCESS", "FAILED", "CANCELLED"))
 
@@ -150,6 +149,11 @@ def error_handler(description):
     return wrapper
 
 
+def is_refusal(error):
+    """Whether an ImageBuilderError is Image Builder's own error answer, rather than a failure to reach it."""
+    return isinstance(error.exception, botocore.exceptions.ClientError)
+
+
 def validate_options(params):
     """Return a list of messages, one for each option that is malformed (empty when all are well formed).
 
@@ -174,7 +178,7 @@ def _page_size(client, operation_name):
     return members["maxResults"].metadata.get("max", 25)
 
 
-def _call(client, operation_name, result_key=None, **params):
+def _call(method, operation_name, result_key=None, **params):
     """One API call, retried by our policy; a read's answer must hold its ``result_key``.
 
     botocore turns a body that is not JSON or is cut short into an answer with no member at all, and a JSON body of
@@ -183,7 +187,6 @@ def _call(client, operation_name, result_key=None, **params):
     the model (StartResourceStateUpdate answers without an execution ID when it applies a change at once), so a
     write passes no ``result_key``.
     """
-    method = getattr(client, xform_name(operation_name))
     try:
         answer = method(aws_retry=True, **params)
     except (AttributeError, TypeError, ValueError) as e:
@@ -195,7 +198,7 @@ def _call(client, operation_name, result_key=None, **params):
     return answer
 
 
-def _paginate(client, operation_name, result_key, **params):
+def _paginate(client, method, operation_name, result_key, **params):
     """Every page of a listing, each page retried on its own.
 
     Retrying page by page (rather than the whole listing) means a throttled page is asked for again
@@ -204,7 +207,7 @@ def _paginate(client, operation_name, result_key, **params):
     params["maxResults"] = _page_size(client, operation_name)
     items = []
     while True:
-        page = _call(client, operation_name, result_key, **params)
+        page = _call(method, operation_name, result_key, **params)
         items.extend(page[result_key])
         if not page.get("nextToken"):
             return items
@@ -213,7 +216,12 @@ def _paginate(client, operation_name, result_key, **params):
 
 @error_handler("get lifecycle execution {lifecycle_execution_id}")
 def get_lifecycle_execution(client, lifecycle_execution_id):
-    answer = _call(client, "GetLifecycleExecution", "lifecycleExecution", lifecycleExecutionId=lifecycle_execution_id)
+    answer = _call(
+        client.get_lifecycle_execution,
+        "GetLifecycleExecution",
+        "lifecycleExecution",
+        lifecycleExecutionId=lifecycle_execution_id,
+    )
     return answer["lifecycleExecution"]
 
 
@@ -221,16 +229,27 @@ def get_lifecycle_execution(client, lifecycle_execution_id):
 def list_lifecycle_executions(client, resource_arn):
     """The executions of a lifecycle policy, or those that StartResourceStateUpdate started for an image build
     version: ListLifecycleExecutions takes either ARN as resourceArn."""
-    executions = _paginate(client, "ListLifecycleExecutions", "lifecycleExecutions", resourceArn=resource_arn)
+    executions = _paginate(
+        client,
+        client.list_lifecycle_executions,
+        "ListLifecycleExecutions",
+        "lifecycleExecutions",
+        resourceArn=resource_arn,
+    )
     return sort_newest_first(executions)
 
 
 @error_handler("list the resources of lifecycle execution {lifecycle_execution_id}")
 def list_lifecycle_execution_resources(client, lifecycle_execution_id, parent_resource_id=None):
-    params = {"lifecycleExecutionId": lifecycle_execution_id}
-    if parent_resource_id is not None:
-        params["parentResourceId"] = parent_resource_id
-    return _paginate(client, "ListLifecycleExecutionResources", "resources", **params)
+    return _paginate(
+        client,
+        client.list_lifecycle_execution_resources,
+        "ListLifecycleExecutionResources",
+        "resources",
+        **scrub_none_parameters(
+            {"lifecycleExecutionId": lifecycle_execution_id, "parentResourceId": parent_resource_id}
+        ),
+    )
 
 
 def is_image_build_version_arn(value):
@@ -250,85 +269,6 @@ def list_impacted_resources(client, lifecycle_execution_id):
     return resources
 
 
-def parse_update_at(value):
-    """An ISO 8601 time as an aware datetime (UTC when no offset is given), or None when it is not one."""
-    try:
-        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
-
-
-def includes_resources(params):
-    """Whether a state update includes underlying resources: at least one of amis, snapshots, containers is true."""
-    return any((params.get("include_resources") or {}).values())
-
-
-def validate_state_update(params, now=None):
-    """Messages for the options of a resource state update that the API would refuse (empty when all is well).
-
-    The rules are StartResourceStateUpdate's, as botocore's model documents them.
-    """
-    errors = []
-    state = params.get("resource_state")
-    include = params.get("include_resources") or {}
-    if params.get("execution_role") is not None and not includes_resources(params):
-        errors.append("execution_role: can only be used with include_resources (amis, snapshots or containers true)")
-    if includes_resources(params) and params.get("execution_role") is None:
-        errors.append("include_resources: requires execution_role, the IAM role Image Builder updates them with")
-    for kind in ("snapshots", "containers"):
-        if include.get(kind) and state is not None and state != "deleted":
-            errors.append(f"include_resources.{kind}: can only be true with resource_state=deleted")
-    if state == "deleted" and not includes_resources(params):
-        errors.append(
-            "resource_state: deleted requires include_resources (amis, snapshots or containers true) and"
-            " execution_role; to delete only the Image Builder image, use the DeleteImage API"
-        )
-    if params.get("update_at") is not None:
-        when = parse_update_at(params["update_at"])
-        if when is None:
-            errors.append(f"update_at: {params['update_at']!r} is not an ISO 8601 time such as 2026-12-31T00:00:00Z")
-        elif when <= (now or datetime.datetime.now(datetime.timezone.utc)):
-            errors.append(f"update_at: {params['update_at']!r} is not in the future")
-        if state != "deprecated":
-            errors.append("update_at: can only be used with resource_state=deprecated")
-    rules = {k: v for k, v in (params.get("exclusion_rules") or {}).items() if v is not None}
-    if rules and not include.get("amis"):
-        errors.append("exclusion_rules: only take effect on AMIs, so they need include_resources.amis=true")
-    last_launched = rules.get("last_launched") or {}
-    if last_launched.get("value") is not None and not 1 <= last_launched["value"] <= 365:
-        errors.append(f"exclusion_rules.last_launched.value: {last_launched['value']} is not between 1 and 365")
-    for account in rules.get("shared_accounts") or []:
-        if not re.fullmatch(r"[0-9]{12}", account):
-            errors.append(f"exclusion_rules.shared_accounts: {account!r} is not a 12-digit AWS account ID")
-    return errors
-
-
-def state_update_request(params, client_token):
-    """The StartResourceStateUpdate parameters for the module's options (see the module's documentation)."""
-    request = {
-        "resourceArn": params["image_arn"],
-        "state": {"status": params["resource_state"].upper()},
-        "clientToken": client_token,
-    }
-    if params.get("include_resources"):
-        request["includeResources"] = {k: v for k, v in params["include_resources"].items() if v is not None}
-    rules = {k: v for k, v in (params.get("exclusion_rules") or {}).items() if v is not None}
-    if rules.get("last_launched"):
-        rules["last_launched"] = dict(rules["last_launched"], unit=rules["last_launched"]["unit"].upper())
-    if rules:
-        tag_map = rules.pop("tag_map", None)
-        amis = snake_dict_to_camel_dict(rules)
-        if tag_map:
-            amis["tagMap"] = tag_map  # tag keys are the user's own: never re-case them
-        request["exclusionRules"] = {"amis": amis}
-    if params.get("execution_role"):
-        request["executionRole"] = params["execution_role"]
-    if params.get("update_at"):
-        request["updateAt"] = parse_update_at(params["update_at"])
-    return request
-
-
 @error_handler("start a resource state update of {request[resourceArn]}")
 def start_resource_state_update(client, request):
     """Start a state update; ``request`` holds the API parameters, clientToken included. Returns the answer, whose
@@ -339,7 +279,7 @@ def start_resource_state_update(client, request):
     that hold it, so that the user can wait for them or cancel them.
     """
     try:
-        return _call(client, "StartResourceStateUpdate", **request)
+        return _call(client.start_resource_state_update, "StartResourceStateUpdate", **request)
     except is_boto3_error_code("ResourceInUseException") as e:
         raise ImageBuilderError(message=_busy_message(client, request["resourceArn"]), exception=e) from e
 
@@ -364,7 +304,10 @@ def _busy_message(client, image_arn):
 @error_handler("cancel lifecycle execution {lifecycle_execution_id}")
 def cancel_lifecycle_execution(client, lifecycle_execution_id, client_token):
     return _call(
-        client, "CancelLifecycleExecution", lifecycleExecutionId=lifecycle_execution_id, clientToken=client_token
+        client.cancel_lifecycle_execution,
+        "CancelLifecycleExecution",
+        lifecycleExecutionId=lifecycle_execution_id,
+        clientToken=client_token,
     )
 
 
@@ -436,8 +379,12 @@ def _plain(value):
 
 
 def normalize(resource):
-    """An Image Builder answer as Ansible data: snake_case keys, ISO 8601 times, no ResponseMetadata."""
-    return _plain({k: v for k, v in resource.items() if k != "ResponseMetadata"})
+    """An Image Builder resource as Ansible data: snake_case keys, ISO 8601 times.
+
+    Only what an answer holds (its lifecycleExecution, its list items) is normalised, never a whole answer, so
+    botocore's ResponseMetadata never reaches it.
+    """
+    return _plain(resource)
 
 
 def describe_lifecycle_execution(

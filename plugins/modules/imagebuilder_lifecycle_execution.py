@@ -235,18 +235,101 @@ lifecycle_execution:
     end_time: "2026-11-28T06:01:12+00:00"
 """
 
+import datetime
+import re
 import uuid
 
+from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
+
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.transformation import scrub_none_parameters
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+
+# The StartResourceStateUpdate rules and request of state=started belong to this module alone.
+
+
+def parse_update_at(value):
+    """An ISO 8601 time as an aware datetime (UTC when no offset is given), or None when it is not one."""
+    try:
+        when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=datetime.timezone.utc)
+
+
+def includes_resources(params):
+    """Whether a state update includes underlying resources: at least one of amis, snapshots, containers is true."""
+    return any((params.get("include_resources") or {}).values())
+
+
+def validate_state_update(params, now=None):
+    """Messages for the options of a resource state update that the API would refuse (empty when all is well).
+
+    The rules are StartResourceStateUpdate's, as botocore's model documents them.
+    """
+    errors = []
+    state = params.get("resource_state")
+    include = params.get("include_resources") or {}
+    if params.get("execution_role") is not None and not includes_resources(params):
+        errors.append("execution_role: can only be used with include_resources (amis, snapshots or containers true)")
+    if includes_resources(params) and params.get("execution_role") is None:
+        errors.append("include_resources: requires execution_role, the IAM role Image Builder updates them with")
+    for kind in ("snapshots", "containers"):
+        if include.get(kind) and state is not None and state != "deleted":
+            errors.append(f"include_resources.{kind}: can only be true with resource_state=deleted")
+    if state == "deleted" and not includes_resources(params):
+        errors.append(
+            "resource_state: deleted requires include_resources (amis, snapshots or containers true) and"
+            " execution_role; to delete only the Image Builder image, use the DeleteImage API"
+        )
+    if params.get("update_at") is not None:
+        when = parse_update_at(params["update_at"])
+        if when is None:
+            errors.append(f"update_at: {params['update_at']!r} is not an ISO 8601 time such as 2026-12-31T00:00:00Z")
+        elif when <= (now or datetime.datetime.now(datetime.timezone.utc)):
+            errors.append(f"update_at: {params['update_at']!r} is not in the future")
+        if state != "deprecated":
+            errors.append("update_at: can only be used with resource_state=deprecated")
+    rules = {k: v for k, v in (params.get("exclusion_rules") or {}).items() if v is not None}
+    if rules and not include.get("amis"):
+        errors.append("exclusion_rules: only take effect on AMIs, so they need include_resources.amis=true")
+    last_launched = rules.get("last_launched") or {}
+    if last_launched.get("value") is not None and not 1 <= last_launched["value"] <= 365:
+        errors.append(f"exclusion_rules.last_launched.value: {last_launched['value']} is not between 1 and 365")
+    for account in rules.get("shared_accounts") or []:
+        if not re.fullmatch(r"[0-9]{12}", account):
+            errors.append(f"exclusion_rules.shared_accounts: {account!r} is not a 12-digit AWS account ID")
+    return errors
+
+
+def state_update_request(params, client_token):
+    """The StartResourceStateUpdate parameters for the module's options (see the documentation above)."""
+    rules = scrub_none_parameters(params["exclusion_rules"] or {})
+    # Tag keys are the user's own: they go out as written, never re-cased.
+    tag_map = rules.pop("tag_map", None)
+    if "last_launched" in rules:
+        rules["last_launched"]["unit"] = rules["last_launched"]["unit"].upper()
+    amis = snake_dict_to_camel_dict(rules)
+    if tag_map:
+        amis["tagMap"] = tag_map
+    request = {
+        "resourceArn": params["image_arn"],
+        "state": {"status": params["resource_state"].upper()},
+        "clientToken": client_token,
+        "includeResources": scrub_none_parameters(params["include_resources"]) if params["include_resources"] else None,
+        "exclusionRules": {"amis": amis} if amis else None,
+        "executionRole": params["execution_role"],
+        "updateAt": parse_update_at(params["update_at"]) if params["update_at"] else None,
+    }
+    return scrub_none_parameters(request, descend_into_lists=False)
 
 
 def start(module, client):
     if module.check_mode:
         return dict(changed=True)
     token = module.params["client_token"] or str(uuid.uuid4())
-    request = ib.state_update_request(module.params, token)
+    request = state_update_request(module.params, token)
     answer = ib.start_resource_state_update(client, request)
     # Every member of the answer is optional: no lifecycleExecutionId means the change applied at once.
     result = dict(
@@ -267,8 +350,10 @@ def cancel(module, client):
         token = module.params["client_token"] or str(uuid.uuid4())
         try:
             ib.cancel_lifecycle_execution(client, lifecycle_execution_id, token)
-        except ib.ImageBuilderError:
-            # It may have ended between our read and the cancellation: then there was nothing to cancel.
+        except ib.ImageBuilderError as e:
+            # Refused because it ended between our read and the cancellation? Then there was nothing to cancel.
+            if not ib.is_refusal(e):
+                raise
             current = ib.get_lifecycle_execution(client, lifecycle_execution_id)
             if is_cancellable(current):
                 raise
@@ -350,7 +435,7 @@ def main():
     if module.params["state"] == "started" and module.params["lifecycle_execution_id"] is not None:
         misplaced.append("lifecycle_execution_id")
     errors = [f"{o}: cannot be used with state={module.params['state']}" for o in misplaced]
-    errors += ib.validate_options(module.params) + ib.validate_state_update(module.params)
+    errors += ib.validate_options(module.params) + validate_state_update(module.params)
     if errors:
         module.fail_json(msg="; ".join(errors))
 

@@ -115,10 +115,6 @@ def test_normalize_matches_camel_dict_to_snake_dict_with_iso8601_times():
     }
 
 
-def test_normalize_drops_response_metadata():
-    assert ib.normalize({"ResponseMetadata": {"RequestId": "x"}, "nextToken": "t"}) == {"next_token": "t"}
-
-
 # The model lists no ResourceNotFoundException for Get; older models describe ClientException as the answer to an
 # invalid resource identifier. Whatever comes back, the message names the id and keeps the service's code and words.
 @pytest.mark.parametrize(
@@ -505,77 +501,6 @@ def test_a_parent_resource_id_returns_that_images_resources_flat(client):
     )
 
     assert result["resources"] == [{"resource_id": "ami-1"}]
-
-
-# --- StartResourceStateUpdate's rules, before any call --------------------------------------------------------------
-
-ROLE = "arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole"
-NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
-
-
-@pytest.mark.parametrize(
-    "params",
-    [
-        {"resource_state": "disabled"},
-        {"resource_state": "deprecated", "update_at": "2026-11-29T00:00:00Z"},
-        {"resource_state": "deprecated", "include_resources": {"amis": True}, "execution_role": ROLE},
-        {"resource_state": "deleted", "include_resources": {"amis": True, "snapshots": True}, "execution_role": ROLE},
-        {"resource_state": "deleted", "include_resources": {"containers": True}, "execution_role": "LifecycleRole"},
-        {
-            "resource_state": "disabled",
-            "include_resources": {"amis": True},
-            "execution_role": ROLE,
-            "exclusion_rules": {"is_public": True, "last_launched": {"value": 365, "unit": "days"}},
-        },
-    ],
-)
-def test_state_updates_the_api_accepts_pass(params):
-    assert ib.validate_state_update(params, now=NOW) == []
-
-
-@pytest.mark.parametrize(
-    "params, expected",
-    [
-        ({"resource_state": "disabled", "execution_role": ROLE}, "execution_role: can only be used with include_res"),
-        ({"resource_state": "disabled", "include_resources": {"amis": True}}, "include_resources: requires execution_"),
-        (
-            {
-                "resource_state": "deprecated",
-                "include_resources": {"amis": True, "snapshots": True},
-                "execution_role": ROLE,
-            },
-            "include_resources.snapshots: can only be true with resource_state=deleted",
-        ),
-        (
-            {"resource_state": "available", "include_resources": {"containers": True}, "execution_role": ROLE},
-            "include_resources.containers: can only be true with resource_state=deleted",
-        ),
-        ({"resource_state": "deleted"}, "resource_state: deleted requires include_resources"),
-        (
-            {"resource_state": "deleted", "include_resources": {"amis": False}},
-            "resource_state: deleted requires include_resources",
-        ),
-        ({"resource_state": "deprecated", "update_at": "2026-11-28T11:59:59Z"}, "update_at: '2026-11-28T11:59:59Z' is"),
-        ({"resource_state": "deprecated", "update_at": "tomorrow"}, "update_at: 'tomorrow' is not an ISO 8601 time"),
-        ({"resource_state": "disabled", "update_at": "2099-01-01"}, "update_at: can only be used with resource_state"),
-        (
-            {"resource_state": "disabled", "exclusion_rules": {"is_public": True}},
-            "exclusion_rules: only take effect on AMIs, so they need include_resources.amis=true",
-        ),
-        (
-            {
-                "resource_state": "deleted",
-                "include_resources": {"containers": True},
-                "execution_role": ROLE,
-                "exclusion_rules": {"regions": ["eu-west-1"]},
-            },
-            "exclusion_rules: only take effect on AMIs",
-        ),
-    ],
-)
-def test_state_updates_the_api_would_refuse_are_named(params, expected):
-    (message,) = ib.validate_state_update(params, now=NOW)
-    assert message.startswith(expected)
 
 
 # --- answers with every optional member left out --------------------------------------------------------------------

@@ -286,6 +286,77 @@ def test_check_mode_cancel_reads_and_reports_what_it_would_do(run_module, client
     assert result["lifecycle_execution"]["state"]["status"] == "IN_PROGRESS"
 
 
+# --- StartResourceStateUpdate's rules, before any call --------------------------------------------------------------
+
+ROLE = "arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole"
+NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"resource_state": "disabled"},
+        {"resource_state": "deprecated", "update_at": "2026-11-29T00:00:00Z"},
+        {"resource_state": "deprecated", "include_resources": {"amis": True}, "execution_role": ROLE},
+        {"resource_state": "deleted", "include_resources": {"amis": True, "snapshots": True}, "execution_role": ROLE},
+        {"resource_state": "deleted", "include_resources": {"containers": True}, "execution_role": "LifecycleRole"},
+        {
+            "resource_state": "disabled",
+            "include_resources": {"amis": True},
+            "execution_role": ROLE,
+            "exclusion_rules": {"is_public": True, "last_launched": {"value": 365, "unit": "days"}},
+        },
+    ],
+)
+def test_state_updates_the_api_accepts_pass(params):
+    assert module.validate_state_update(params, now=NOW) == []
+
+
+@pytest.mark.parametrize(
+    "params, expected",
+    [
+        ({"resource_state": "disabled", "execution_role": ROLE}, "execution_role: can only be used with include_res"),
+        ({"resource_state": "disabled", "include_resources": {"amis": True}}, "include_resources: requires execution_"),
+        (
+            {
+                "resource_state": "deprecated",
+                "include_resources": {"amis": True, "snapshots": True},
+                "execution_role": ROLE,
+            },
+            "include_resources.snapshots: can only be true with resource_state=deleted",
+        ),
+        (
+            {"resource_state": "available", "include_resources": {"containers": True}, "execution_role": ROLE},
+            "include_resources.containers: can only be true with resource_state=deleted",
+        ),
+        ({"resource_state": "deleted"}, "resource_state: deleted requires include_resources"),
+        (
+            {"resource_state": "deleted", "include_resources": {"amis": False}},
+            "resource_state: deleted requires include_resources",
+        ),
+        ({"resource_state": "deprecated", "update_at": "2026-11-28T11:59:59Z"}, "update_at: '2026-11-28T11:59:59Z' is"),
+        ({"resource_state": "deprecated", "update_at": "tomorrow"}, "update_at: 'tomorrow' is not an ISO 8601 time"),
+        ({"resource_state": "disabled", "update_at": "2099-01-01"}, "update_at: can only be used with resource_state"),
+        (
+            {"resource_state": "disabled", "exclusion_rules": {"is_public": True}},
+            "exclusion_rules: only take effect on AMIs, so they need include_resources.amis=true",
+        ),
+        (
+            {
+                "resource_state": "deleted",
+                "include_resources": {"containers": True},
+                "execution_role": ROLE,
+                "exclusion_rules": {"regions": ["eu-west-1"]},
+            },
+            "exclusion_rules: only take effect on AMIs",
+        ),
+    ],
+)
+def test_state_updates_the_api_would_refuse_are_named(params, expected):
+    (message,) = module.validate_state_update(params, now=NOW)
+    assert message.startswith(expected)
+
+
 # --- bad input ----------------------------------------------------------------------------------------------------
 
 
@@ -302,15 +373,7 @@ def test_check_mode_cancel_reads_and_reports_what_it_would_do(run_module, client
         (dict(CANCEL, lifecycle_execution_id="lce-1"), "lifecycle_execution_id: 'lce-1' is not a lifecycle execution"),
         (dict(START, update_at="tomorrow"), "update_at: 'tomorrow' is not an ISO 8601 time"),
         (dict(START, resource_state="disabled", update_at="2099-12-31"), "update_at: can only be used with"),
-        (dict(START, update_at="2020-01-01T00:00:00Z"), "update_at: '2020-01-01T00:00:00Z' is not in the future"),
-        (dict(START, execution_role="LifecycleRole"), "execution_role: can only be used with include_resources"),
         (dict(START, include_resources={"amis": True}), "include_resources: requires execution_role"),
-        (dict(START, resource_state="deleted"), "resource_state: deleted requires include_resources"),
-        (
-            dict(START, include_resources={"snapshots": True}, execution_role="LifecycleRole"),
-            "include_resources.snapshots: can only be true with resource_state=deleted",
-        ),
-        (dict(START, exclusion_rules={"is_public": True}), "exclusion_rules: only take effect on AMIs"),
         (dict(AMIS, exclusion_rules={"last_launched": {"value": 0, "unit": "days"}}), "between 1 and 365"),
         (dict(AMIS, exclusion_rules={"last_launched": {"value": 3}}), "missing required arguments: unit"),
         (dict(AMIS, exclusion_rules={"shared_accounts": ["12345"]}), "'12345' is not a 12-digit AWS account ID"),
