@@ -11,6 +11,9 @@ options: {}
 attributes:
   check_mode:
     description: Can run in C(check_mode) and return changed status prediction without modifying target.
+  diff_mode:
+    description: >-
+      Will return details on what has changed (or possibly needs changing in C(check_mode)), when in diff mode.
   action_group:
     description: Use C(group/imagebuilder_ops.aws.aws) in C(module_defaults) to set defaults for this module.
     support: full
@@ -28,4 +31,6 @@ attributes:
     support: full
     details:
       - This module only reads, and does the same in check mode.
+  diff_mode:
+    support: none
 """

@@ -292,13 +292,22 @@ def _busy_message(client, image_arn):
     except ImageBuilderError as e:
         return f"Image {image_arn} is in use by a lifecycle execution ({e.message}: {e.exception})"
     if busy:
-        held_by = ", ".join(f"{e.get('lifecycleExecutionId')} ({status_of(e)})" for e in busy)
-        return f"Image {image_arn} already has a lifecycle execution in progress: {held_by}"
+        return held_by_message(image_arn, busy)
     return (
         f"Image {image_arn} is in use by a lifecycle execution that is not among its own executions, so a lifecycle"
         " policy's execution holds it: list the executions of the lifecycle policies that cover the image"
         " (imagebuilder_lifecycle_execution_info with lifecycle_policy_arn) to find it"
     )
+
+
+def held_by_message(image_arn, busy):
+    held_by = ", ".join(f"{e.get('lifecycleExecutionId')} ({status_of(e)})" for e in busy)
+    return f"Image {image_arn} already has a lifecycle execution in progress: {held_by}"
+
+
+@error_handler("get image {image_arn}")
+def get_image(client, image_arn):
+    return _call(client.get_image, "GetImage", "image", imageBuildVersionArn=image_arn)["image"]
 
 
 @error_handler("cancel lifecycle execution {lifecycle_execution_id}")
@@ -311,9 +320,10 @@ def cancel_lifecycle_execution(client, lifecycle_execution_id, client_token):
     )
 
 
-def status_of(lifecycle_execution):
-    """The execution's status, or None when the answer has no state: every member of every answer is optional."""
-    return (lifecycle_execution.get("state") or {}).get("status")
+def status_of(resource):
+    """An execution's or an image's status, or None when the answer has no state: every member of every answer is
+    optional."""
+    return (resource.get("state") or {}).get("status")
 
 
 def active_executions(client, image_arn):

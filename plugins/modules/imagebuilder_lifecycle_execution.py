@@ -24,7 +24,9 @@ author:
 options:
   state:
     description:
-      - V(started) starts a resource state update of O(image_arn). It always reports a change.
+      - V(started) starts a resource state update of O(image_arn). A change without resources (no
+        O(include_resources), no O(update_at)) to the state the image already has changes nothing and makes no
+        write; any other start reports a change.
       - V(cancelled) cancels O(lifecycle_execution_id). Nothing changes when the execution is already C(SUCCESS),
         C(FAILED), C(CANCELLED) or C(CANCELLING).
     type: str
@@ -123,8 +125,8 @@ options:
 notes:
   - The rules of C(StartResourceStateUpdate) above are checked before any call, and a refused combination fails
     with a message that names the options.
-  - In check mode, O(state=started) reports a change without calling the API, and O(state=cancelled) reads the
-    execution and reports whether it would be cancelled.
+  - Check mode and diff mode read what they need, as the C(check_mode) and C(diff_mode) attributes below say, and
+    never write.
   - When the image is busy, O(state=started) fails with a message that names the executions that
     C(StartResourceStateUpdate) started for it and are still running; when none of those holds it, a lifecycle
     policy's execution does, and the message says so.
@@ -145,6 +147,17 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    details:
+      - With O(state=started), reads the image (C(GetImage)) and, when the change would run as an execution,
+        the executions started for it (C(ListLifecycleExecutions)), and fails or reports a change exactly as the
+        real run would for an image that does not exist, is busy with such an execution, or cannot go to
+        O(resource_state). An image that a lifecycle policy's execution holds is only found by the real run.
+      - With O(state=cancelled), reads the execution and reports whether it would be cancelled.
+  diff_mode:
+    support: full
+    details:
+      - With O(state=started), the image's state before and after; with O(state=cancelled), the execution's
+        status before and after.
 """
 
 EXAMPLES = r"""
@@ -325,19 +338,63 @@ def state_update_request(params, client_token):
     return scrub_none_parameters(request, descend_into_lists=False)
 
 
+# StartResourceStateUpdate: "The image must be in one of these terminal states: AVAILABLE, DEPRECATED, DISABLED,
+# FAILED, or CANCELLED. Images with FAILED or CANCELLED status can transition only to DELETED"; container images
+# only to DELETED.
+UPDATABLE_IMAGE_STATUSES = ("AVAILABLE", "DEPRECATED", "DISABLED", "FAILED", "CANCELLED")
+
+
+def refused_transition(image_arn, image, wanted):
+    """Why Image Builder would refuse to put ``image`` in the ``wanted`` status, or None when it would not."""
+    current = ib.status_of(image)
+    if current is None:
+        return None  # an answer without a state cannot tell: let Image Builder decide
+    if current not in UPDATABLE_IMAGE_STATUSES:
+        updatable = ", ".join(UPDATABLE_IMAGE_STATUSES)
+        return f"Image {image_arn} is {current}: Image Builder updates only images that are {updatable}"
+    if current in ("FAILED", "CANCELLED") and wanted != "DELETED":
+        return f"Image {image_arn} is {current}: it can only go to resource_state=deleted"
+    if image.get("type") == "DOCKER" and wanted != "DELETED":
+        return f"Image {image_arn} is a container image: it can only go to resource_state=deleted"
+    return None
+
+
 def start(module, client):
+    params = module.params
+    image_arn = params["image_arn"]
+    wanted = params["resource_state"].upper()
+    runs_execution = includes_resources(params) or params["update_at"] is not None
+    result = dict(changed=True, resource_arn=image_arn)
+    # The image's state decides a change without resources (a no-op on an image already there), tells check mode
+    # what the real run would do, and is what --diff shows; a plain run with resources needs no read.
+    if module.check_mode or module._diff or not runs_execution:
+        image = ib.get_image(client, image_arn)
+        refusal = refused_transition(image_arn, image, wanted)
+        if refusal:
+            module.fail_json(msg=refusal, **dict(result, changed=False))
+        before = ib.status_of(image)
+        result["changed"] = runs_execution or before != wanted
+        if module._diff:
+            after = wanted if result["changed"] else before
+            result["diff"] = dict(before=dict(resource_state=before), after=dict(resource_state=after))
+        if not result["changed"]:
+            return dict(result, lifecycle_execution_id=None)
     if module.check_mode:
-        return dict(changed=True)
-    token = module.params["client_token"] or str(uuid.uuid4())
-    request = state_update_request(module.params, token)
+        if runs_execution:
+            # What refuses the real run: an execution that StartResourceStateUpdate started for it, still running.
+            busy = ib.active_executions(client, image_arn)
+            if busy:
+                module.fail_json(msg=ib.held_by_message(image_arn, busy), **dict(result, changed=False))
+        return result
+    token = params["client_token"] or str(uuid.uuid4())
+    request = state_update_request(params, token)
     answer = ib.start_resource_state_update(client, request)
     # Every member of the answer is optional: no lifecycleExecutionId means the change applied at once.
-    result = dict(
-        changed=True,
+    result.update(
         lifecycle_execution_id=answer.get("lifecycleExecutionId"),
-        resource_arn=answer.get("resourceArn", request["resourceArn"]),
+        resource_arn=answer.get("resourceArn", image_arn),
     )
-    if module.params["wait"] and result["lifecycle_execution_id"]:
+    if params["wait"] and result["lifecycle_execution_id"]:
         wait(module, client, result)
     return result
 
@@ -346,6 +403,11 @@ def cancel(module, client):
     lifecycle_execution_id = module.params["lifecycle_execution_id"]
     current = ib.get_lifecycle_execution(client, lifecycle_execution_id)
     result = dict(changed=is_cancellable(current), lifecycle_execution_id=lifecycle_execution_id)
+    if module._diff:
+        before = ib.status_of(current)
+        result["diff"] = dict(
+            before=dict(status=before), after=dict(status="CANCELLING" if result["changed"] else before)
+        )
     if result["changed"] and not module.check_mode:
         token = module.params["client_token"] or str(uuid.uuid4())
         try:

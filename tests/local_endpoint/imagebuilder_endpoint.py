@@ -43,6 +43,7 @@ OPERATIONS = (
     "ListLifecycleExecutionResources",
     "CancelLifecycleExecution",
     "StartResourceStateUpdate",
+    "GetImage",
 )
 CONTROL_PREFIX = "/_endpoint/"
 DEFAULT_PAGE_SIZE = 25
@@ -57,7 +58,14 @@ READ_RESULT_MEMBERS = {
     "GetLifecycleExecution": "lifecycleExecution",
     "ListLifecycleExecutions": "lifecycleExecutions",
     "ListLifecycleExecutionResources": "resources",
+    "GetImage": "image",
 }
+# StartResourceStateUpdate: "The image must be in one of these terminal states: AVAILABLE, DEPRECATED, DISABLED,
+# FAILED, or CANCELLED. Images with FAILED or CANCELLED status can transition only to DELETED." Container-based images
+# have DELETED only.
+UPDATABLE_IMAGE_STATUSES = frozenset(("AVAILABLE", "DEPRECATED", "DISABLED", "FAILED", "CANCELLED"))
+DELETE_ONLY_IMAGE_STATUSES = frozenset(("FAILED", "CANCELLED"))
+IMAGE_TYPES = ("AMI", "DOCKER")
 FAULT_KINDS = ("error", "delay", "drop", "truncate", "garbage")
 OUTPUT_INVALID_CODE = "LocalEndpointOutputValidationError"
 
@@ -524,7 +532,7 @@ class World:
         "generate_start",
         "generate_interval_seconds",
     )
-    IMAGE_KEYS = ("arn", "resources")
+    IMAGE_KEYS = ("arn", "resources", "state", "type")
     TOP_KEYS = ("description", "account_id", "region", "policies", "images", "executions", "faults", "omit_members")
 
     def __init__(self, scenario, service):
@@ -572,7 +580,14 @@ class World:
         resources = [
             self._resource(item, f"{where}.resources[{i}]") for i, item in enumerate(image.get("resources", []))
         ]
-        self.images[image["arn"]] = {"resources": resources}
+        image_type = image.get("type", "AMI")
+        if image_type not in IMAGE_TYPES:
+            raise ScenarioError(f"{where}.type: expected one of {list(IMAGE_TYPES)}, got {image_type!r}")
+        self.images[image["arn"]] = {
+            "resources": resources,
+            "status": image.get("state", "AVAILABLE"),
+            "type": image_type,
+        }
 
     def _resource(self, resource, where):
         if not isinstance(resource, dict):
@@ -774,8 +789,9 @@ class World:
                 f"updateAt {_iso(params['updateAt'])} is not in the future (now {_iso(now)}); it must be a future time",
             )
         arn = params["resourceArn"]
-        if arn not in self.images and arn not in self.by_image:
-            raise EndpointError("ResourceNotFoundException", f"Image '{arn}' not found")
+        image = self._image(arn)
+        wanted = params["state"].get("status", "AVAILABLE")
+        self._check_transition(arn, image, wanted)
         result = {"resourceArn": arn}
         if starts_execution:
             self._check_not_busy(arn, now)
@@ -792,8 +808,53 @@ class World:
             }
             self._add(Execution(spec))
             result["lifecycleExecutionId"] = execution_id
+        # The image takes its new state at once, an execution's too (a stand-in's simplification), except a
+        # deprecation scheduled with updateAt, which happens later.
+        if "updateAt" not in params:
+            image["status"] = wanted
         self._remember("StartResourceStateUpdate", params, result)
         return result
+
+    def _image(self, arn):
+        """The scenario's image, or a plain AVAILABLE AMI image for one that only executions mention."""
+        if arn not in self.images:
+            if arn not in self.by_image:
+                raise EndpointError("ResourceNotFoundException", f"Image '{arn}' not found")
+            self.images[arn] = {"resources": [], "status": "AVAILABLE", "type": "AMI"}
+        return self.images[arn]
+
+    @staticmethod
+    def _check_transition(arn, image, wanted):
+        status = image["status"]
+        if status not in UPDATABLE_IMAGE_STATUSES:
+            raise EndpointError(
+                "InvalidRequestException",
+                f"Image '{arn}' is {status}; its state can be updated only from "
+                f"{', '.join(sorted(UPDATABLE_IMAGE_STATUSES))}",
+            )
+        if status in DELETE_ONLY_IMAGE_STATUSES and wanted != "DELETED":
+            raise EndpointError(
+                "InvalidRequestException", f"Image '{arn}' is {status}: it can transition only to DELETED, not {wanted}"
+            )
+        if image["type"] == "DOCKER" and wanted != "DELETED":
+            raise EndpointError(
+                "InvalidRequestException", f"Image '{arn}' is a container image: only DELETED is supported, not {wanted}"
+            )
+
+    def get_image(self, params, now):
+        arn = params["imageBuildVersionArn"]
+        image = self._image(arn)
+        name, version, build = arn.split(":image/", 1)[1].split("/")
+        return {
+            "requestId": str(uuid.uuid4()),
+            "image": {
+                "arn": arn,
+                "name": name,
+                "version": f"{version}/{build}",
+                "type": image["type"],
+                "state": {"status": image["status"]},
+            },
+        }
 
     def _check_not_busy(self, arn, now):
         """Any execution touching the image holds it, a policy's too (though listing the image does not show those)."""

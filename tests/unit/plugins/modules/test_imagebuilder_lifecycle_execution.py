@@ -18,9 +18,16 @@ from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data 
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution_id
 
-START = {"state": "started", "image_arn": IMAGE_ARN, "resource_state": "deprecated"}
+# A start that runs as a lifecycle execution (resources included), and one that Image Builder applies at once.
+START = {
+    "state": "started",
+    "image_arn": IMAGE_ARN,
+    "resource_state": "deprecated",
+    "include_resources": {"amis": True},
+    "execution_role": "ImageBuilderLifecycleRole",
+}
+AT_ONCE = {"state": "started", "image_arn": IMAGE_ARN, "resource_state": "disabled"}
 CANCEL = {"state": "cancelled", "lifecycle_execution_id": EXECUTION_ID}
-AMIS = dict(START, include_resources={"amis": True}, execution_role="ImageBuilderLifecycleRole")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -44,6 +51,14 @@ def get_answers(stubber, *statuses):
         stubber.add_response(
             "get_lifecycle_execution", {"lifecycleExecution": execution(status)}, {"lifecycleExecutionId": EXECUTION_ID}
         )
+
+
+def image(stubber, status="AVAILABLE", image_type="AMI"):
+    stubber.add_response(
+        "get_image",
+        {"image": {"arn": IMAGE_ARN, "type": image_type, "state": {"status": status}}},
+        {"imageBuildVersionArn": IMAGE_ARN},
+    )
 
 
 def started(stubber, expected=None, lifecycle_execution_id=EXECUTION_ID):
@@ -123,9 +138,10 @@ def test_a_given_client_token_is_used(run_module, client, tokens):
 
 
 def test_a_change_applied_at_once_has_no_execution_to_wait_for(run_module, client):
+    image(client[1], "DISABLED")
     started(client[1], lifecycle_execution_id=None)
 
-    result, _made = run_module(module.main, dict(START, resource_state="available", wait=True))
+    result, _made = run_module(module.main, dict(AT_ONCE, resource_state="available", wait=True))
 
     assert result["changed"] is True
     assert result["lifecycle_execution_id"] is None
@@ -135,9 +151,10 @@ def test_a_change_applied_at_once_has_no_execution_to_wait_for(run_module, clien
 
 def test_an_answer_without_any_member_is_a_change_applied_at_once(run_module, client):
     # Neither member of StartResourceStateUpdate's answer is required by the model.
+    image(client[1], "AVAILABLE")
     client[1].add_response("start_resource_state_update", {})
 
-    result, _made = run_module(module.main, dict(START, resource_state="disabled", wait=True))
+    result, _made = run_module(module.main, dict(AT_ONCE, wait=True))
 
     assert "failed" not in result
     assert result["changed"] is True
@@ -185,10 +202,105 @@ def test_a_busy_image_names_the_execution_that_holds_it(run_module, client):
     assert result["error"]["code"] == "ResourceInUseException"
 
 
-def test_check_mode_start_reports_a_change_without_calling(run_module):
+def test_a_change_at_once_to_the_state_the_image_has_changes_nothing_and_writes_nothing(run_module, client, tokens):
+    image(client[1], "DISABLED")
+
+    result, _made = run_module(module.main, AT_ONCE)
+
+    assert result["changed"] is False
+    assert result["lifecycle_execution_id"] is None
+    assert tokens == []  # and Stubber fails the test on any StartResourceStateUpdate
+
+
+def test_check_mode_reads_the_image_and_reports_the_change_without_writing(run_module, client, tokens):
+    image(client[1], "AVAILABLE")
+
+    result, _made = run_module(module.main, dict(AT_ONCE, _ansible_check_mode=True))
+
+    assert result["changed"] is True
+    assert tokens == []
+
+
+def test_check_mode_with_resources_finds_an_execution_that_holds_the_image(run_module, client, tokens):
+    image(client[1], "AVAILABLE")
+    client[1].add_response(
+        "list_lifecycle_executions",
+        {"lifecycleExecutions": [execution("PENDING", execution_id(2))]},
+        {"resourceArn": IMAGE_ARN, "maxResults": PAGE_SIZE},
+    )
+
     result, _made = run_module(module.main, dict(START, _ansible_check_mode=True))
 
-    assert result["changed"] is True  # Stubber fails the test on any call
+    assert result["failed"] is True
+    assert result["changed"] is False
+    assert (
+        result["msg"] == f"Image {IMAGE_ARN} already has a lifecycle execution in progress: {execution_id(2)} (PENDING)"
+    )
+    assert tokens == []
+
+
+def test_check_mode_with_resources_on_a_free_image_reports_the_change(run_module, client, tokens):
+    image(client[1], "DEPRECATED")  # resources included: an execution runs even on an image already deprecated
+    client[1].add_response("list_lifecycle_executions", {"lifecycleExecutions": [execution("SUCCESS")]})
+
+    result, _made = run_module(module.main, dict(START, _ansible_check_mode=True))
+
+    assert result["changed"] is True
+    assert tokens == []
+
+
+def test_check_mode_on_an_image_that_does_not_exist_fails_as_the_real_run_would(run_module, client):
+    client[1].add_client_error("get_image", "ResourceNotFoundException", "Image not found", 404)
+
+    result, _made = run_module(module.main, dict(AT_ONCE, _ansible_check_mode=True))
+
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"Failed to get image {IMAGE_ARN}: ")
+    assert result["error"]["code"] == "ResourceNotFoundException"
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+@pytest.mark.parametrize(
+    "status, image_type, resource_state, expected",
+    [
+        ("FAILED", "AMI", "available", "is FAILED: it can only go to resource_state=deleted"),
+        ("CANCELLED", "AMI", "disabled", "is CANCELLED: it can only go to resource_state=deleted"),
+        ("AVAILABLE", "DOCKER", "deprecated", "is a container image: it can only go to resource_state=deleted"),
+        ("BUILDING", "AMI", "disabled", "is BUILDING: Image Builder updates only images that are AVAILABLE, DEPREC"),
+    ],
+)
+def test_a_state_the_image_cannot_go_to_is_refused_before_any_write(
+    run_module, client, tokens, check_mode, status, image_type, resource_state, expected
+):
+    image(client[1], status, image_type)
+
+    result, _made = run_module(
+        module.main, dict(AT_ONCE, resource_state=resource_state, _ansible_check_mode=check_mode)
+    )
+
+    assert result["failed"] is True
+    assert result["changed"] is False
+    assert result["msg"].startswith(f"Image {IMAGE_ARN} {expected}")
+    assert tokens == []
+
+
+def test_diff_shows_the_images_state_before_and_after(run_module, client):
+    image(client[1], "AVAILABLE")
+    started(client[1])
+
+    result, _made = run_module(module.main, dict(START, _ansible_diff=True))
+
+    assert result["changed"] is True
+    assert result["diff"] == {"before": {"resource_state": "AVAILABLE"}, "after": {"resource_state": "DEPRECATED"}}
+
+
+def test_diff_of_a_change_that_changes_nothing_is_empty(run_module, client):
+    image(client[1], "DISABLED")
+
+    result, _made = run_module(module.main, dict(AT_ONCE, _ansible_diff=True, _ansible_check_mode=True))
+
+    assert result["changed"] is False
+    assert result["diff"] == {"before": {"resource_state": "DISABLED"}, "after": {"resource_state": "DISABLED"}}
 
 
 # --- state: cancelled ---------------------------------------------------------------------------------------------
@@ -280,10 +392,11 @@ def test_an_execution_read_without_a_state_is_cancelled_and_the_service_decides(
 def test_check_mode_cancel_reads_and_reports_what_it_would_do(run_module, client):
     get_answers(client[1], "IN_PROGRESS")
 
-    result, _made = run_module(module.main, dict(CANCEL, wait=True, _ansible_check_mode=True))
+    result, _made = run_module(module.main, dict(CANCEL, wait=True, _ansible_check_mode=True, _ansible_diff=True))
 
     assert result["changed"] is True
     assert result["lifecycle_execution"]["state"]["status"] == "IN_PROGRESS"
+    assert result["diff"] == {"before": {"status": "IN_PROGRESS"}, "after": {"status": "CANCELLING"}}
 
 
 # --- StartResourceStateUpdate's rules, before any call --------------------------------------------------------------
@@ -373,15 +486,15 @@ def test_state_updates_the_api_would_refuse_are_named(params, expected):
         (dict(CANCEL, lifecycle_execution_id="lce-1"), "lifecycle_execution_id: 'lce-1' is not a lifecycle execution"),
         (dict(START, update_at="tomorrow"), "update_at: 'tomorrow' is not an ISO 8601 time"),
         (dict(START, resource_state="disabled", update_at="2099-12-31"), "update_at: can only be used with"),
-        (dict(START, include_resources={"amis": True}), "include_resources: requires execution_role"),
-        (dict(AMIS, exclusion_rules={"last_launched": {"value": 0, "unit": "days"}}), "between 1 and 365"),
-        (dict(AMIS, exclusion_rules={"last_launched": {"value": 3}}), "missing required arguments: unit"),
-        (dict(AMIS, exclusion_rules={"shared_accounts": ["12345"]}), "'12345' is not a 12-digit AWS account ID"),
-        (dict(AMIS, execution_role="arn:aws:iam::1:role/x y"), "execution_role: "),
+        (dict(AT_ONCE, include_resources={"amis": True}), "include_resources: requires execution_role"),
+        (dict(START, exclusion_rules={"last_launched": {"value": 0, "unit": "days"}}), "between 1 and 365"),
+        (dict(START, exclusion_rules={"last_launched": {"value": 3}}), "missing required arguments: unit"),
+        (dict(START, exclusion_rules={"shared_accounts": ["12345"]}), "'12345' is not a 12-digit AWS account ID"),
+        (dict(START, execution_role="arn:aws:iam::1:role/x y"), "execution_role: "),
         (dict(START, client_token="x" * 65), "client_token: "),
         (dict(START, client_token=""), "client_token: '' is not a string of 1 to 64 characters"),
         (dict(START, wait_timeout=-1), "wait_timeout: -1 is not a number of seconds greater than 0"),
-        (dict(AMIS, include_resources={"amis": True, "volumes": True}), "volumes"),
+        (dict(START, include_resources={"amis": True, "volumes": True}), "volumes"),
     ],
 )
 def test_bad_input_is_refused_before_any_client_or_call(run_module, args, expected):
