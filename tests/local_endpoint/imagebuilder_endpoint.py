@@ -838,7 +838,8 @@ class World:
             )
         if image["type"] == "DOCKER" and wanted != "DELETED":
             raise EndpointError(
-                "InvalidRequestException", f"Image '{arn}' is a container image: only DELETED is supported, not {wanted}"
+                "InvalidRequestException",
+                f"Image '{arn}' is a container image: only DELETED is supported, not {wanted}",
             )
 
     def get_image(self, params, now):
