@@ -17,6 +17,7 @@ import time
 
 try:
     import botocore
+    import botocore.config
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
@@ -430,5 +431,11 @@ def describe_lifecycle_execution(
 
 
 def connect(module):
-    """An Image Builder client whose calls retry with our policy when called with aws_retry=True."""
-    return module.client("imagebuilder", retry_decorator=retry_decorator)
+    """An Image Builder client whose calls retry with our policy when called with aws_retry=True.
+
+    Its User-Agent names the module (``ansible-module/NAME``), so that CloudTrail, and the tests that compare each
+    module's calls with the IAM permissions its documentation lists, can tell which module made a call.
+    """
+    name = (module._name or "imagebuilder_ops").rsplit(".", 1)[-1]  # pylint: disable=protected-access
+    config = botocore.config.Config(user_agent_extra=f"ansible-module/{name}")
+    return module.client("imagebuilder", retry_decorator=retry_decorator, config=config)

@@ -1140,12 +1140,13 @@ class LocalEndpoint:
             else:
                 self._connections.discard(connection)
 
-    def record(self, operation, params):
+    def record(self, operation, params, module=None):
         with self._log_lock:
             entry = {
                 "seq": len(self._log) + 1,
                 "time": time.time(),
                 "operation": operation,
+                "module": module,
                 "params": params,
                 "status": None,
                 "fault": None,
@@ -1188,6 +1189,12 @@ class LocalEndpoint:
             )
         # Only what is sent loses members: replays and timelines work on the whole answer.
         return self.service.without_members(operation, result, world.omit)
+
+
+def _calling_module(user_agent):
+    """The Ansible module that made a call, from the ``ansible-module/NAME`` the collection adds to its User-Agent."""
+    match = re.search(r"(?:^| )ansible-module/([A-Za-z0-9_.]+)", user_agent)
+    return match.group(1) if match else None
 
 
 def _snake(name):
@@ -1274,7 +1281,7 @@ class _Handler(BaseHTTPRequestHandler):
             entry = endpoint.record(operation, None)
             self._send_error(exc, entry)
             return
-        entry = endpoint.record(operation, params)
+        entry = endpoint.record(operation, params, _calling_module(self.headers.get("User-Agent", "")))
         rule = endpoint.pick_fault(operation, entry)
         if rule is not None and rule.kind != "delay":
             self._send_fault(rule, entry)

@@ -569,3 +569,30 @@ def test_an_image_held_by_a_policys_execution_says_where_to_look(client):
         " policy's execution holds it: list the executions of the lifecycle policies"
     )
     assert "ResourceInUseException" in str(raised.value)
+
+
+# --- the client ---------------------------------------------------------------------------------------------------
+
+
+class RecordingModule:
+    def __init__(self, name):
+        self._name = name
+        self.calls = []
+
+    def client(self, service, **kwargs):
+        self.calls.append((service, kwargs))
+        return "client"
+
+
+@pytest.mark.parametrize(
+    "name", ["imagebuilder_lifecycle_execution_info", "imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info"]
+)
+def test_the_client_retries_with_our_policy_and_names_the_module_in_its_user_agent(name):
+    module = RecordingModule(name)
+
+    assert ib.connect(module) == "client"
+
+    ((service, kwargs),) = module.calls
+    assert service == "imagebuilder"
+    assert kwargs["retry_decorator"] is ib.retry_decorator
+    assert kwargs["config"].user_agent_extra == "ansible-module/imagebuilder_lifecycle_execution_info"
