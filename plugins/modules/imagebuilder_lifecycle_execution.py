@@ -123,6 +123,12 @@ options:
       - Required with O(state=cancelled).
     type: str
 notes:
+  - "IAM permissions: O(state=started) calls C(imagebuilder:StartResourceStateUpdate) (with C(iam:PassRole) on
+    O(execution_role)); C(imagebuilder:GetImage) for a change without O(include_resources) or O(update_at), in check
+    mode and in diff mode; C(imagebuilder:ListLifecycleExecutions) to name what holds a busy image, and in check mode
+    when resources are included. O(state=cancelled) calls C(imagebuilder:GetLifecycleExecution) and
+    C(imagebuilder:CancelLifecycleExecution). O(wait=true) calls C(imagebuilder:GetLifecycleExecution) once per poll.
+    It makes no other call."
   - The rules of C(StartResourceStateUpdate) above are checked before any call, and a refused combination fails
     with a message that names the options.
   - Check mode and diff mode read what they need, as the C(check_mode) and C(diff_mode) attributes below say, and

@@ -60,6 +60,9 @@ options:
       - Only with O(include_resources=true).
     type: str
 notes:
+  - "IAM permissions: C(imagebuilder:GetLifecycleExecution) for O(lifecycle_execution_id), once per poll with
+    O(wait=true); C(imagebuilder:ListLifecycleExecutionResources) with O(include_resources=true);
+    C(imagebuilder:ListLifecycleExecutions) for O(lifecycle_policy_arn) and O(image_arn). It makes no other call."
   - O(wait) can only be used with O(lifecycle_execution_id).
   - Lists use the largest page size the API allows, and are sorted newest first by start time.
 seealso:
