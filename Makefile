@@ -38,8 +38,8 @@ UNIT_DIRS_floor := tests/unit
 # The tarball is built once, with a leg that every machine has; every leg then installs it.
 BUILD_LEG := core219
 # The drills exercise our retries and error handling through botocore and our option checks, so they run on the
-# leg of the default python3 only; units and integration (whose validation.yml checks ansible-core's own refusals)
-# cover the rest of the matrix, the floor's botocore and ansible-core included.
+# leg of the default python3 only; units and integration cover the rest of the matrix, the floor's botocore and
+# ansible-core included.
 DRILL_LEG := core219
 
 # ---- Paths --------------------------------------------------------------------------------------
@@ -58,12 +58,20 @@ leg_ansible = $(word 3,$(LEG_$(1)))
 leg_requirements = $(REQ)/$(word 4,$(LEG_$(1)))
 leg_constraints = $(REQ)/$(word 5,$(LEG_$(1)))
 leg_unit_dirs = $(or $(UNIT_DIRS_$(1)),$(UNIT_DIRS))
-# run.py's option for the interpreter of the leg's local endpoint, when not the leg's own.
-leg_endpoint_arg = $(if $(ENDPOINT_LEG_$(1)), --endpoint-python $(CURDIR)/$(VENV)/$(ENDPOINT_LEG_$(1))/bin/python)
+# The interpreter of the leg's local endpoint: ENDPOINT_LEG_<leg>'s when set, else the leg's own.
+leg_endpoint_python = $(CURDIR)/$(VENV)/$(or $(ENDPOINT_LEG_$(1)),$(1))/bin/python
 # ansible-test needs ROOT/ansible_collections/imagebuilder_ops/aws as a real directory.
 stage_dir = $(BUILD)/$(1)/ansible_collections/imagebuilder_ops/aws
 installed = $(BUILD)/$(1)/installed
-# The leg's venv bin first on PATH: ansible-test --python X.Y and run.py's ansible-playbook find it.
+# Integration tests a copy of its own, beside amazon.aws, so that stage-<leg> (units, sanity) never replaces the tree
+# under a run; ansible-test's output is kept in the log for the credential check.
+integration_root = $(BUILD)/$(1)/integration
+integration_dir = $(call integration_root,$(1))/ansible_collections/imagebuilder_ops/aws
+integration_log = $(CURDIR)/$(call integration_root,$(1))/ansible-test.log
+LOCALENV := tests/integration/targets/setup_localenv_endpoint
+# The targets integration-<leg> runs: empty for all of them, e.g. `make integration-core219 INTEGRATION_TARGETS=NAME`.
+INTEGRATION_TARGETS ?=
+# The leg's venv bin first on PATH: ansible-test --python X.Y and the integration's ansible-playbook find it.
 leg_env = PATH="$(CURDIR)/$(VENV)/$(1)/bin:$$PATH"
 leg_pyver = $$($(CURDIR)/$(VENV)/$(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
@@ -83,14 +91,14 @@ help:
 	@echo "make sanity          ansible-test sanity on the $(SANITY_LEGS) legs"
 	@echo "make units           pytest tests/unit tests/local_endpoint on every leg (tests/unit only on floor)"
 	@echo "make build           $(TARBALL), installed into $(BUILD)/<leg>/installed for every leg"
-	@echo "make integration     tests/integration/run.py on every leg"
-	@echo "make drills          tests/drills/run.py (fault, load and bad-input drills) on the $(DRILL_LEG) leg"
+	@echo "make integration     ansible-test integration on every leg, against the local endpoint"
+	@echo "make drills          tests/drills/run.py (fault and load drills) on the $(DRILL_LEG) leg"
 	@echo "make demo            demo/run.py on the core219 leg"
 	@echo "make release-checks  tests/release/run_checks.sh with .venv/tools"
 	@echo "make bench           benchmarks/run.py on the core221 leg"
 	@echo "make clean           remove .venv .build .cache dist"
 	@echo "Per leg: venv-<leg> stage-<leg> sanity-<leg> units-<leg> install-<leg> integration-<leg> drills-<leg>"
-	@echo "         (no sanity-floor)"
+	@echo "         (no sanity-floor; integration-<leg> INTEGRATION_TARGETS=NAME runs one target)"
 
 # ---- The whole run --------------------------------------------------------------------------------
 # Each step runs even after an earlier one failed, so the summary always covers all of them.
@@ -173,7 +181,7 @@ $(addprefix units-,$(LEGS)): units-%: venv-% stage-%
 # ---- Build, install, run -------------------------------------------------------------------------
 build: legs-available $(addprefix install-,$(READY_LEGS))
 
-# Built from a copy of its own, so that building (which integration, drills and the release checks ask for)
+# Built from a copy of its own, so that building (which drills, the demo and the release checks ask for)
 # never replaces the copy that sanity or units of the same leg may be reading at the same moment.
 tarball: venv-$(BUILD_LEG)
 	@tools/stage.sh $(call stage_dir,tarball)
@@ -187,27 +195,43 @@ $(addprefix install-,$(LEGS)): install-%: venv-% tarball
 	$(VENV)/$*/bin/ansible-galaxy collection install --no-deps --force -p $(call installed,$*)/ansible_collections $(TARBALL)
 	@ln -sfn ../../ansible_collections/amazon $(call installed,$*)/ansible_collections/amazon
 
-# The legs run side by side: most of a target's time is spent waiting (polls, backoff), so on 2 cores this
-# halves the step. --output-sync keeps each leg's output in one piece.
+# The legs side by side, each one's output in one piece. The targets of a leg run one after the other: side by side
+# (an endpoint and a copy each) measured no faster, the 2 cores being busy already.
 integration: legs-available
 	@$(MAKE) -j$(words $(READY_LEGS)) --output-sync=target $(addprefix integration-,$(READY_LEGS))
 
-# Both targets of a leg side by side too: a leg alone keeps one core busy for little more than three quarters of
-# its time. ansible-playbook and the modules run in the leg's venv; the endpoint in ENDPOINT_LEG_<leg>'s if set.
-$(addprefix integration-,$(LEGS)): integration-%: install-%
-	$(call leg_env,$*) $(VENV)/$*/bin/python tests/integration/run.py --leg $* --jobs 2 \
-		--collections-path $(call installed,$*)$(call leg_endpoint_arg,$*)
+# ansible-test integration runs the targets from the leg's venv, on the source (the release checks install the
+# tarball). setup.yml starts the local endpoint, whose URL and fake credentials it writes where ansible-test reads
+# them; teardown.yml, run whatever happened (EXIT trap, its status counts), stops it, and fails if a fake credential
+# appears in ansible-test's output. ansible-test passes no AWS_* variable to the targets.
+$(addprefix integration-,$(LEGS)): integration-%: venv-%
+	@tools/stage.sh $(call integration_dir,$*)
+	@ln -sfn ../../ansible_collections/amazon $(call integration_root,$*)/ansible_collections/amazon
+	@rm -f $(call integration_log,$*)
+	cd $(call integration_dir,$*) && export $(call leg_env,$*) ANSIBLE_LOCALHOST_WARNING=false \
+		ANSIBLE_INVENTORY_UNPARSED_WARNING=false && \
+	trap 'rc=$$?; ansible-playbook $(LOCALENV)/teardown.yml -e imagebuilder_test_output=$(call integration_log,$*) \
+		|| rc=1; exit $$rc' EXIT && \
+	ansible-playbook $(LOCALENV)/setup.yml -e imagebuilder_endpoint_python=$(call leg_endpoint_python,$*) && \
+	ansible-test integration --local --python $(call leg_pyver,$*) --color no --continue-on-error \
+		$(INTEGRATION_TARGETS) 2>&1 | tee $(call integration_log,$*)
 
 # The endpoint's venv is a prerequisite too (integration-floor: venv-core219).
 $(foreach l,$(LEGS),$(if $(ENDPOINT_LEG_$(l)),$(eval integration-$(l): venv-$(ENDPOINT_LEG_$(l)))))
 
+# The drills, the demo, the benchmarks and the AWX job import tests/support the way the unit tests import the
+# collection: they run as modules of the copy the tarball was built from (each installs the tarball first).
+SUPPORT_ROOT := $(CURDIR)/$(BUILD)/tarball
+# $(call run_module,LEG,MODULE): python -m ansible_collections.imagebuilder_ops.aws.MODULE with the leg's Python.
+run_module = PYTHONPATH="$(SUPPORT_ROOT)" $(VENV)/$(1)/bin/python -m ansible_collections.imagebuilder_ops.aws.$(2)
+
 drills: drills-$(DRILL_LEG)
 
 $(addprefix drills-,$(LEGS)): drills-%: install-%
-	$(call leg_env,$*) $(VENV)/$*/bin/python tests/drills/run.py --leg $* --collections-path $(call installed,$*)
+	$(call leg_env,$*) $(call run_module,$*,tests.drills.run) --leg $* --collections-path $(call installed,$*)
 
 demo: install-core219
-	$(call leg_env,core219) $(VENV)/core219/bin/python demo/run.py --collections-path $(call installed,core219)
+	$(call leg_env,core219) $(call run_module,core219,demo.run) --collections-path $(call installed,core219)
 
 # The checks run on the core221 leg's Python; without it they are skipped like the leg (CI fails).
 # Paths are absolute so the script may change directory.
@@ -217,11 +241,13 @@ release-checks: legs-available
 else
 release-checks: tools-venv install-core221
 	TOOLS_VENV=$(CURDIR)/$(VENV)/tools COLLECTIONS_ROOT=$(CURDIR)/$(call installed,core221) \
-		TARBALL=$(CURDIR)/$(TARBALL) bash tests/release/run_checks.sh
+		TARBALL=$(CURDIR)/$(TARBALL) SUPPORT_ROOT=$(SUPPORT_ROOT) bash tests/release/run_checks.sh
 endif
 
+# The results go into this checkout's docs/performance.md, not into the copy the benchmarks run from.
 bench: install-core221
-	$(call leg_env,core221) $(VENV)/core221/bin/python benchmarks/run.py --collections-path $(call installed,core221)
+	$(call leg_env,core221) $(call run_module,core221,benchmarks.run) --collections-path $(call installed,core221) \
+		--doc $(CURDIR)/docs/performance.md
 
 clean:
 	rm -rf $(VENV) $(BUILD) .cache $(DIST)

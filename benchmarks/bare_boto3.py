@@ -1,12 +1,13 @@
 """The floor the module is measured against: the same API calls from a bare boto3 script, nothing else.
 
-    python benchmarks/bare_boto3.py URL get ID
-    python benchmarks/bare_boto3.py URL executions ARN
-    python benchmarks/bare_boto3.py URL resources ID
+    python benchmarks/bare_boto3.py URL get ID PAGE_SIZE
+    python benchmarks/bare_boto3.py URL executions ARN PAGE_SIZE
+    python benchmarks/bare_boto3.py URL resources ID PAGE_SIZE
 
-Pages use the largest maxResults the service model allows (the best page size: fewest calls). The answer is
-written as JSON to stdout, as the module writes its result; the item count goes to stderr.
-Credentials and region come from the environment.
+PAGE_SIZE is the largest maxResults the service model allows (the best page size: fewest calls; run.py passes the
+one the module asks for). The answer is written as JSON to stdout, as the module writes its result; the item count
+goes to stderr. Credentials and region come from the environment. A plain script, not a module of the collection:
+it is the floor, and imports boto3 alone.
 """
 
 import json
@@ -15,36 +16,26 @@ import sys
 import boto3
 
 
-def page_size(client, operation):
-    return client.meta.service_model.operation_model(operation).input_shape.members["maxResults"].metadata["max"]
-
-
-def paginate(client, method, operation, key, **params):
-    paginator = client.get_paginator(method)
+def paginate(client, method, key, page_size, **params):
     items = []
-    for page in paginator.paginate(PaginationConfig={"PageSize": page_size(client, operation)}, **params):
+    for page in client.get_paginator(method).paginate(PaginationConfig={"PageSize": page_size}, **params):
         items.extend(page[key])
     return items
 
 
-def main(url, what, ident):
+def main(url, what, ident, page_size):
     client = boto3.session.Session().client("imagebuilder", endpoint_url=url)
+    page_size = int(page_size)
     if what == "get":
         answer = client.get_lifecycle_execution(lifecycleExecutionId=ident)["lifecycleExecution"]
         count = 1
     elif what == "executions":
-        answer = paginate(
-            client, "list_lifecycle_executions", "ListLifecycleExecutions", "lifecycleExecutions", resourceArn=ident
-        )
+        answer = paginate(client, "list_lifecycle_executions", "lifecycleExecutions", page_size, resourceArn=ident)
         count = len(answer)
     else:
         answer = client.get_lifecycle_execution(lifecycleExecutionId=ident)["lifecycleExecution"]
         answer["resources"] = paginate(
-            client,
-            "list_lifecycle_execution_resources",
-            "ListLifecycleExecutionResources",
-            "resources",
-            lifecycleExecutionId=ident,
+            client, "list_lifecycle_execution_resources", "resources", page_size, lifecycleExecutionId=ident
         )
         count = len(answer["resources"])
     json.dump(answer, sys.stdout, default=str)
@@ -52,4 +43,4 @@ def main(url, what, ident):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

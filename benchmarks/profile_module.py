@@ -1,6 +1,7 @@
 """Profile imagebuilder_lifecycle_execution_info along its own path: the AnsiballZ payload Ansible really runs.
 
-    python benchmarks/profile_module.py [--case get|list1k|list10k|res10k] [--collections-path ...] [--top 40]
+    PYTHONPATH=.build/tarball python -m ansible_collections.imagebuilder_ops.aws.benchmarks.profile_module \
+        --collections-path .build/core221/installed [--case get|list1k|list10k|res10k] [--top 40]
 
 Runs the module once with ANSIBLE_KEEP_REMOTE_FILES=1 against the local endpoint, then runs the kept
 AnsiballZ file again under cProfile (and once under -X importtime) and prints where the time goes: imports by
@@ -20,12 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "drills"))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-import harness  # noqa: E402  pylint: disable=wrong-import-position
-import run as bench  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.imagebuilder_ops.aws.benchmarks import run as bench
+from ansible_collections.imagebuilder_ops.aws.tests.support.commands import adhoc
+from ansible_collections.imagebuilder_ops.aws.tests.support.commands import run
+from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
+from ansible_collections.imagebuilder_ops.aws.tests.support.environment import check_installed
+from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import REGION
 
 CASES = {
     "get": {"lifecycle_execution_id": bench.GET_ID},
@@ -115,28 +117,27 @@ def import_seconds(importtime_output):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--collections-path", type=Path, default=ROOT / ".build" / "core221" / "installed")
+    parser.add_argument("--collections-path", type=Path, required=True, help="holds ansible_collections/")
     parser.add_argument("--case", choices=sorted(CASES), default="get")
     parser.add_argument("--top", type=int, default=25, help="how many of the slowest functions to list")
     parser.add_argument("--save", type=Path, help="also keep the cProfile data here (for snakeviz, pstats)")
     args = parser.parse_args(argv)
-    problem = harness.check_installed(args.collections_path)
+    problem = check_installed(args.collections_path)
     if problem:
         raise SystemExit(f"profile_module.py: {problem}")
 
     with tempfile.TemporaryDirectory(prefix="ib-profile-") as workdir:
         remote_tmp = Path(workdir) / "remote"
-        endpoint = harness.start_endpoint(bench.scenario(0))
-        try:
-            module_args = dict(CASES[args.case], endpoint_url=endpoint.url, region=harness.REGION)
+        with local_endpoint(bench.scenario(0)) as endpoint:
+            module_args = dict(CASES[args.case], endpoint_url=endpoint.url, region=REGION)
             extra = {"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": str(remote_tmp)}
-            whole, answer = harness.adhoc(args.collections_path, workdir, harness.INFO, module_args, env_extra=extra)
+            whole, answer = adhoc(args.collections_path, workdir, bench.INFO, module_args, env_extra=extra)
             if whole.rc != 0:
                 raise SystemExit(f"profile_module.py: the module failed: {whole.stdout[-2000:]}")
             payload = kept_module(remote_tmp)
-            env = harness.ansible_env(args.collections_path, workdir)
+            env = isolated_env(args.collections_path, workdir)
             started = time.monotonic()
-            alone = harness.run([sys.executable, str(payload)], env)
+            alone = run([sys.executable, str(payload)], env)
             alone_json = alone.stdout
             out = Path(workdir) / "profile.out"
             subprocess.run(
@@ -146,8 +147,6 @@ def main(argv=None):
                 [sys.executable, "-X", "importtime", str(payload)], env=env, capture_output=True, text=True, check=False
             ).stderr
             print(f"profile_module.py: case {args.case}, profiled in {time.monotonic() - started:.1f} s")
-        finally:
-            endpoint.stop()
 
         stats = pstats.Stats(str(out), stream=io.StringIO())
         if args.save:

@@ -1,6 +1,7 @@
 """Benchmarks: what imagebuilder_lifecycle_execution_info adds to the API calls it makes (`make bench`).
 
-    python benchmarks/run.py [--collections-path .build/core221/installed] [--reps 5] [--list-reps 3]
+    PYTHONPATH=.build/tarball python -m ansible_collections.imagebuilder_ops.aws.benchmarks.run \
+        [--collections-path .build/core221/installed] [--reps 5] [--list-reps 3] [--doc docs/performance.md]
 
 One local endpoint (tests/local_endpoint, in this process) serves every case. Each round runs every command
 once, in a shuffled order, so that a busy moment on the machine falls on module and floor alike:
@@ -16,7 +17,7 @@ once, in a shuffled order, so that a busy moment on the machine falls on module 
   status to the module returning its result.
 
 Module processes, commands and bare scripts run under small measuring wrappers that record peak RSS and end time. The
-table goes to stdout and, unless --no-write, into docs/performance.md between its results markers. Exit
+table goes to stdout and, unless --no-write, into --doc (docs/performance.md) between its results markers. Exit
 status 1 when a goal is missed, 2 when a command fails.
 """
 
@@ -34,30 +35,37 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "drills"))
+from ansible_collections.imagebuilder_ops.aws.tests.support.commands import adhoc_result
+from ansible_collections.imagebuilder_ops.aws.tests.support.commands import run
+from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
+from ansible_collections.imagebuilder_ops.aws.tests.support.environment import check_installed
+from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
+from ansible_collections.imagebuilder_ops.aws.tests.support.environment import tool
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import PAGE_SIZE
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import REGION
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import execution_id
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import policy_arn
 
-import harness  # noqa: E402  pylint: disable=wrong-import-position
-
-BARE = ROOT / "benchmarks" / "bare_boto3.py"
-LIBRARY = ROOT / "benchmarks" / "modules"
-DOC = ROOT / "docs" / "performance.md"
+HERE = Path(__file__).resolve().parent
+BARE = HERE / "bare_boto3.py"
+LIBRARY = HERE / "modules"
+INFO = "imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info"
 START_MARK = "<!-- benchmark results: start (written by benchmarks/run.py) -->"
 END_MARK = "<!-- benchmark results: end -->"
 
-GET_ID = harness.execution_id("0000beef", 1)
-RES_ID = harness.execution_id("0000cafe", 1)
+GET_ID = execution_id("0000beef", 1)
+RES_ID = execution_id("0000cafe", 1)
 RESOURCES = 10000
 # case -> (module arguments, bare_boto3.py arguments, expected item count)
 LISTINGS = {
     "list 1k": (
-        {"lifecycle_policy_arn": harness.policy_arn("bench-1k")},
-        ("executions", harness.policy_arn("bench-1k")),
+        {"lifecycle_policy_arn": policy_arn("bench-1k")},
+        ("executions", policy_arn("bench-1k")),
         1000,
     ),
     "list 10k": (
-        {"lifecycle_policy_arn": harness.policy_arn("bench-10k")},
-        ("executions", harness.policy_arn("bench-10k")),
+        {"lifecycle_policy_arn": policy_arn("bench-10k")},
+        ("executions", policy_arn("bench-10k")),
         10000,
     ),
     "res 10k": ({"lifecycle_execution_id": RES_ID, "include_resources": True}, ("resources", RES_ID), RESOURCES),
@@ -71,10 +79,10 @@ RATIO_GOAL = 1.10
 
 def scenario(wait_reps):
     executions = [
-        {"lifecycleExecutionId": GET_ID, "lifecyclePolicyArn": harness.policy_arn("bench-get"), "status": "SUCCESS"},
+        {"lifecycleExecutionId": GET_ID, "lifecyclePolicyArn": policy_arn("bench-get"), "status": "SUCCESS"},
         {
             "lifecycleExecutionId": RES_ID,
-            "lifecyclePolicyArn": harness.policy_arn("bench-res"),
+            "lifecyclePolicyArn": policy_arn("bench-res"),
             "status": "SUCCESS",
             "generate_resources": RESOURCES,
         },
@@ -83,19 +91,19 @@ def scenario(wait_reps):
         executions.append(
             {
                 "lifecycleExecutionId": wait_id(rep),
-                "lifecyclePolicyArn": harness.policy_arn("bench-wait"),
+                "lifecyclePolicyArn": policy_arn("bench-wait"),
                 "timeline_seconds": [["PENDING", 1], ["IN_PROGRESS", WAIT_TERMINAL_AFTER - 1], ["SUCCESS", None]],
             }
         )
     policies = [
-        {"arn": harness.policy_arn(name), "generate_executions": count, "generate_id_prefix": f"{count:08x}"}
+        {"arn": policy_arn(name), "generate_executions": count, "generate_id_prefix": f"{count:08x}"}
         for name, count in (("bench-1k", 1000), ("bench-10k", 10000))
     ]
     return {"description": "benchmarks/run.py", "executions": executions, "policies": policies}
 
 
 def wait_id(rep):
-    return harness.execution_id("0000a1a1", rep + 1)
+    return execution_id("0000a1a1", rep + 1)
 
 
 def measuring_wrappers(workdir):
@@ -153,12 +161,12 @@ class Bench:
         self.measure, interpreter = measuring_wrappers(workdir)
         # Implicit localhost sets ansible_python_interpreter as a host variable: only an extra var overrides it.
         self.interpreter = f"ansible_python_interpreter={interpreter}"
-        self.env = harness.ansible_env(
+        self.env = isolated_env(
             args.collections_path,
             workdir,
             {"BENCH_RSS_FILE": str(self.module_file), "ANSIBLE_LIBRARY": str(LIBRARY)},
         )
-        self.bare_env = harness.ansible_env(args.collections_path, workdir, {"AWS_DEFAULT_REGION": harness.REGION})
+        self.bare_env = isolated_env(args.collections_path, workdir, {"AWS_DEFAULT_REGION": REGION})
         self.samples = {}  # name -> list of dicts (wall, cpu, rss, ...)
         self.errors = []
         self.data = {}  # listing case -> file holding the bare script's answer, for the data floor
@@ -169,13 +177,13 @@ class Bench:
     def ansible(self, name, module, module_args, expect, timeout=600):
         args = dict(module_args)
         if module.startswith("imagebuilder_ops."):
-            args.update(endpoint_url=self.endpoint.url, region=harness.REGION)
-        cmd = [str(self.measure), str(self.command_file), harness.tool("ansible"), "localhost", "-m", module]
+            args.update(endpoint_url=self.endpoint.url, region=REGION)
+        cmd = [str(self.measure), str(self.command_file), tool("ansible"), "localhost", "-m", module]
         cmd += ["-e", self.interpreter] + (["-a", json.dumps(args)] if args else [])
-        result = harness.run(cmd, self.env, timeout=timeout)
+        result = run(cmd, self.env, timeout=timeout)
         total_rss, _end = read_measured(self.command_file)
         rss, ended = read_measured(self.module_file)
-        answer = harness.adhoc_result(result)
+        answer = adhoc_result(result)
         if result.rc != 0 or answer is None:
             problem = f"exit {result.rc}: {(answer or {}).get('msg') or result.stdout[-600:] or result.stderr[-600:]}"
         else:
@@ -187,7 +195,8 @@ class Bench:
 
     def bare(self, name, what, ident, count, keep=None):
         cmd = [str(self.measure), str(self.command_file), sys.executable, str(BARE), self.endpoint.url, what, ident]
-        result = harness.run(cmd, self.bare_env, timeout=600)
+        cmd.append(str(PAGE_SIZE))
+        result = run(cmd, self.bare_env, timeout=600)
         rss, _end = read_measured(self.command_file)
         got = result.stderr.strip().splitlines()[-1:]
         if result.rc != 0 or got != [str(count)]:
@@ -206,7 +215,7 @@ class Bench:
             got = answer.get("lifecycle_execution", {}).get("lifecycle_execution_id")
             return None if got == GET_ID else f"got {got!r}"
 
-        self.ansible("get: module", harness.INFO, {"lifecycle_execution_id": GET_ID}, expect)
+        self.ansible("get: module", INFO, {"lifecycle_execution_id": GET_ID}, expect)
 
     def get_bare(self):
         self.bare("get: bare boto3", "get", GET_ID, 1)
@@ -221,7 +230,7 @@ class Bench:
                 ids = [r["resource_id"] for r in answer.get("lifecycle_execution", {}).get("resources", [])]
             return None if len(ids) == count == len(set(ids)) else f"{len(ids)} items, {len(set(ids))} distinct"
 
-        self.ansible(f"{case}: module", harness.INFO, module_args, expect)
+        self.ansible(f"{case}: module", INFO, module_args, expect)
 
     def listing_bare(self, case):
         _module, (what, ident), count = LISTINGS[case]
@@ -244,7 +253,7 @@ class Bench:
             status = answer.get("lifecycle_execution", {}).get("state", {}).get("status")
             return None if status == "SUCCESS" else f"status {status!r}"
 
-        result, module_ended = self.ansible("wait: module", harness.INFO, args, expect)
+        result, module_ended = self.ansible("wait: module", INFO, args, expect)
         gets = [
             e
             for e in self.endpoint.requests("GetLifecycleExecution")
@@ -433,27 +442,30 @@ def machine():
     return {"CPU": model, "cores": os.cpu_count(), "OS": f"{platform.system()} {platform.release()}"}
 
 
-def write_doc(text):
-    current = DOC.read_text() if DOC.exists() else f"# Performance\n\n{START_MARK}\n{END_MARK}\n"
+def write_doc(doc, text):
+    current = doc.read_text() if doc.exists() else f"# Performance\n\n{START_MARK}\n{END_MARK}\n"
     if START_MARK not in current or END_MARK not in current:
         current = current.rstrip("\n") + f"\n\n{START_MARK}\n{END_MARK}\n"
     head, rest = current.split(START_MARK, 1)
     _old, tail = rest.split(END_MARK, 1)
-    DOC.write_text(f"{head}{START_MARK}\n{text}\n{END_MARK}{tail}")
+    doc.write_text(f"{head}{START_MARK}\n{text}\n{END_MARK}{tail}")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--collections-path", type=Path, default=ROOT / ".build" / "core221" / "installed")
+    parser.add_argument("--collections-path", type=Path, required=True, help="holds ansible_collections/")
     parser.add_argument("--reps", type=int, default=5, help="rounds; each runs ping, get and bare get (default 5)")
     parser.add_argument("--list-reps", type=int, default=3, help="rounds that also run the listings (default 3)")
     parser.add_argument("--wait-reps", type=int, default=3, help="rounds that also run a wait (default 3)")
     parser.add_argument("--seed", type=int, default=5, help="seed of the command order (default 5)")
-    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/performance.md alone")
+    parser.add_argument("--doc", type=Path, help="the docs/performance.md to write the results into")
+    parser.add_argument("--no-write", action="store_true", help="print only; write no --doc")
     args = parser.parse_args(argv)
+    if not args.no_write and args.doc is None:
+        parser.error("give --doc (the checkout's docs/performance.md) or --no-write")
     args.list_reps = min(args.list_reps, args.reps)
     args.wait_reps = min(args.wait_reps, args.reps)
-    problem = harness.check_installed(args.collections_path)
+    problem = check_installed(args.collections_path)
     if problem:
         print(f"run.py: {problem}", file=sys.stderr)
         return 2
@@ -461,13 +473,14 @@ def main(argv=None):
     load_before = os.getloadavg()[0]
     began = time.monotonic()
     workdir = tempfile.mkdtemp(prefix="ib-bench-")
-    endpoint = harness.start_endpoint(scenario(args.wait_reps))
     try:
-        bench = Bench(args, endpoint, workdir)
-        print(f"benchmarks: endpoint {endpoint.url}; {args.reps} rounds ({args.list_reps} with listings)", flush=True)
-        bench.rounds()
+        with local_endpoint(scenario(args.wait_reps)) as endpoint:
+            bench = Bench(args, endpoint, workdir)
+            print(
+                f"benchmarks: endpoint {endpoint.url}; {args.reps} rounds ({args.list_reps} with listings)", flush=True
+            )
+            bench.rounds()
     finally:
-        endpoint.stop()
         shutil.rmtree(workdir, ignore_errors=True)
     if bench.errors:
         print("benchmarks: commands failed:\n  " + "\n  ".join(bench.errors), file=sys.stderr)
@@ -485,7 +498,10 @@ def main(argv=None):
     command = (
         "make bench"
         if defaults
-        else (f"python benchmarks/run.py --reps {args.reps} --list-reps {args.list_reps} --wait-reps {args.wait_reps}")
+        else (
+            "python -m ansible_collections.imagebuilder_ops.aws.benchmarks.run "
+            f"--reps {args.reps} --list-reps {args.list_reps} --wait-reps {args.wait_reps}"
+        )
     )
     text = "\n".join(
         [
@@ -504,8 +520,8 @@ def main(argv=None):
     print()
     print(text)
     if not args.no_write:
-        write_doc(text)
-        print(f"\nbenchmarks: written to {DOC.relative_to(ROOT)}")
+        write_doc(args.doc, text)
+        print(f"\nbenchmarks: written to {args.doc}")
     return 0 if ok else 1
 
 

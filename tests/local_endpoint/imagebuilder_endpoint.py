@@ -84,12 +84,20 @@ class ScenarioError(ValueError):
     """The scenario document is malformed."""
 
 
+_AGO = re.compile(r"^-P(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$")
+
+
 def _epoch(value, where):
-    """Scenario timestamps are ISO 8601 strings or epoch seconds; the wire format is epoch seconds."""
+    """Scenario timestamps are ISO 8601 strings, epoch seconds, or a negative ISO 8601 duration such as ``-PT5M``
+    (that long before the scenario is loaded, in whole seconds); the wire format is epoch seconds."""
     if isinstance(value, bool):
         raise ScenarioError(f"{where}: expected an ISO 8601 string or epoch seconds, got {value!r}")
     if isinstance(value, (int, float)):
         return float(value)
+    ago = _AGO.match(value) if isinstance(value, str) and value != "-P" else None
+    if ago:
+        days, hours, minutes, seconds = (int(part or 0) for part in ago.groups())
+        return float(int(time.time()) - ((days * 24 + hours) * 60 + minutes) * 60 - seconds)
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
@@ -431,7 +439,8 @@ class Execution:
             answer["lifecyclePolicyArn"] = self.policy_arn
         if status in TERMINAL:
             if self.end_time is None:
-                self.end_time = round(now, 3)
+                # Whole seconds, as the service shows them, and never before the start.
+                self.end_time = max(float(int(now)), self.start_time)
             answer["endTime"] = self.end_time
         return answer
 
@@ -801,7 +810,7 @@ class World:
             spec = {
                 "id": execution_id,
                 "images": [arn],
-                "start": round(now, 3),
+                "start": float(int(now)),
                 "has_impacted": bool(resources),
                 "timeline": DEFAULT_TIMELINE,
                 "resources": resources,
@@ -875,7 +884,7 @@ class World:
             "state": {"status": "SUCCESS"},
             "action": dict(action),
             "region": self.region,
-            "startTime": round(now, 3),
+            "startTime": float(int(now)),
         }
         resources = [top]
         for resource in declared:

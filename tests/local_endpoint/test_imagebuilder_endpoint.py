@@ -2,7 +2,6 @@
 
 import datetime
 import http.client
-import importlib
 import inspect
 import json
 import os
@@ -23,18 +22,20 @@ import botocore.httpsession
 import pytest
 from botocore.config import Config
 
+from ansible_collections.imagebuilder_ops.aws.tests.local_endpoint import imagebuilder_endpoint as endpoint_module
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_ACCESS_KEY
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_SECRET_KEY as SECRET_KEY
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import PAGE_SIZE as MAX_RESULTS_HIGH
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCENARIOS = os.path.join(HERE, "scenarios")
 SCRIPT = os.path.join(HERE, "imagebuilder_endpoint.py")
-sys.path.insert(0, HERE)
-endpoint_module = importlib.import_module("imagebuilder_endpoint")
 LocalEndpoint = endpoint_module.LocalEndpoint
 
 ACCOUNT = "123456789012"
 ARN = f"arn:aws:imagebuilder:us-east-1:{ACCOUNT}:"
 POLICY = ARN + "lifecycle-policy/golden-ami-cleanup"
 NIGHTLY = ARN + "lifecycle-policy/nightly-sweep"
-SECRET_KEY = "dummySecretKeyThatMustNeverAppearInAnyLog0123456789"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/ImageBuilderLifecycleRole"
 # A StartResourceStateUpdate that includes underlying resources, so it runs as a lifecycle execution.
 WITH_AMIS = {"includeResources": {"amis": True}, "executionRole": ROLE}
@@ -54,7 +55,7 @@ def make_client(url, **config):
         "imagebuilder",
         endpoint_url=url,
         region_name="us-east-1",
-        aws_access_key_id="AKIDLOCALENDPOINTTEST",
+        aws_access_key_id=FAKE_ACCESS_KEY,
         aws_secret_access_key=SECRET_KEY,
         config=Config(**config),
     )
@@ -321,9 +322,6 @@ def test_ten_thousand_resources_page_without_quadratic_work(ep):
     assert seen == 10000 and len(durations) == 400
     early, late = statistics.median(durations[:50]), statistics.median(durations[-50:])
     assert late < early * 3 + 0.002, (early, late)
-
-
-MAX_RESULTS_HIGH = endpoint_module.ServiceModel.get().page_bounds("ListLifecycleExecutions")[1]
 
 
 @pytest.mark.parametrize("max_results", [0, -1, MAX_RESULTS_HIGH + 1])
@@ -1012,7 +1010,7 @@ def test_request_log_never_holds_credentials(tmp_path):
         ("GetLifecycleExecution", 400, "InvalidRequestException"),
     ]
     for text in (in_memory, log_path.read_text(encoding="utf-8")):
-        assert SECRET_KEY not in text and "AKIDLOCALENDPOINTTEST" not in text and "Authorization" not in text
+        assert SECRET_KEY not in text and FAKE_ACCESS_KEY not in text and "Authorization" not in text
 
 
 def test_get_is_answered_in_well_under_five_ms(ep):
@@ -1067,3 +1065,78 @@ def test_script_prints_the_url_writes_files_and_stops_on_sigterm(tmp_path):
         # As a restarted endpoint would: SO_REUSEADDR, since closed connections may leave TIME_WAIT entries.
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
+
+
+# -- GetImage and the image's state ----------------------------------------------------------------------------------
+
+FAILED_IMAGE = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/5.0.0/1"
+CONTAINER_IMAGE = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-container/1.0.0/1"
+IMMEDIATE_IMAGE = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/3.0.0/2"
+
+
+def image_status(client, arn):
+    return client.get_image(imageBuildVersionArn=arn)["image"]["state"]["status"]
+
+
+def test_get_image_answers_the_scenario_image_and_not_found_for_others(client):
+    image = client.get_image(imageBuildVersionArn=CONTAINER_IMAGE)["image"]
+    assert image == {
+        "arn": CONTAINER_IMAGE,
+        "name": "golden-container",
+        "version": "1.0.0/1",
+        "type": "DOCKER",
+        "state": {"status": "AVAILABLE"},
+    }
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_image(imageBuildVersionArn=IMMEDIATE_IMAGE.replace("3.0.0/2", "9.9.9/9"))
+
+
+def test_a_state_update_gives_the_image_its_new_state(client):
+    assert image_status(client, IMMEDIATE_IMAGE) == "AVAILABLE"
+    client.start_resource_state_update(resourceArn=IMMEDIATE_IMAGE, state={"status": "DISABLED"})
+    assert image_status(client, IMMEDIATE_IMAGE) == "DISABLED"
+
+
+@pytest.mark.parametrize(
+    "arn, status, words",
+    [
+        (FAILED_IMAGE, "AVAILABLE", "can transition only to DELETED"),
+        (CONTAINER_IMAGE, "DISABLED", "only DELETED is supported"),
+    ],
+)
+def test_images_that_can_only_be_deleted_refuse_other_states(client, arn, status, words):
+    with pytest.raises(client.exceptions.InvalidRequestException, match=words):
+        client.start_resource_state_update(resourceArn=arn, state={"status": status})
+
+
+def test_a_failed_image_can_be_deleted_with_its_resources(client):
+    answer = client.start_resource_state_update(
+        resourceArn=FAILED_IMAGE,
+        state={"status": "DELETED"},
+        includeResources={"amis": True},
+        executionRole="ImageBuilderLifecycleRole",
+    )
+    assert answer["lifecycleExecutionId"].startswith("lce-")
+    assert image_status(client, FAILED_IMAGE) == "DELETED"
+
+
+def test_the_log_names_the_module_that_made_each_call(ep, client):
+    named = make_client(ep.url, user_agent_extra="ansible-module/imagebuilder_lifecycle_execution_info")
+    named.get_image(imageBuildVersionArn=IMMEDIATE_IMAGE)
+    client.get_image(imageBuildVersionArn=IMMEDIATE_IMAGE)
+
+    assert [entry["module"] for entry in ep.requests("GetImage")] == ["imagebuilder_lifecycle_execution_info", None]
+
+
+def test_times_can_be_given_relative_to_the_load_and_end_in_whole_seconds():
+    timeline = [["IN_PROGRESS", 1], ["SUCCESS", None]]
+    scenario = {"executions": [{"lifecycleExecutionId": lce(1), "startTime": "-PT5M", "timeline": timeline}]}
+    loaded = time.time()
+    with LocalEndpoint(scenario) as ep:
+        client = make_client(ep.url)
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(1))
+        execution = client.get_lifecycle_execution(lifecycleExecutionId=lce(1))["lifecycleExecution"]
+    start, end = execution["startTime"].timestamp(), execution["endTime"].timestamp()
+    assert start == int(start) and end == int(end)
+    assert abs(loaded - 300 - start) <= 2
+    assert start <= end <= time.time()

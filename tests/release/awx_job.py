@@ -5,13 +5,14 @@ AWX hands ansible-runner a private data directory: the project, an inventory, ``
 AWS_SECRET_ACCESS_KEY and, with a token, both AWS_SECURITY_TOKEN and AWS_SESSION_TOKEN. This builds one
 such directory under a temporary directory, runs tests/release/awx_project/lifecycle_report.yml against the
 local Image Builder endpoint, and checks that the job succeeded, that its events hold the lifecycle
-executions, and that no credential shows in its stdout or events.
+executions, and that no credential shows in its stdout or events. The credentials are the shared fake ones
+(tests/support), and the endpoint runs in this process.
 
-Runner artifacts record the whole environment, secrets included, so the temporary directory is always
-deleted, and the credentials are fresh random values made for this run only.
+Runner artifacts record the whole environment, secrets included, so the temporary directory is always deleted.
 
-Run with the tools venv's Python (it has ansible-runner, ansible-core and boto3):
-    python tests/release/awx_job.py --collections-root .build/core221/installed
+Run with the tools venv's Python (it has ansible-runner, ansible-core and boto3), as a module of a staged copy:
+    PYTHONPATH=.build/tarball python -m ansible_collections.imagebuilder_ops.aws.tests.release.awx_job \
+        --collections-root .build/core221/installed
 Exit status 0 when every check passed.
 """
 
@@ -19,17 +20,20 @@ import argparse
 import glob
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
+from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
+from ansible_collections.imagebuilder_ops.aws.tests.support.environment import tool
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_CREDENTIALS
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_SESSION_TOKEN
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
 PLAYBOOK = "lifecycle_report.yml"
 IDENT = "awx-job"
 
@@ -38,47 +42,8 @@ RUNNING_ID = "lce-00000000-0000-4000-8000-000000000002"
 POLICY_ARN = "arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup"
 
 
-def fake_credentials():
-    # Long and unusual, and new each run: Ansible masks no_log values wherever they appear, so a short or
-    # common fake would hide real leaks or be "found" by accident.
-    token = secrets.token_hex(12)
-    return {
-        "AWS_ACCESS_KEY_ID": "AKIAIBOPSRUNNER" + token[:10].upper(),
-        "AWS_SECRET_ACCESS_KEY": f"ibops-runner-secret-{token}-do-not-print",
-        "AWS_SECURITY_TOKEN": f"ibops-runner-session-{token}-token-value",
-        "AWS_SESSION_TOKEN": f"ibops-runner-session-{token}-token-value",
-    }
-
-
-def start_endpoint(workdir, scenario):
-    url_file = os.path.join(workdir, "endpoint.url")
-    script = os.path.join(REPO, "tests", "local_endpoint", "imagebuilder_endpoint.py")
-    log = open(os.path.join(workdir, "endpoint.log"), "w", encoding="utf-8")  # pylint: disable=consider-using-with
-    process = subprocess.Popen(  # pylint: disable=consider-using-with
-        [sys.executable, script, "--scenario", scenario, "--port", "0", "--url-file", url_file],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if os.path.exists(url_file):
-            with open(url_file, encoding="utf-8") as handle:
-                return process, handle.read().strip()
-        if process.poll() is not None:
-            break
-        time.sleep(0.1)
-    stop_endpoint(process)
-    raise RuntimeError(f"the local endpoint did not start; see {log.name}")
-
-
-def stop_endpoint(process):
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+# What AWX's AWS credential type injects: the key pair and, with a token, the token under both names.
+CREDENTIALS = dict(FAKE_CREDENTIALS, AWS_SECURITY_TOKEN=FAKE_SESSION_TOKEN)
 
 
 def write(path, data):
@@ -109,22 +74,13 @@ def private_data_dir(root, collections_root, endpoint_url, credentials):
     return pdd
 
 
-def runner_environment(root):
-    """The job's process environment: nothing of ours, so that only env/envvars can supply credentials."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ANSIBLE_", "BOTO"))}
+def runner_environment(root, collections_root):
+    """The job's process environment: no credentials, so that only env/envvars can supply them."""
     home = os.path.join(root, "home")
     os.makedirs(home)
-    env.update(
-        HOME=home,
-        PATH=os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", ""),
-        AWS_CONFIG_FILE=os.path.join(home, "no-aws-config"),
-        AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, "no-aws-credentials"),
-        # Should credentials ever be missing, botocore must not go looking for an instance role; should the
-        # endpoint_url module default ever be lost, calls must go to a closed local port, never to AWS.
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_ENDPOINT_URL="http://127.0.0.1:9",
-    )
-    return env
+    # Should the endpoint_url module default ever be lost, calls must go to a closed local port, never to AWS.
+    extra = {"HOME": home, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    return isolated_env(collections_root, root, extra, credentials=False)
 
 
 def load_events(artifacts):
@@ -141,7 +97,7 @@ def task_results(events):
     }
 
 
-def check_job(pdd, runner_stdout, credentials, endpoint_url):
+def check_job(pdd, runner_stdout, credentials, calls):
     """A list of failures; empty when the job looks as it should."""
     failures = []
     artifacts = os.path.join(pdd, "artifacts", IDENT)
@@ -166,7 +122,6 @@ def check_job(pdd, runner_stdout, credentials, endpoint_url):
     if not stats or stats[-1]["event_data"].get("failures"):
         failures.append("no playbook_on_stats event, or it counts failures")
 
-    calls = json.load(urllib.request.urlopen(f"{endpoint_url}/_endpoint/requests", timeout=10))
     if len(calls) < 4:
         failures.append(f"the local endpoint saw {len(calls)} API calls, expected the job's calls (>= 4)")
 
@@ -189,27 +144,32 @@ def check_job(pdd, runner_stdout, credentials, endpoint_url):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collections-root", required=True, help="directory holding ansible_collections/")
-    parser.add_argument("--scenario", default=os.path.join(REPO, "tests", "local_endpoint", "scenarios", "demo.json"))
+    parser.add_argument(
+        "--scenario", default="demo", help="a scenario of tests/local_endpoint/scenarios (default demo)"
+    )
     args = parser.parse_args(argv)
     # A step timeout sends SIGTERM: still stop the endpoint and delete the secrets-bearing directory.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     collections_root = os.path.abspath(args.collections_root)
 
     root = tempfile.mkdtemp(prefix="ibops-awx-job-")
-    endpoint = None
     try:
-        endpoint, endpoint_url = start_endpoint(root, os.path.abspath(args.scenario))
-        credentials = fake_credentials()
-        pdd = private_data_dir(root, collections_root, endpoint_url, credentials)
-        command = [os.path.join(os.path.dirname(sys.executable), "ansible-runner"), "run", pdd]
-        command += ["-p", PLAYBOOK, "--ident", IDENT]
-        started = time.monotonic()
-        job = subprocess.run(
-            command, env=runner_environment(root), capture_output=True, text=True, timeout=600, check=False
-        )
+        with local_endpoint(args.scenario) as endpoint:
+            pdd = private_data_dir(root, collections_root, endpoint.url, CREDENTIALS)
+            command = [tool("ansible-runner"), "run", pdd, "-p", PLAYBOOK, "--ident", IDENT]
+            started = time.monotonic()
+            job = subprocess.run(
+                command,
+                env=runner_environment(root, collections_root),
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            calls = endpoint.requests()
         print(f"ansible-runner exited {job.returncode} after {time.monotonic() - started:.1f} s")
         failures = [] if job.returncode == 0 else [f"ansible-runner exited {job.returncode}"]
-        failures += check_job(pdd, job.stdout + job.stderr, credentials, endpoint_url)
+        failures += check_job(pdd, job.stdout + job.stderr, CREDENTIALS, calls)
         if failures:
             # The job's own output helps, but only once we know it holds no credential.
             if not any("appears in" in f for f in failures):
@@ -220,8 +180,6 @@ def main(argv=None):
         print("job successful; its events hold the executions; no credential in its stdout or events")
         return 0
     finally:
-        if endpoint is not None:
-            stop_endpoint(endpoint)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -6,11 +6,13 @@
 #
 #   tests/release/run_checks.sh [STEP...]     (no STEP: all of them; `--list` names them)
 #
-# Environment (the Makefile's release-checks target sets all three):
+# Environment (the Makefile's release-checks target sets all four):
 #   TOOLS_VENV        venv with tests/requirements/tools.txt (Python 3.13)     default .venv/tools
 #   COLLECTIONS_ROOT  directory with ansible_collections/imagebuilder_ops/aws installed from TARBALL and
 #                     ansible_collections/amazon/aws beside it                  default .build/core221/installed
 #   TARBALL           the built collection                                     default dist/imagebuilder_ops-aws-<version>.tar.gz
+#   SUPPORT_ROOT      directory with a source copy as ansible_collections/imagebuilder_ops/aws, from which the AWX
+#                     job runs as a module (it imports tests/support)           default .build/tarball
 #   RELEASE_CHECKS_KEEP  a directory to copy the step logs to (they are deleted otherwise)
 #   RELEASE_CHECKS_JOBS  steps run at once (default: the number of CPUs); the summary keeps the steps' order
 set -uo pipefail
@@ -22,6 +24,7 @@ absolute() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" 
 TOOLS_VENV=$(absolute "${TOOLS_VENV:-.venv/tools}")
 COLLECTIONS_ROOT=$(absolute "${COLLECTIONS_ROOT:-.build/core221/installed}")
 TARBALL=$(absolute "${TARBALL:-dist/imagebuilder_ops-aws-$VERSION.tar.gz}")
+SUPPORT_ROOT=$(absolute "${SUPPORT_ROOT:-.build/tarball}")
 PY="$TOOLS_VENV/bin/python"
 BIN="$TOOLS_VENV/bin"
 FQCN=imagebuilder_ops.aws
@@ -60,9 +63,12 @@ step_inputs() {
             { echo "missing $COLLECTIONS_ROOT/ansible_collections/$dir"; missing=1; }
     done
     [ -f "$TARBALL" ] || { echo "missing $TARBALL"; missing=1; }
+    [ -d "$SUPPORT_ROOT/ansible_collections/imagebuilder_ops/aws/tests/support" ] ||
+        { echo "missing $SUPPORT_ROOT/ansible_collections/imagebuilder_ops/aws/tests/support (make tarball)"; missing=1; }
     echo "tools: $TOOLS_VENV (ansible-core $("$PY" -c 'import ansible.release as r; print(r.__version__)'))"
     echo "collections: $COLLECTIONS_ROOT"
     echo "tarball: $TARBALL"
+    echo "support: $SUPPORT_ROOT"
     return $missing
 }
 
@@ -72,7 +78,10 @@ step_ee_introspect() { "$PY" "$HERE/check_ee.py" introspect "$COLLECTIONS_ROOT";
 
 step_ee_create() { "$PY" "$HERE/check_ee.py" create "$TARBALL" "$WORK/ee"; }
 
-step_awx_runner_job() { "$PY" "$HERE/awx_job.py" --collections-root "$COLLECTIONS_ROOT"; }
+step_awx_runner_job() {
+    PYTHONPATH="$SUPPORT_ROOT" "$PY" -m ansible_collections.imagebuilder_ops.aws.tests.release.awx_job \
+        --collections-root "$COLLECTIONS_ROOT"
+}
 
 step_docs_lint() {
     cd "$ROOT" && antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all .
@@ -120,7 +129,7 @@ step_examples_lint() {
 
 step_galaxy_importer() { "$PY" "$HERE/check_importer.py" "$TARBALL" "$COLLECTIONS_ROOT" "$WORK/importer"; }
 
-step_tarball_contents() { "$PY" "$HERE/check_tarball.py" "$TARBALL"; }
+step_tarball_contents() { "$PY" "$ROOT/tools/check_tarball.py" --list "$TARBALL"; }
 
 # Installs with --no-deps next to amazon.aws (no Galaxy), and ansible-doc reads the installed module.
 step_tarball_install() {

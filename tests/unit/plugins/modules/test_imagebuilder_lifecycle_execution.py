@@ -495,6 +495,17 @@ def test_state_updates_the_api_would_refuse_are_named(params, expected):
         (dict(START, client_token=""), "client_token: '' is not a string of 1 to 64 characters"),
         (dict(START, wait_timeout=-1), "wait_timeout: -1 is not a number of seconds greater than 0"),
         (dict(START, include_resources={"amis": True, "volumes": True}), "volumes"),
+        (dict(START, exclusion_rules={"last_launched": {"value": -3, "unit": "days"}}), "-3 is not between 1 and 365"),
+        (
+            dict(START, exclusion_rules={"last_launched": {"value": 366, "unit": "days"}}),
+            "366 is not between 1 and 365",
+        ),
+        (dict(START, exclusion_rules={"last_launched": {"value": "x", "unit": "days"}}), "'value' is of type"),
+        # ansible-core refuses a string for a dict option with suboptions before the module runs, in its own words.
+        (dict(START, include_resources="all of them"), "dictionary requested"),
+        ({"state": "started", "resource_state": "deprecated"}, "missing: image_arn"),
+        ({}, "missing required arguments: state"),
+        (dict(CANCEL, force=True), "module: force"),
     ],
 )
 def test_bad_input_is_refused_before_any_client_or_call(run_module, args, expected):

@@ -195,6 +195,22 @@ def test_credentials_never_appear_in_the_output(run_module, client):
             "parent_resource_id: can only be used with include_resources=true",
         ),
         ({"lifecycle_execution_id": EXECUTION_ID, "statuses": ["SUCCESS"]}, "Unsupported parameters"),
+        ({"lifecycle_policy_arn": ""}, "lifecycle_policy_arn: '' is not a lifecycle policy ARN"),
+        ({"lifecycle_execution_id": EXECUTION_ID, "lifecycle_policy_arn": POLICY_ARN}, "mutually exclusive"),
+        ({"image_arn": IMAGE_ARN, "wait": True}, "wait is True but all of the following are missing"),
+        (
+            {"lifecycle_policy_arn": POLICY_ARN.replace("lifecycle-policy", "image-pipeline")},
+            "lifecycle_policy_arn: 'arn:aws:imagebuilder:us-east-1:123456789012:image-pipeline/",
+        ),
+        ({"lifecycle_execution_id": EXECUTION_ID + "\n"}, "lifecycle_execution_id: "),
+        ({"lifecycle_execution_id": [EXECUTION_ID]}, "lifecycle_execution_id: \"['lce-"),
+        ({"image_arn": IMAGE_ARN.rsplit("/", 1)[0]}, "image_arn: 'arn:aws:imagebuilder:us-east-1:123456789012:image/"),
+        ({"lifecycle_execution_id": EXECUTION_ID, "wait": "sometimes"}, "argument 'wait' is of type"),
+        ({"lifecycle_execution_id": EXECUTION_ID, "wait": True, "wait_sleep": -1}, "wait_sleep: -1 is not a number"),
+        (
+            {"lifecycle_execution_id": EXECUTION_ID, "include_resources": True, "parent_resource_id": ""},
+            "parent_resource_id: '' is not an image build version ARN",
+        ),
         (
             {"lifecycle_execution_id": EXECUTION_ID, "include_resources": True, "parent_resource_id": "ami-0123"},
             "parent_resource_id: 'ami-0123' is not an image build version ARN",
