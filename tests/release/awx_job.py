@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
+from datetime import timedelta
 
 from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
@@ -110,8 +112,14 @@ def check_job(pdd, runner_stdout, credentials, calls):
     finished = results.get("Read a finished lifecycle execution", {}).get("lifecycle_execution", {})
     if finished.get("lifecycle_execution_id") != FINISHED_ID or finished.get("state", {}).get("status") != "SUCCESS":
         failures.append(f"no runner_on_ok event holds {FINISHED_ID} with status SUCCESS (got {finished!r})")
-    if not str(finished.get("start_time", "")).startswith("2024-05-28T02:00:00"):
-        failures.append(f"start_time is not ISO 8601 as in the scenario (got {finished.get('start_time')!r})")
+    # The scenario gives the start relative to its load ("-P4D"), ending 4 min 12 s later, in whole seconds.
+    try:
+        took = datetime.fromisoformat(finished["end_time"]) - datetime.fromisoformat(finished["start_time"])
+    except (KeyError, TypeError, ValueError) as e:
+        failures.append(f"start_time and end_time are not ISO 8601 ({e}): {finished!r}")
+    else:
+        if took != timedelta(minutes=4, seconds=12):
+            failures.append(f"the execution took {took}, not the scenario's 0:04:12: {finished!r}")
     waited = results.get("Wait for a running lifecycle execution to finish", {}).get("lifecycle_execution", {})
     if waited.get("state", {}).get("status") != "SUCCESS" or not waited.get("resources"):
         failures.append(f"the wait's event does not hold a SUCCESS execution with resources (got {waited!r})")

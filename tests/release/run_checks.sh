@@ -132,19 +132,40 @@ step_galaxy_importer() { "$PY" "$HERE/check_importer.py" "$TARBALL" "$COLLECTION
 step_tarball_contents() { "$PY" "$ROOT/tools/check_tarball.py" --list "$TARBALL"; }
 
 # Installs with --no-deps next to amazon.aws (no Galaxy), and ansible-doc reads the installed module.
-step_tarball_install() {
-    local dest="$WORK/install"
-    mkdir -p "$dest/ansible_collections/amazon" || return 1
-    ln -s "$COLLECTIONS_ROOT/ansible_collections/amazon/aws" "$dest/ansible_collections/amazon/aws"
-    export ANSIBLE_COLLECTIONS_PATH="$dest"
-    ansible-galaxy collection install --no-deps -p "$dest" "$TARBALL" || return 1
-    ansible-galaxy collection list "$FQCN" || return 1
-    ansible-doc --json "$FQCN.imagebuilder_lifecycle_execution_info" >"$WORK/doc.json" || return 1
-    "$PY" -c 'import json, sys; d = json.load(open(sys.argv[1])); [v] = d.values(); print("ansible-doc:", v["doc"]["short_description"])' "$WORK/doc.json"
+# Every install form the docs show (README "Installing it for real", the getting started and AWX guides), each twice
+# into the same empty path, offline: Galaxy is pointed at a closed port, so nothing may need it.
+install_twice() {
+    local name=$1 dest=$2 deps=$3; shift 3
+    local round
+    for round in first second; do
+        echo "-- $name, $round install"
+        ANSIBLE_COLLECTIONS_PATH="$dest${deps:+:$deps}" ansible-galaxy collection install -p "$dest" "$@" || return 1
+        ANSIBLE_COLLECTIONS_PATH="$dest" ansible-galaxy collection list "$FQCN" -p "$dest" | grep -q "$FQCN  *$VERSION" ||
+            { echo "$name: $FQCN $VERSION is not in $dest after the $round install"; return 1; }
+    done
+    # The modules' docs use amazon.aws's doc fragments: with bare ansible-core, amazon.aws comes some other way.
+    ANSIBLE_COLLECTIONS_PATH="$dest:$WORK/deps" ansible-doc --json "$FQCN.imagebuilder_lifecycle_execution" >/dev/null ||
+        return 1
+}
+
+step_install_paths() {
+    export ANSIBLE_GALAXY_SERVER=http://127.0.0.1:9
+    # amazon.aws on the collections path, as `pip install ansible` puts it; bare ansible-core has none.
+    local deps="$WORK/deps"
+    mkdir -p "$deps/ansible_collections/amazon" || return 1
+    ln -s "$COLLECTIONS_ROOT/ansible_collections/amazon/aws" "$deps/ansible_collections/amazon/aws"
+    # A release tag of the git repository: a clone of this checkout, tagged as a release would be.
+    local repo="$WORK/repo"
+    git clone --quiet "$ROOT" "$repo" && git -C "$repo" tag "v$VERSION" || return 1
+    printf 'collections:\n  - name: file://%s\n    type: git\n    version: v%s\n' "$repo" "$VERSION" >"$WORK/requirements.yml"
+    install_twice "tarball" "$WORK/i-tarball" "$deps" "$TARBALL" &&
+        install_twice "tarball, bare ansible-core (--no-deps)" "$WORK/i-nodeps" "" --no-deps "$TARBALL" &&
+        install_twice "git URL at a tag" "$WORK/i-git" "$deps" "git+file://$repo,v$VERSION" &&
+        install_twice "requirements.yml, git at a tag" "$WORK/i-req" "$deps" -r "$WORK/requirements.yml"
 }
 
 STEPS=(inputs ee-metadata ee-introspect ee-create awx-runner-job docs-lint docs-site changelog-lint
-    changelog-current ansible-lint examples-lint galaxy-importer tarball-contents tarball-install)
+    changelog-current ansible-lint examples-lint galaxy-importer tarball-contents install-paths)
 
 # ---- Runner --------------------------------------------------------------------------------------------
 
