@@ -103,7 +103,7 @@ help:
 # ---- The whole run --------------------------------------------------------------------------------
 # Each step runs even after an earlier one failed, so the summary always covers all of them.
 # One step at a time: each already keeps both cores busy (legs side by side, drills four at a time, release
-# checks two at a time); sanity side by side with integration measured no faster (181 s against 48 + 128 s).
+# checks side by side); running steps side by side measured no faster (docs/performance.md has the timings).
 TEST_STEPS := venv lint sanity units build integration drills release-checks
 test:
 	@$(PY311) tools/run_steps.py --make "$(MAKE) -k" --missing-legs "$(MISSING_LEGS)" $(TEST_STEPS)
