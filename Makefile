@@ -50,7 +50,7 @@ WHEELS := .cache/wheels
 VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := $(DIST)/imagebuilder_ops-aws-$(VERSION).tar.gz
 REQ := tests/requirements
-LINT_PATHS := $(wildcard plugins tests tools demo benchmarks)
+LINT_PATHS := $(wildcard plugins extensions tests tools demo benchmarks)
 
 leg_python = $(word 1,$(LEG_$(1)))
 leg_core = $(word 2,$(LEG_$(1)))
@@ -78,8 +78,8 @@ leg_pyver = $$($(CURDIR)/$(VENV)/$(1)/bin/python -c 'import sys; print("%d.%d" %
 READY_LEGS := $(foreach l,$(LEGS),$(if $(filter none,$(call leg_python,$(l))),,$(l)))
 MISSING_LEGS := $(filter-out $(READY_LEGS),$(LEGS))
 
-.PHONY: help test venv lint format sanity units build integration drills demo release-checks bench clean \
-	legs-available tarball tools-venv lint-venv \
+.PHONY: help test venv lint format sanity units build integration drills eda demo release-checks bench clean \
+	legs-available tarball tools-venv lint-venv eda-venv \
 	$(foreach t,venv stage units install integration drills,$(addprefix $(t)-,$(LEGS))) \
 	$(addprefix sanity-,$(SANITY_LEGS))
 
@@ -93,6 +93,7 @@ help:
 	@echo "make build           $(TARBALL), installed into $(BUILD)/<leg>/installed for every leg"
 	@echo "make integration     ansible-test integration on every leg, against the local endpoint"
 	@echo "make drills          tests/drills/run.py (fault and load drills) on the $(DRILL_LEG) leg"
+	@echo "make eda             tests/eda/run.py: the event source's guide rulebook in ansible-rulebook (.venv/eda)"
 	@echo "make demo            demo/run.py on the core219 leg"
 	@echo "make release-checks  tests/release/run_checks.sh with .venv/tools"
 	@echo "make bench           benchmarks/run.py on the core221 leg"
@@ -104,7 +105,7 @@ help:
 # Each step runs even after an earlier one failed, so the summary always covers all of them.
 # One step at a time: each already keeps both cores busy (legs side by side, drills four at a time, release
 # checks side by side); running steps side by side measured no faster (docs/performance.md has the timings).
-TEST_STEPS := venv lint sanity units build integration drills release-checks
+TEST_STEPS := venv lint sanity units build integration drills eda release-checks
 test:
 	@$(PY311) tools/run_steps.py --make "$(MAKE) -k" --missing-legs "$(MISSING_LEGS)" $(TEST_STEPS)
 
@@ -120,7 +121,7 @@ legs-available:
 # Every venv `make test` needs, the release checks' (the largest) first; two at a time: pip spends much of
 # its time waiting, and the machines have 2 cores.
 venv: legs-available
-	@$(MAKE) -j2 --output-sync=target $(if $(filter none,$(PY313)),,tools-venv) $(addprefix venv-,$(READY_LEGS)) lint-venv
+	@$(MAKE) -j2 --output-sync=target $(if $(filter none,$(PY313)),,tools-venv) $(addprefix venv-,$(READY_LEGS)) lint-venv eda-venv
 
 # tools/venv.py rebuilds only when the interpreter, the pins or the pip arguments changed.
 $(addprefix venv-,$(LEGS)): venv-%:
@@ -134,6 +135,10 @@ $(addprefix venv-,$(LEGS)): venv-%:
 
 lint-venv:
 	@$(PY311) tools/venv.py --python $(PY311) --dir $(VENV)/lint -- -r $(REQ)/lint.txt -c $(REQ)/constraints.txt
+
+# ansible-rulebook 1.3.2 (Python 3.11; it finds the machine's Java 17 itself) for the event source's end-to-end test.
+eda-venv:
+	@$(PY311) tools/venv.py --python $(PY311) --dir $(VENV)/eda --check "-m pip check" -- -r $(REQ)/eda.txt
 
 # tools.txt belongs to the release checks; without it this target fails, as it should.
 tools-venv: $(REQ)/tools.txt
@@ -230,6 +235,11 @@ drills: drills-$(DRILL_LEG)
 $(addprefix drills-,$(LEGS)): drills-%: install-%
 	$(call leg_env,$*) $(call run_module,$*,tests.drills.run) --leg $* --collections-path $(call installed,$*)
 
+# The event source's guide rulebook in the real ansible-rulebook, against the local endpoint, with the collection
+# installed on the core219 leg (amazon.aws beside it).
+eda: eda-venv install-core219
+	$(call run_module,eda,tests.eda.run) --collections-path $(call installed,core219)
+
 demo: install-core219
 	$(call leg_env,core219) $(call run_module,core219,demo.run) --collections-path $(call installed,core219)
 
@@ -244,10 +254,16 @@ release-checks: tools-venv install-core221
 		TARBALL=$(CURDIR)/$(TARBALL) SUPPORT_ROOT=$(SUPPORT_ROOT) bash tests/release/run_checks.sh
 endif
 
+# The AWS CLI the benchmarks compare the module with: pinned, in a venv of its own (only `make bench` needs it).
+.PHONY: awscli-venv
+awscli-venv: $(REQ)/bench.txt
+	@if [ "$(PY313)" = none ]; then echo "the AWS CLI venv needs Python >= 3.12: none found (set PY313=...)"; exit 1; fi
+	@$(PY311) tools/venv.py --python $(PY313) --dir $(VENV)/awscli --check "-m awscli --version" -- -r $(REQ)/bench.txt
+
 # The results go into this checkout's docs/performance.md, not into the copy the benchmarks run from.
-bench: install-core221
+bench: install-core221 awscli-venv
 	$(call leg_env,core221) $(call run_module,core221,benchmarks.run) --collections-path $(call installed,core221) \
-		--doc $(CURDIR)/docs/performance.md
+		--aws-cli $(CURDIR)/$(VENV)/awscli/bin/aws --doc $(CURDIR)/docs/performance.md
 
 clean:
 	rm -rf $(VENV) $(BUILD) .cache $(DIST)

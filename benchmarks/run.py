@@ -1,7 +1,8 @@
 """Benchmarks: what imagebuilder_lifecycle_execution_info adds to the API calls it makes (`make bench`).
 
     PYTHONPATH=.build/tarball python -m ansible_collections.imagebuilder_ops.aws.benchmarks.run \
-        [--collections-path .build/core221/installed] [--reps 5] [--list-reps 3] [--doc docs/performance.md]
+        --collections-path .build/core221/installed [--aws-cli .venv/awscli/bin/aws] [--reps 5] [--list-reps 3] \
+        [--wait-reps 3] [--doc docs/performance.md | --no-write]
 
 One local endpoint (tests/local_endpoint, in this process) serves every case. Each round runs every command
 once, in a shuffled order, so that a busy moment on the machine falls on module and floor alike:
@@ -9,12 +10,17 @@ once, in a shuffled order, so that a busy moment on the machine falls on module 
 * get: `ansible localhost -m <info module>` for one execution, against the floor `ansible -m ping` plus a bare
   boto3 script making the same GetLifecycleExecution (benchmarks/bare_boto3.py);
 * list 1k / list 10k: every execution of a policy with 1,000 and 10,000 executions, and res 10k: an execution
-  with 10,000 resources. Floor: ping plus a bare boto3 paginator loop at the best page size. Data floor: a
-  trivial module returning the same answer (benchmarks/modules/bench_echo.py) plus the bare loop, which adds
-  what Ansible itself spends carrying a result that large;
+  whose one top-level image has 10,000 AMIs under it, read as a tree (include_resources). Floor: ping plus a bare
+  boto3 paginator loop at the best page size. Data floor: a trivial module returning the same answer
+  (benchmarks/modules/bench_echo.py) plus the bare loop, which adds what Ansible itself spends carrying a result
+  that large;
 * wait: a wait on an execution whose terminal status appears at a known time, counted from the endpoint's
   request log (one GetLifecycleExecution per poll, none after the terminal status) and timed from the terminal
-  status to the module returning its result.
+  status to the module returning its result;
+* the AWS CLI as a peer (with --aws-cli): one-task playbooks, the module's task against a `command` task running
+  the CLI for the same result: a get, the auto-paginated listing of 1,000 executions (parsed with from_json), and
+  a wait that ends on the 20th GetLifecycleExecution (`wait: true` against `until` polling the CLI), timed whole
+  (ansible-playbook and every process under it) and counted from the endpoint's request log.
 
 Module processes, commands and bare scripts run under small measuring wrappers that record peak RSS and end time. The
 table goes to stdout and, unless --no-write, into --doc (docs/performance.md) between its results markers. Exit
@@ -41,9 +47,11 @@ from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import loca
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import check_installed
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import tool
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import ACCOUNT
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import PAGE_SIZE
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import REGION
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import execution_id
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import image_arn
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import policy_arn
 
 HERE = Path(__file__).resolve().parent
@@ -55,6 +63,8 @@ END_MARK = "<!-- benchmark results: end -->"
 
 GET_ID = execution_id("0000beef", 1)
 RES_ID = execution_id("0000cafe", 1)
+# As a lifecycle policy's run lists them: the image at the top level, its AMIs (one snapshot each) under it.
+RES_IMAGE = image_arn("bench-res")
 RESOURCES = 10000
 # case -> (module arguments, bare_boto3.py arguments, expected item count)
 LISTINGS = {
@@ -75,6 +85,64 @@ WAIT_SLEEP = 2
 # the module sees it nearly a whole wait_sleep later, the worst case the goal allows for.
 WAIT_TERMINAL_AFTER = 2 * WAIT_SLEEP + 0.3
 RATIO_GOAL = 1.10
+# Against the data floor (what Ansible spends carrying the same result), the large listings must add nothing.
+DATA_FLOOR_GOAL = {"list 1k": 1.10, "list 10k": 1.00, "res 10k": 1.00}
+# Against the ping floor, only the small cases have a goal; the large ones show it as information.
+FLOOR_GOAL = {"get": 1.10, "list 1k": 1.10}
+
+# The AWS CLI as a peer: the same work as a `command` task, in a playbook, against the module's task.
+PEER_GOAL = 1.00  # the module's task costs no more than the CLI's (wall and CPU)
+POLLS = 20  # the peer wait ends on the 20th GetLifecycleExecution (a per-call timeline)
+POLL_SLEEP = 1  # wait_sleep of the module, delay of the until loop
+POLL_CPU_GOAL = 0.20  # the module's CPU at most a fifth of the until loop's
+DEFAULT_WAIT_SLEEP = 15  # the module's default wait_sleep: a day of waits is counted at it
+TERMINAL_STATUSES = ["SUCCESS", "FAILED", "CANCELLED"]
+PLAY = "- name: Benchmark\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+CHECK = "    - name: Check\n      ansible.builtin.assert:\n        quiet: true\n        that: {that}\n"
+MODULE_TASK = (
+    "    - name: The module\n"
+    f"      {INFO}:\n"
+    '        endpoint_url: "{{{{ url }}}}"\n'
+    '        region: "{{{{ region }}}}"\n'
+    "{args}"
+    "      register: got\n"
+)
+CLI_TASK = (
+    "    - name: The AWS CLI\n"
+    "      ansible.builtin.command:\n"
+    '        argv: ["{{{{ aws }}}}", imagebuilder, {argv}, --endpoint-url, "{{{{ url }}}}"]\n'
+    "      register: got\n"
+    "      changed_when: false\n"
+    "{extra}"
+)
+PLAYBOOKS = {
+    "get module": MODULE_TASK.format(args='        lifecycle_execution_id: "{{ ident }}"\n')
+    + CHECK.format(that="got.lifecycle_execution.lifecycle_execution_id == ident"),
+    "get cli": CLI_TASK.format(argv='get-lifecycle-execution, --lifecycle-execution-id, "{{ ident }}"', extra="")
+    + CHECK.format(that="(got.stdout | from_json).lifecycleExecution.lifecycleExecutionId == ident"),
+    "list module": MODULE_TASK.format(args='        lifecycle_policy_arn: "{{ ident }}"\n')
+    + CHECK.format(that="got.lifecycle_executions | length == count"),
+    "list cli": CLI_TASK.format(argv='list-lifecycle-executions, --resource-arn, "{{ ident }}"', extra="")
+    + "    - name: Parse\n"
+    + "      ansible.builtin.set_fact:\n"
+    + '        executions: "{{ (got.stdout | from_json).lifecycleExecutions }}"\n'
+    + CHECK.format(that="executions | length == count"),
+    "wait module": MODULE_TASK.format(
+        args='        lifecycle_execution_id: "{{ ident }}"\n'
+        "        wait: true\n"
+        f"        wait_sleep: {POLL_SLEEP}\n"
+        "        wait_timeout: 120\n"
+    )
+    + CHECK.format(that="got.lifecycle_execution.state.status == 'SUCCESS'"),
+    "wait cli": CLI_TASK.format(
+        argv='get-lifecycle-execution, --lifecycle-execution-id, "{{ ident }}", '
+        "--query, lifecycleExecution.state.status, --output, text",
+        extra=f"      until: got.stdout in {TERMINAL_STATUSES}\n"
+        f"      retries: {2 * POLLS}\n"
+        f"      delay: {POLL_SLEEP}\n",
+    )
+    + CHECK.format(that="got.stdout == 'SUCCESS'"),
+}
 
 
 def scenario(wait_reps):
@@ -83,8 +151,19 @@ def scenario(wait_reps):
         {
             "lifecycleExecutionId": RES_ID,
             "lifecyclePolicyArn": policy_arn("bench-res"),
+            "images": [RES_IMAGE],
             "status": "SUCCESS",
+            "resources": [
+                {
+                    "accountId": ACCOUNT,
+                    "resourceId": RES_IMAGE,
+                    "region": REGION,
+                    "state": {"status": "SUCCESS"},
+                    "action": {"name": "DELETE"},
+                }
+            ],
             "generate_resources": RESOURCES,
+            "generate_resources_parent": RES_IMAGE,
         },
     ]
     for rep in range(wait_reps):
@@ -95,6 +174,14 @@ def scenario(wait_reps):
                 "timeline_seconds": [["PENDING", 1], ["IN_PROGRESS", WAIT_TERMINAL_AFTER - 1], ["SUCCESS", None]],
             }
         )
+        for who in ("module", "cli"):
+            executions.append(
+                {
+                    "lifecycleExecutionId": poll_id(who, rep),
+                    "lifecyclePolicyArn": policy_arn("bench-poll"),
+                    "timeline": [["IN_PROGRESS", POLLS - 1], ["SUCCESS", None]],
+                }
+            )
     policies = [
         {"arn": policy_arn(name), "generate_executions": count, "generate_id_prefix": f"{count:08x}"}
         for name, count in (("bench-1k", 1000), ("bench-10k", 10000))
@@ -104,6 +191,10 @@ def scenario(wait_reps):
 
 def wait_id(rep):
     return execution_id("0000a1a1", rep + 1)
+
+
+def poll_id(who, rep):
+    return execution_id("0000b2b2" if who == "module" else "0000c3c3", rep + 1)
 
 
 def measuring_wrappers(workdir):
@@ -167,6 +258,12 @@ class Bench:
             {"BENCH_RSS_FILE": str(self.module_file), "ANSIBLE_LIBRARY": str(LIBRARY)},
         )
         self.bare_env = isolated_env(args.collections_path, workdir, {"AWS_DEFAULT_REGION": REGION})
+        # The CLI, run by the command module on localhost, takes the fake credentials and the region from here.
+        self.peer_env = isolated_env(args.collections_path, workdir, {"AWS_DEFAULT_REGION": REGION})
+        self.playbooks = {}
+        for name, tasks in PLAYBOOKS.items():
+            self.playbooks[name] = self.workdir / f"{name.replace(' ', '-')}.yml"
+            self.playbooks[name].write_text(PLAY + tasks)
         self.samples = {}  # name -> list of dicts (wall, cpu, rss, ...)
         self.errors = []
         self.data = {}  # listing case -> file holding the bare script's answer, for the data floor
@@ -205,6 +302,17 @@ class Bench:
             keep.write_text(result.stdout)
         self.record(name, wall=result.wall, cpu=result.cpu, rss=rss)
 
+    def playbook(self, name, playbook, ident, **extra):
+        """One run of a one-task playbook (plus its check), measured, with the API calls it made."""
+        extra_vars = {"url": self.endpoint.url, "region": REGION, "aws": self.args.aws_cli, "ident": ident, **extra}
+        cmd = [tool("ansible-playbook"), str(self.playbooks[playbook]), "-e", json.dumps(extra_vars)]
+        calls_before = len(self.endpoint.requests())
+        result = run(cmd, self.peer_env, timeout=600)
+        calls = len(self.endpoint.requests()) - calls_before
+        if result.rc != 0:
+            self.errors.append(f"{name}: exit {result.rc}: {result.stdout[-800:]} {result.stderr[-400:]}")
+        self.record(name, wall=result.wall, cpu=result.cpu, calls=calls)
+
     # -- the cases ---------------------------------------------------------------------------------------------
 
     def ping(self):
@@ -227,7 +335,8 @@ class Bench:
             if "lifecycle_executions" in answer:
                 ids = [e["lifecycle_execution_id"] for e in answer["lifecycle_executions"]]
             else:
-                ids = [r["resource_id"] for r in answer.get("lifecycle_execution", {}).get("resources", [])]
+                tree = answer.get("lifecycle_execution", {}).get("resources", [])
+                ids = [r["resource_id"] for image in tree for r in image.get("child_resources", [])]
             return None if len(ids) == count == len(set(ids)) else f"{len(ids)} items, {len(set(ids))} distinct"
 
         self.ansible(f"{case}: module", INFO, module_args, expect)
@@ -277,6 +386,27 @@ class Bench:
             command_delay=result.ended - terminal_at,
         )
 
+    def peer_steps(self, number):
+        """The module's task against the AWS CLI's `command` task doing the same, in this round."""
+        if not self.args.aws_cli:
+            return []
+        steps = [
+            lambda: self.playbook("get: module task", "get module", GET_ID),
+            lambda: self.playbook("get: CLI task", "get cli", GET_ID),
+        ]
+        if number < self.args.list_reps:
+            arn, count = LISTINGS["list 1k"][1][1], LISTINGS["list 1k"][2]
+            steps += [
+                lambda: self.playbook("list 1k: module task", "list module", arn, count=count),
+                lambda: self.playbook("list 1k: CLI task", "list cli", arn, count=count),
+            ]
+        if number < self.args.wait_reps:
+            steps += [
+                lambda: self.playbook("poll: module task", "wait module", poll_id("module", number)),
+                lambda: self.playbook("poll: CLI until loop", "wait cli", poll_id("cli", number)),
+            ]
+        return steps
+
     def rounds(self):
         rng = random.Random(self.args.seed)
         for number in range(self.args.reps):
@@ -290,6 +420,7 @@ class Bench:
                     ]
             if number < self.args.wait_reps:
                 steps.append(lambda n=number: self.wait(n))
+            steps += self.peer_steps(number)
             rng.shuffle(steps)
             began = time.monotonic()
             for step in steps:
@@ -304,6 +435,10 @@ def wall(samples):
     return [x["wall"] for x in samples]
 
 
+def cpu(samples):
+    return [x["cpu"] for x in samples]
+
+
 def median_ratio(numerator, denominator):
     return statistics.median(numerator) / statistics.median(denominator)
 
@@ -314,20 +449,22 @@ def mib(kib):
 
 class Report:
     def __init__(self):
-        self.rows = []  # (measurement, median, min, max, ratio, goal, result)
+        self.rows = []  # (measurement, median, min, max, CPU, ratio, CPU ratio, goal, result)
         self.verdicts = []
 
-    def row(self, name, values=(), ratio="", goal="", ok=None, unit="s", cpu=""):
+    def row(self, name, values=(), ratio="", goal="", ok=None, unit="s", cpu="", cpu_values=()):
         cells = ("", "", "")
         if values:
             fmt = (lambda v: f"{v:.2f} s") if unit == "s" else (lambda v: f"{v:g}")
             cells = tuple(fmt(v) for v in (statistics.median(values), min(values), max(values)))
+        cpu_cell = f"{statistics.median(cpu_values):.2f} s" if cpu_values else ""
         if ok is not None:
             self.verdicts.append(ok)
-        self.rows.append((name, *cells, ratio, cpu, goal, "" if ok is None else ("PASS" if ok else "FAIL")))
+        verdict = "" if ok is None else ("PASS" if ok else "FAIL")
+        self.rows.append((name, *cells, cpu_cell, ratio, cpu, goal, verdict))
 
     def table(self):
-        header = ("measurement", "median", "min", "max", "ratio", "CPU ratio", "goal", "result")
+        header = ("measurement", "median", "min", "max", "CPU", "ratio", "CPU ratio", "goal", "result")
         widths = [max(len(str(r[i])) for r in [header, *self.rows]) for i in range(len(header))]
         lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(header, widths)) + " |"]
         lines.append("|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -335,43 +472,132 @@ class Report:
         return "\n".join(lines)
 
 
+def floor_rows(out, samples, case):
+    """The module against the ping floor and, for the listings, the data floor; returns the module's wall median."""
+    ping = samples["ping"]
+    module = samples[f"{case}: module"]
+    bare = samples[f"{case}: bare boto3"]
+    # Each round's floor is that round's ping (or echo) plus that round's bare script.
+    floor = [p["wall"] + b["wall"] for p, b in zip(ping, bare)]
+    floor_cpu = [p["cpu"] + b["cpu"] for p, b in zip(ping, bare)]
+    out.row(f"{case}: bare boto3", wall(bare), cpu_values=cpu(bare))
+    out.row(f"{case}: floor = ping + bare", floor, cpu_values=floor_cpu)
+    echo = samples.get(f"{case}: echo")
+    if echo:
+        data_floor = [e["wall"] + b["wall"] for e, b in zip(echo, bare)]
+        data_floor_cpu = [e["cpu"] + b["cpu"] for e, b in zip(echo, bare)]
+        out.row(f"{case}: data floor = echo + bare", data_floor, cpu_values=data_floor_cpu)
+        # No goal: what Ansible alone adds to the floor for carrying a result of this size, with no module code.
+        out.row(
+            f"{case}: data floor vs floor",
+            data_floor,
+            f"{median_ratio(data_floor, floor):.2f}",
+            cpu=f"{median_ratio(data_floor_cpu, floor_cpu):.2f}",
+            cpu_values=data_floor_cpu,
+        )
+    ratio = median_ratio(wall(module), floor)
+    goal = FLOOR_GOAL.get(case)
+    out.row(
+        f"{case}: module vs floor",
+        wall(module),
+        f"{ratio:.2f}",
+        f"<= {goal:.2f}" if goal else "",
+        None if goal is None else ratio <= goal,
+        cpu=f"{median_ratio(cpu(module), floor_cpu):.2f}",
+        cpu_values=cpu(module),
+    )
+    if echo:
+        ratio = median_ratio(wall(module), data_floor)
+        goal = DATA_FLOOR_GOAL[case]
+        out.row(
+            f"{case}: module vs data floor",
+            wall(module),
+            f"{ratio:.2f}",
+            f"<= {goal:.2f}",
+            ratio <= goal,
+            cpu=f"{median_ratio(cpu(module), data_floor_cpu):.2f}",
+            cpu_values=cpu(module),
+        )
+    return statistics.median(wall(module))
+
+
+def calls(runs, unit=False):
+    """The API calls the runs made: one number when they agree, else each; with ``unit``, "1 call" or "N calls"."""
+    found = sorted({x["calls"] for x in runs})
+    text = "/".join(str(n) for n in found)
+    return f"{text} call{'' if found == [1] else 's'}" if unit else text
+
+
+def peer_rows(out, samples):
+    """The module's task against the AWS CLI's `command` task (one-task playbooks, controller and children)."""
+    for case in ("get", "list 1k"):
+        module, cli = samples.get(f"{case}: module task"), samples.get(f"{case}: CLI task")
+        if not module or not cli:
+            continue
+        out.row(f"{case}: module task ({calls(module, unit=True)})", wall(module), cpu_values=cpu(module))
+        out.row(f"{case}: AWS CLI task ({calls(cli, unit=True)})", wall(cli), cpu_values=cpu(cli))
+        ratio, cpu_ratio = median_ratio(wall(module), wall(cli)), median_ratio(cpu(module), cpu(cli))
+        out.row(
+            f"{case}: module task vs CLI task",
+            (),
+            f"{ratio:.2f}",
+            f"<= {PEER_GOAL:.2f} (wall, CPU)",
+            ratio <= PEER_GOAL and cpu_ratio <= PEER_GOAL,
+            cpu=f"{cpu_ratio:.2f}",
+        )
+    module, loop = samples.get("poll: module task"), samples.get("poll: CLI until loop")
+    if not module or not loop:
+        return None
+    out.row(f"wait {POLLS} polls: module, wait_sleep {POLL_SLEEP}", wall(module), cpu_values=cpu(module))
+    out.row(f"wait {POLLS} polls: CLI until loop, delay {POLL_SLEEP}", wall(loop), cpu_values=cpu(loop))
+    ok = all(x["calls"] == POLLS for x in module + loop)
+    out.row(
+        f"wait {POLLS} polls: GetLifecycleExecution calls, module / loop",
+        (),
+        f"{calls(module)} / {calls(loop)}",
+        f"{POLLS} / {POLLS}",
+        ok,
+    )
+    cpu_ratio = median_ratio(cpu(module), cpu(loop))
+    out.row(
+        f"wait {POLLS} polls: module CPU / loop CPU",
+        (),
+        "",
+        f"<= {POLL_CPU_GOAL:.2f}",
+        cpu_ratio <= POLL_CPU_GOAL,
+        cpu=f"{cpu_ratio:.2f}",
+    )
+    day = hour_of_waiting(samples)
+    if day:
+        out.row(
+            f"wait: CPU s per hour of waiting at wait_sleep {DEFAULT_WAIT_SLEEP}, module / loop",
+            (),
+            f"{day[0]:.1f} / {day[1]:.1f}",
+        )
+    return day
+
+
+def hour_of_waiting(samples):
+    """CPU seconds an hour of waiting costs (3600 / 15 polls), module and until loop: a single read's task plus
+    the measured cost of each further poll (the wait's CPU beyond the single read, per further poll)."""
+    polls = 3600 // DEFAULT_WAIT_SLEEP
+    found = []
+    for one, many in (("get: module task", "poll: module task"), ("get: CLI task", "poll: CLI until loop")):
+        if not samples.get(one) or not samples.get(many):
+            return None
+        single, waited = statistics.median(cpu(samples[one])), statistics.median(cpu(samples[many]))
+        per_poll = max(0.0, (waited - single) / (POLLS - 1))
+        found.append(single + (polls - 1) * per_poll)
+    return found
+
+
 def report(samples):
     out = Report()
-    ping = wall(samples["ping"])
-    out.row("ansible -m ping", ping)
+    out.row("ansible -m ping", wall(samples["ping"]), cpu_values=cpu(samples["ping"]))
     medians = {}
     for case in ("get", *LISTINGS):
-        if f"{case}: module" not in samples:
-            continue
-        module = wall(samples[f"{case}: module"])
-        bare = wall(samples[f"{case}: bare boto3"])
-        medians[case] = statistics.median(module)
-        # Each round's floor is that round's ping (or echo) plus that round's bare script.
-        floor = [p + b for p, b in zip(ping, bare)]
-        module_cpu = [x["cpu"] for x in samples[f"{case}: module"]]
-        bare_cpu = [x["cpu"] for x in samples[f"{case}: bare boto3"]]
-        floor_cpu = [p["cpu"] + b for p, b in zip(samples["ping"], bare_cpu)]
-        out.row(f"{case}: bare boto3", bare)
-        out.row(f"{case}: floor = ping + bare", floor)
-        if f"{case}: echo" in samples:
-            data_floor = [e + b for e, b in zip(wall(samples[f"{case}: echo"]), bare)]
-            data_floor_cpu = [e["cpu"] + b for e, b in zip(samples[f"{case}: echo"], bare_cpu)]
-            out.row(f"{case}: data floor = echo + bare", data_floor)
-            # No goal: what Ansible alone adds to the floor for carrying a result of this size, with no module code.
-            out.row(
-                f"{case}: data floor vs floor",
-                data_floor,
-                f"{median_ratio(data_floor, floor):.2f}",
-                cpu=f"{median_ratio(data_floor_cpu, floor_cpu):.2f}",
-            )
-        ratio = median_ratio(module, floor)
-        goal = f"<= {RATIO_GOAL:.2f}"
-        cpu = f"{median_ratio(module_cpu, floor_cpu):.2f}"
-        out.row(f"{case}: module vs floor", module, f"{ratio:.2f}", goal, ratio <= RATIO_GOAL, cpu=cpu)
-        if f"{case}: echo" in samples:
-            ratio = median_ratio(module, data_floor)
-            cpu = f"{median_ratio(module_cpu, data_floor_cpu):.2f}"
-            out.row(f"{case}: module vs data floor", module, f"{ratio:.2f}", goal, ratio <= RATIO_GOAL, cpu=cpu)
+        if f"{case}: module" in samples:
+            medians[case] = floor_rows(out, samples, case)
     if {"list 1k", "list 10k"} <= set(medians):
         whole = medians["list 10k"] / medians["list 1k"]
         out.row("list: 10x items, time x", (), f"{whole:.2f}", "<= 10", whole <= 10)
@@ -387,6 +613,7 @@ def report(samples):
         out.row("wait: calls beyond one per poll", (), f"{extra}", "0", extra == 0)
         after = sum(w["after_terminal"] for w in waits)
         out.row("wait: calls after the terminal status", (), f"{after}", "0", after == 0)
+    day = peer_rows(out, samples)
     memory = []
     for case in ("get", *LISTINGS):
         runs = samples.get(f"{case}: module")
@@ -402,7 +629,18 @@ def report(samples):
                     mib(max(echo) if echo else None),
                 )
             )
-    return out, memory
+    return out, memory, day
+
+
+def day_of_waits(day):
+    """What a user saves on a day of waits, from hour_of_waiting's (module, until loop) CPU seconds."""
+    module, loop = day
+    return (
+        f"A day of waits: each hour of waiting at wait_sleep {DEFAULT_WAIT_SLEEP} s ({3600 // DEFAULT_WAIT_SLEEP} "
+        f"polls) costs about {module:.0f} s of CPU with the module's `wait: true` and {loop:.0f} s with a `command` + "
+        f"`until` loop over the AWS CLI: {loop - module:.0f} s of CPU saved per hour of waiting, "
+        f"{24 * (loop - module) / 60:.0f} min per 24 hours of waiting."
+    )
 
 
 def memory_table(memory):
@@ -428,6 +666,15 @@ def versions(collections_path):
         except (OSError, ValueError, KeyError):
             found[name.replace("/", ".")] = "?"
     return found
+
+
+def aws_cli_versions(aws_cli, collections_path):
+    """awscli's version and that of the botocore it carries, from ``aws --version``."""
+    if not aws_cli:
+        return {"awscli": "not run (no --aws-cli)"}
+    result = run([aws_cli, "--version"], isolated_env(collections_path, tempfile.gettempdir()), timeout=60)
+    words = dict(word.split("/", 1) for word in (result.stdout + result.stderr).split() if "/" in word)
+    return {"awscli": words.get("aws-cli", "?"), "awscli's botocore": words.get("botocore", "?")}
 
 
 def machine():
@@ -459,6 +706,7 @@ def main(argv=None):
     parser.add_argument("--wait-reps", type=int, default=3, help="rounds that also run a wait (default 3)")
     parser.add_argument("--seed", type=int, default=5, help="seed of the command order (default 5)")
     parser.add_argument("--doc", type=Path, help="the docs/performance.md to write the results into")
+    parser.add_argument("--aws-cli", help="the `aws` command (awscli 1.x) to compare with; without it, no CLI rows")
     parser.add_argument("--no-write", action="store_true", help="print only; write no --doc")
     args = parser.parse_args(argv)
     if not args.no_write and args.doc is None:
@@ -486,12 +734,13 @@ def main(argv=None):
         print("benchmarks: commands failed:\n  " + "\n  ".join(bench.errors), file=sys.stderr)
         return 2
 
-    out, memory = report(bench.samples)
+    out, memory, day = report(bench.samples)
     ok = all(out.verdicts)
     info = {
         **machine(),
         "Python": platform.python_version(),
         **versions(args.collections_path),
+        **aws_cli_versions(args.aws_cli, args.collections_path),
         "load average (1 min) before/after": f"{load_before:.1f}/{os.getloadavg()[0]:.1f}",
     }
     defaults = (args.reps, args.list_reps, args.wait_reps) == (5, 3, 3)
@@ -514,6 +763,7 @@ def main(argv=None):
             "",
             memory_table(memory),
             "",
+            *([day_of_waits(day), ""] if day else []),
             f"Overall: {'PASS' if ok else 'FAIL'} ({sum(out.verdicts)} of {len(out.verdicts)} goals met).",
         ]
     )
