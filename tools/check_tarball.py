@@ -36,7 +36,10 @@ REQUIRED = (
 # (regular expression over a member's path, what such a member is)
 FORBIDDEN = (
     # What build_ignore leaves out of the collection's own tree.
-    (r"^(\.ci|benchmarks|demo|tools|tests/drills|tests/eda|tests/release|tests/local_endpoint)(/|$)", "a development directory"),
+    (
+        r"^(\.ci|benchmarks|demo|tools|tests/drills|tests/eda|tests/release|tests/local_endpoint)(/|$)",
+        "a development directory",
+    ),
     (r"^(Makefile|\.flake8|pyproject\.toml|changelogs/\.plugin-cache\.yaml)$", "a development file"),
     (r"^dist(/|$)", "built artifacts"),
     # What a run leaves behind, wherever it is.
