@@ -302,7 +302,7 @@ def test_create_is_asked_again_while_the_role_propagates(client, monkeypatch):
     monkeypatch.setattr(lp.time, "monotonic", lambda: now[0])
     monkeypatch.setattr(lp.time, "sleep", lambda s: (slept.append(s), now.__setitem__(0, now[0] + s)))
     request = lp.create_request(lp.desired_policy(OPTIONS), None, "one-token")
-    for _ in range(2):
+    for _attempt in range(2):
         stubber.add_client_error(
             "create_lifecycle_policy",
             "InvalidParameterValueException",
@@ -321,7 +321,7 @@ def test_the_role_wait_is_bounded(client, monkeypatch):
     monkeypatch.setattr(lp.time, "monotonic", lambda: now[0])
     monkeypatch.setattr(lp.time, "sleep", lambda s: now.__setitem__(0, now[0] + s))
     attempts = lp.ROLE_PROPAGATION_TIMEOUT // lp.ROLE_PROPAGATION_SLEEP + 1
-    for _ in range(attempts):
+    for _attempt in range(attempts):
         stubber.add_client_error(
             "update_lifecycle_policy", "InvalidParameterValueException", lp.ROLE_NOT_READY_MESSAGE, 400
         )
