@@ -219,3 +219,23 @@ def test_absent_in_check_mode_writes_nothing(run_module, client):
     found(client[1], stored())
     result, _made = run_module(module.main, {"name": NAME, "state": "absent", "_ansible_check_mode": True})
     assert result["changed"] is True
+
+
+def test_a_throttled_create_is_retried_with_one_token(run_module, client, sleeps):
+    wrapped, stubber = client
+    tokens = []
+    wrapped.client.meta.events.register(
+        "provide-client-params.imagebuilder.CreateLifecyclePolicy",
+        lambda params, **kwargs: tokens.append(params["clientToken"]),
+    )
+    found(stubber)
+    stubber.add_response("list_lifecycle_policies", {"lifecyclePolicySummaryList": []}, {"maxResults": 100})
+    stubber.add_client_error("create_lifecycle_policy", "CallRateLimitExceededException", http_status_code=429)
+    stubber.add_response("create_lifecycle_policy", {"lifecyclePolicyArn": ARN})
+    stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": STORED}, {"lifecyclePolicyArn": ARN})
+
+    result, _made = run_module(module.main, TASK)
+
+    assert result["changed"] is True
+    assert len(tokens) == 2 and tokens[0] == tokens[1]
+    assert len(sleeps) == 1
