@@ -30,6 +30,7 @@ from datetime import timezone
 from http.server import BaseHTTPRequestHandler
 from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
+from urllib.parse import unquote
 from urllib.parse import urlsplit
 
 import botocore.session
@@ -44,6 +45,13 @@ OPERATIONS = (
     "CancelLifecycleExecution",
     "StartResourceStateUpdate",
     "GetImage",
+    "CreateLifecyclePolicy",
+    "GetLifecyclePolicy",
+    "UpdateLifecyclePolicy",
+    "DeleteLifecyclePolicy",
+    "ListLifecyclePolicies",
+    "TagResource",
+    "UntagResource",
 )
 CONTROL_PREFIX = "/_endpoint/"
 DEFAULT_PAGE_SIZE = 25
@@ -59,7 +67,24 @@ READ_RESULT_MEMBERS = {
     "ListLifecycleExecutions": "lifecycleExecutions",
     "ListLifecycleExecutionResources": "resources",
     "GetImage": "image",
+    "GetLifecyclePolicy": "lifecyclePolicy",
+    "ListLifecyclePolicies": "lifecyclePolicySummaryList",
 }
+# A policy's members as Create/Update send them; Update replaces all of them (name and tags excepted).
+POLICY_MEMBERS = ("description", "status", "executionRole", "resourceType", "policyDetails", "resourceSelection")
+SUMMARY_MEMBERS = (
+    "arn",
+    "name",
+    "description",
+    "status",
+    "executionRole",
+    "resourceType",
+    "dateCreated",
+    "dateUpdated",
+    "dateLastRun",
+    "tags",
+)
+POLICY_FILTERS = ("name", "resourceType", "status")
 # StartResourceStateUpdate: "The image must be in one of these terminal states: AVAILABLE, DEPRECATED, DISABLED,
 # FAILED, or CANCELLED. Images with FAILED or CANCELLED status can transition only to DELETED." Container-based images
 # have DELETED only.
@@ -240,9 +265,16 @@ class ServiceModel:
     def __init__(self):
         self.model = botocore.session.get_session().get_service_model(SERVICE)
         self.routes = {}
+        # Paths with {member} labels (TagResource, UntagResource): (method, compiled path, operation).
+        self.templates = []
         for name in self.model.operation_names:
             http = self.model.operation_model(name).http
-            self.routes[(http["method"], urlsplit(http["requestUri"]).path)] = name
+            path = urlsplit(http["requestUri"]).path
+            if "{" in path:
+                pattern = re.sub(r"\\\{([A-Za-z]+)(?:\\\+)?\\\}", r"(?P<\1>[^/]+)", re.escape(path))
+                self.templates.append((http["method"], re.compile(f"^{pattern}$"), name))
+            else:
+                self.routes[(http["method"], path)] = name
         self.operations = {name: self.model.operation_model(name) for name in OPERATIONS}
         self.validator = ShapeValidator()
         # The two ARN kinds ListLifecycleExecutions accepts, recognised by the patterns of the model's own shapes.
@@ -268,15 +300,26 @@ class ServiceModel:
             return None
         return shape.metadata.get("error", {}).get("httpStatusCode", 400)
 
+    def route(self, method, path):
+        """The operation a request names and its URI members (percent-decoded), or (None, {})."""
+        operation = self.routes.get((method, path))
+        if operation is not None:
+            return operation, {}
+        for template_method, pattern, name in self.templates:
+            match = pattern.match(path) if template_method == method else None
+            if match:
+                return name, {key: unquote(value) for key, value in match.groupdict().items()}
+        return None, {}
+
     def page_bounds(self, operation):
         shape = self.operations[operation].input_shape.members["maxResults"]
         low, high = shape.metadata.get("min", 1), shape.metadata.get("max", DEFAULT_PAGE_SIZE)
         return low, high, min(DEFAULT_PAGE_SIZE, high)
 
-    def parse_request(self, operation, query, body):
-        """Rebuild the parameters botocore serialized: querystring members from the URL, the rest from JSON."""
+    def parse_request(self, operation, query, body, uri_params=None):
+        """Rebuild the parameters botocore serialized: URI and querystring members from the URL, the rest from JSON."""
         shape = self.operations[operation].input_shape
-        params = {}
+        params = dict(uri_params or {})
         wire_to_member = {}
         for name, member in shape.members.items():
             if member.serialization.get("location") == "querystring":
@@ -284,9 +327,12 @@ class ServiceModel:
         for wire, values in parse_qs(query, keep_blank_values=True).items():
             if wire not in wire_to_member:
                 raise EndpointError("InvalidRequestException", f"Unknown query parameter '{wire}'")
+            name, member = wire_to_member[wire]
+            if member.type_name == "list":
+                params[name] = [_from_query(member.member, value, name) for value in values]
+                continue
             if len(values) != 1:
                 raise EndpointError("InvalidRequestException", f"Query parameter '{wire}' must appear once")
-            name, member = wire_to_member[wire]
             params[name] = _from_query(member, values[0], name)
         if body.strip():
             try:
@@ -540,6 +586,17 @@ class World:
         "generate_status",
         "generate_start",
         "generate_interval_seconds",
+        "name",
+        "description",
+        "status",
+        "executionRole",
+        "resourceType",
+        "policyDetails",
+        "resourceSelection",
+        "tags",
+        "dateCreated",
+        "dateUpdated",
+        "dateLastRun",
     )
     IMAGE_KEYS = ("arn", "resources", "state", "type")
     TOP_KEYS = ("description", "account_id", "region", "policies", "images", "executions", "faults", "omit_members")
@@ -557,6 +614,8 @@ class World:
         self.by_image = {}
         self.updates_by_image = {}
         self.images = {}
+        # Lifecycle policies by ARN, as GetLifecyclePolicy answers them.
+        self.policies = {}
         self.tokens = {}
         self.idempotency = {}
         self.token_secret = uuid.uuid4().hex
@@ -659,6 +718,8 @@ class World:
             raise ScenarioError(f"{where}: 'arn' is required")
         arn = policy["arn"]
         self.by_policy.setdefault(arn, [])
+        if "name" in policy:
+            self._load_policy_details(policy, where)
         count = policy.get("generate_executions", 0)
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ScenarioError(f"{where}.generate_executions: expected a non-negative integer")
@@ -824,6 +885,162 @@ class World:
         self._remember("StartResourceStateUpdate", params, result)
         return result
 
+    # -- lifecycle policies ------------------------------------------------------------------------------------
+
+    def _load_policy_details(self, policy, where):
+        """A scenario policy with ``name``: stored as Create would store it (defaults echoed, dates as epoch)."""
+        arn = policy["arn"]
+        expected = self._policy_arn(policy["name"])
+        if arn != expected:
+            raise ScenarioError(f"{where}: the ARN of a policy named {policy['name']!r} is {expected}, not {arn}")
+        request = {key: copy.deepcopy(policy[key]) for key in ("name", "tags") + POLICY_MEMBERS if key in policy}
+        request["clientToken"] = "scenario"
+        try:
+            self.service.check_input("CreateLifecyclePolicy", request)
+            _check_policy_rules(request)
+        except EndpointError as exc:
+            raise ScenarioError(f"{where}: {exc.message}") from exc
+        dates = {
+            key: _epoch(policy[key], f"{where}.{key}")
+            for key in ("dateCreated", "dateUpdated", "dateLastRun")
+            if key in policy
+        }
+        created = dates.get("dateCreated", _epoch("2024-05-01T00:00:00Z", where))
+        stored = self._store_policy(arn, request, created)
+        stored.update(dates)
+
+    def _policy_arn(self, name):
+        return (
+            f"arn:aws:imagebuilder:{self.region}:{self.account_id}:lifecycle-policy/"
+            f"{re.sub(r'[ _]', '-', name.lower())}"
+        )
+
+    def _store_policy(self, arn, request, now, previous=None):
+        """Create's or Update's request as the service keeps it: every member replaced, defaults echoed."""
+        stored = {"arn": arn, "name": previous["name"] if previous else request["name"]}
+        for key in POLICY_MEMBERS:
+            if key in request:
+                stored[key] = copy.deepcopy(request[key])
+        stored.setdefault("status", "ENABLED")
+        for detail in stored["policyDetails"]:
+            _echo_detail_defaults(detail)
+        stored["dateCreated"] = previous["dateCreated"] if previous else float(int(now))
+        if previous is not None:
+            stored["dateUpdated"] = float(int(now))
+            if "dateLastRun" in previous:
+                stored["dateLastRun"] = previous["dateLastRun"]
+        tags = previous.get("tags") if previous else request.get("tags")
+        if tags:
+            stored["tags"] = dict(tags)
+        self.policies[arn] = stored
+        return stored
+
+    def _policy(self, arn):
+        policy = self.policies.get(arn)
+        if policy is None:
+            raise EndpointError("ResourceNotFoundException", f"Lifecycle policy '{arn}' not found")
+        return policy
+
+    def create_lifecycle_policy(self, params, now):
+        _check_policy_rules(params)
+        replayed = self._replay("CreateLifecyclePolicy", params)
+        if replayed is not None:
+            return replayed
+        arn = self._policy_arn(params["name"])
+        if arn in self.policies:
+            raise EndpointError(
+                "ResourceAlreadyExistsException",
+                f"Lifecycle policy '{self.policies[arn]['name']}' already exists with ARN {arn}, the ARN that "
+                f"'{params['name']}' maps to",
+            )
+        if params.get("dryRun"):
+            raise EndpointError("DryRunOperationException", "The request would have succeeded, but dryRun was set")
+        self._store_policy(arn, params, now)
+        self.by_policy.setdefault(arn, [])
+        result = {"clientToken": params["clientToken"], "lifecyclePolicyArn": arn}
+        self._remember("CreateLifecyclePolicy", params, result)
+        return result
+
+    def get_lifecycle_policy(self, params, now):
+        return {"lifecyclePolicy": copy.deepcopy(self._policy(params["lifecyclePolicyArn"]))}
+
+    def update_lifecycle_policy(self, params, now):
+        _check_policy_rules(params)
+        replayed = self._replay("UpdateLifecyclePolicy", params)
+        if replayed is not None:
+            return replayed
+        arn = params["lifecyclePolicyArn"]
+        previous = self._policy(arn)
+        if params["resourceType"] != previous["resourceType"]:
+            raise EndpointError(
+                "InvalidParameterCombinationException",
+                f"The resourceType of lifecycle policy '{arn}' is {previous['resourceType']} and cannot be changed "
+                f"to {params['resourceType']}",
+            )
+        self._store_policy(arn, params, now, previous)
+        result = {"lifecyclePolicyArn": arn}
+        self._remember("UpdateLifecyclePolicy", params, result)
+        return result
+
+    def delete_lifecycle_policy(self, params, now):
+        arn = params["lifecyclePolicyArn"]
+        self._policy(arn)
+        del self.policies[arn]
+        # Deleting a policy cancels its in-flight execution.
+        for execution in self.by_policy.get(arn, []):
+            if execution.state(now)[0] in RUNNING:
+                execution.cancel()
+        return {"lifecyclePolicyArn": arn}
+
+    def list_lifecycle_policies(self, params, now):
+        wanted = {}
+        for item in params.get("filters", []):
+            name = item.get("name")
+            if name not in POLICY_FILTERS or "values" not in item:
+                raise EndpointError(
+                    "InvalidRequestException",
+                    f"Filter name '{name}' is not valid for ListLifecyclePolicies; use one of {list(POLICY_FILTERS)}",
+                )
+            if name in wanted:
+                raise EndpointError("InvalidRequestException", f"Filter '{name}' is given more than once")
+            wanted[name] = item["values"]
+        items = sorted(
+            (p for p in self.policies.values() if _policy_matches(p, wanted)), key=lambda p: (p["name"], p["arn"])
+        )
+        scope = json.dumps(params.get("filters", []), sort_keys=True)
+        page, token = self._page("ListLifecyclePolicies", scope, items, params)
+        result = {
+            "lifecyclePolicySummaryList": [
+                {key: copy.deepcopy(policy[key]) for key in SUMMARY_MEMBERS if key in policy} for policy in page
+            ]
+        }
+        if token is not None:
+            result["nextToken"] = token
+        return result
+
+    def _tagged_policy(self, arn):
+        policy = self.policies.get(arn)
+        if policy is None:
+            raise EndpointError("ResourceNotFoundException", f"Resource '{arn}' not found")
+        return policy
+
+    def tag_resource(self, params, now):
+        policy = self._tagged_policy(params["resourceArn"])
+        tags = dict(policy.get("tags", {}), **params["tags"])
+        if len(tags) > 50:
+            raise EndpointError("InvalidParameterException", "A resource can have at most 50 tags")
+        policy["tags"] = tags
+        return {}
+
+    def untag_resource(self, params, now):
+        policy = self._tagged_policy(params["resourceArn"])
+        tags = {key: value for key, value in policy.get("tags", {}).items() if key not in params["tagKeys"]}
+        if tags:
+            policy["tags"] = tags
+        else:
+            policy.pop("tags", None)
+        return {}
+
     def _image(self, arn):
         """The scenario's image, or a plain AVAILABLE AMI image for one that only executions mention."""
         if arn not in self.images:
@@ -893,6 +1110,76 @@ class World:
             child["action"] = dict(action)
             resources.append(child)
         return resources
+
+
+def _echo_detail_defaults(detail):
+    """What the service echoes that nobody set: every include flag (false when not asked for), isPublic false."""
+    include = detail["action"].setdefault("includeResources", {})
+    for kind in UNDERLYING_RESOURCES:
+        include.setdefault(kind, False)
+    amis = detail.get("exclusionRules", {}).get("amis")
+    if amis is not None:
+        amis.setdefault("isPublic", False)
+
+
+def _name_matches(pattern, name):
+    """A name filter value: exact, or with ``*`` at the start and/or the end; case-sensitive."""
+    body = pattern.strip("*")
+    if "*" in body:
+        raise EndpointError(
+            "InvalidRequestException", f"Filter value '{pattern}': '*' is allowed only at the start or end"
+        )
+    if pattern.startswith("*") and pattern.endswith("*") and len(pattern) > 1:
+        return body in name
+    if pattern.startswith("*"):
+        return name.endswith(body)
+    if pattern.endswith("*"):
+        return name.startswith(body)
+    return name == pattern
+
+
+def _policy_matches(policy, wanted):
+    for name, values in wanted.items():
+        if name == "name":
+            if not any(_name_matches(value, policy["name"]) for value in values):
+                return False
+        elif policy.get(name) not in values:
+            return False
+    return True
+
+
+def _check_policy_rules(params):
+    """The rules Create/UpdateLifecyclePolicy enforce beyond the input shape, each a 400 InvalidRequestException."""
+    resource_type = params["resourceType"]
+    seen = set()
+    for index, detail in enumerate(params["policyDetails"]):
+        where = f"policyDetails.{index + 1}"
+        action = detail["action"]["type"]
+        if action in seen:
+            raise EndpointError(
+                "InvalidRequestException", f"{where}: only one policy detail per action type ({action})"
+            )
+        seen.add(action)
+        flt = detail["filter"]
+        include = detail["action"].get("includeResources", {})
+        if flt["type"] == "COUNT" and action != "DELETE":
+            raise EndpointError("InvalidRequestException", f"{where}: COUNT filters are valid only with DELETE")
+        if flt["type"] == "AGE" and "unit" not in flt:
+            raise EndpointError("InvalidRequestException", f"{where}: an AGE filter needs a unit")
+        if "retainAtLeast" in flt and flt["type"] != "AGE":
+            raise EndpointError("InvalidRequestException", f"{where}: retainAtLeast is valid only with AGE filters")
+        if include.get("snapshots") and not include.get("amis"):
+            raise EndpointError("InvalidRequestException", f"{where}: snapshots can be included only with amis")
+        if resource_type == "CONTAINER_IMAGE":
+            if action != "DELETE":
+                raise EndpointError("InvalidRequestException", f"{where}: CONTAINER_IMAGE policies allow DELETE only")
+            if "amis" in detail.get("exclusionRules", {}):
+                raise EndpointError("InvalidRequestException", f"{where}: CONTAINER_IMAGE policies exclude no AMIs")
+        elif include.get("containers"):
+            raise EndpointError("InvalidRequestException", f"{where}: AMI_IMAGE policies include no containers")
+    selection = params["resourceSelection"]
+    if ("recipes" in selection) == ("tagMap" in selection):
+        raise EndpointError("InvalidRequestException", "resourceSelection needs exactly one of recipes and tagMap")
 
 
 def _check_state_update(params):
@@ -1276,7 +1563,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._control(parts, body)
             return
         endpoint = self.server.endpoint
-        operation = endpoint.service.routes.get((self.command, parts.path))
+        operation, uri_params = endpoint.service.route(self.command, parts.path)
         if operation not in endpoint.service.operations:
             entry = endpoint.record(operation, None)
             message = f"{self.command} {parts.path} is not an operation the local endpoint implements"
@@ -1285,7 +1572,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(EndpointError("UnknownOperationException", message, 404), entry)
             return
         try:
-            params = endpoint.service.parse_request(operation, parts.query, body)
+            params = endpoint.service.parse_request(operation, parts.query, body, uri_params)
         except EndpointError as exc:
             entry = endpoint.record(operation, None)
             self._send_error(exc, entry)

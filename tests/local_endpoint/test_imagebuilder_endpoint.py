@@ -413,10 +413,10 @@ def test_unknown_execution_is_not_found(client):
 
 def test_unimplemented_operation_is_reported(ep, client):
     with pytest.raises(botocore.exceptions.ClientError) as excinfo:
-        client.get_lifecycle_policy(lifecyclePolicyArn=POLICY)
+        client.list_images()
     code, status, message = error_of(excinfo)
     assert (code, status) == ("UnknownOperationException", 404)
-    assert "GetLifecyclePolicy" in message
+    assert "ListImages" in message
 
 
 # -- cancel and start --------------------------------------------------------------------------------------------------
@@ -1140,3 +1140,250 @@ def test_times_can_be_given_relative_to_the_load_and_end_in_whole_seconds():
     assert start == int(start) and end == int(end)
     assert abs(loaded - 300 - start) <= 2
     assert start <= end <= time.time()
+
+
+# -- lifecycle policies ------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bare_endpoint():
+    with LocalEndpoint({}) as ep:
+        yield ep
+
+
+@pytest.fixture
+def bare(bare_endpoint):
+    bare_endpoint.reset()
+    return bare_endpoint
+
+
+@pytest.fixture
+def pclient(bare):
+    return make_client(bare.url)
+
+
+AMI_RULES = [
+    {"action": {"type": "DEPRECATE"}, "filter": {"type": "AGE", "value": 90, "unit": "DAYS"}},
+    {
+        "action": {"type": "DELETE", "includeResources": {"amis": True, "snapshots": True}},
+        "filter": {"type": "AGE", "value": 180, "unit": "DAYS", "retainAtLeast": 3},
+        "exclusionRules": {"tagMap": {"Keep": "true"}, "amis": {"regions": ["us-west-2"]}},
+    },
+]
+RECIPES = {"recipes": [{"name": "golden-ami", "semanticVersion": "1.x.x"}]}
+
+
+def policy_request(name="Golden AMI", token="token-1", **members):
+    request = {
+        "name": name,
+        "executionRole": "ImageBuilderLifecycleRole",
+        "resourceType": "AMI_IMAGE",
+        "policyDetails": AMI_RULES,
+        "resourceSelection": RECIPES,
+        "clientToken": token,
+    }
+    request.update(members)
+    return request
+
+
+def policy_arn(segment):
+    return ARN + "lifecycle-policy/" + segment
+
+
+def test_created_policy_echoes_the_defaults_nobody_set(pclient):
+    arn = pclient.create_lifecycle_policy(**policy_request(tags={"CostCenter": "a"}))["lifecyclePolicyArn"]
+    assert arn == policy_arn("golden-ami")
+    policy = pclient.get_lifecycle_policy(lifecyclePolicyArn=arn)["lifecyclePolicy"]
+    assert policy["status"] == "ENABLED" and "description" not in policy
+    assert policy["policyDetails"][0]["action"]["includeResources"] == {
+        "amis": False,
+        "snapshots": False,
+        "containers": False,
+    }
+    assert policy["policyDetails"][1]["action"]["includeResources"] == {
+        "amis": True,
+        "snapshots": True,
+        "containers": False,
+    }
+    assert policy["policyDetails"][1]["exclusionRules"]["amis"] == {"regions": ["us-west-2"], "isPublic": False}
+    assert policy["tags"] == {"CostCenter": "a"} and policy["name"] == "Golden AMI"
+
+
+@pytest.mark.parametrize("other", ["golden ami", "GOLDEN_AMI", "golden-ami", "Golden_Ami"])
+def test_names_that_map_to_the_same_arn_are_the_same_policy(pclient, other):
+    pclient.create_lifecycle_policy(**policy_request())
+    with pytest.raises(pclient.exceptions.ResourceAlreadyExistsException) as excinfo:
+        pclient.create_lifecycle_policy(**policy_request(name=other, token="token-2"))
+    assert policy_arn("golden-ami") in error_of(excinfo)[2]
+
+
+def test_create_is_idempotent_by_client_token(bare, pclient):
+    first = pclient.create_lifecycle_policy(**policy_request())
+    again = pclient.create_lifecycle_policy(**policy_request())
+    assert (again["lifecyclePolicyArn"], again["clientToken"]) == (first["lifecyclePolicyArn"], "token-1")
+    with pytest.raises(pclient.exceptions.IdempotentParameterMismatchException):
+        pclient.create_lifecycle_policy(**policy_request(description="other"))
+    assert len(pclient.list_lifecycle_policies()["lifecyclePolicySummaryList"]) == 1
+
+
+def test_dry_run_creates_nothing(pclient):
+    with pytest.raises(pclient.exceptions.DryRunOperationException):
+        pclient.create_lifecycle_policy(**policy_request(dryRun=True))
+    assert pclient.list_lifecycle_policies()["lifecyclePolicySummaryList"] == []
+
+
+def test_update_replaces_the_whole_policy(pclient):
+    arn = pclient.create_lifecycle_policy(**policy_request(description="d", status="DISABLED", tags={"k": "v"}))[
+        "lifecyclePolicyArn"
+    ]
+    update = {key: value for key, value in policy_request(token="token-u").items() if key != "name"}
+    update["policyDetails"] = AMI_RULES[:1]
+    pclient.update_lifecycle_policy(lifecyclePolicyArn=arn, **update)
+    policy = pclient.get_lifecycle_policy(lifecyclePolicyArn=arn)["lifecyclePolicy"]
+    assert policy["status"] == "ENABLED", "an omitted status re-enables the policy"
+    assert "description" not in policy, "an omitted description is removed"
+    assert len(policy["policyDetails"]) == 1
+    assert policy["name"] == "Golden AMI" and policy["tags"] == {"k": "v"}
+    assert "dateUpdated" in policy
+
+
+def test_update_cannot_change_the_resource_type(pclient):
+    arn = pclient.create_lifecycle_policy(**policy_request())["lifecyclePolicyArn"]
+    container = [{"action": {"type": "DELETE"}, "filter": {"type": "COUNT", "value": 5}}]
+    with pytest.raises(pclient.exceptions.InvalidParameterCombinationException):
+        pclient.update_lifecycle_policy(
+            lifecyclePolicyArn=arn,
+            executionRole="r1",
+            resourceType="CONTAINER_IMAGE",
+            policyDetails=container,
+            resourceSelection=RECIPES,
+            clientToken="token-u",
+        )
+    assert pclient.get_lifecycle_policy(lifecyclePolicyArn=arn)["lifecyclePolicy"]["resourceType"] == "AMI_IMAGE"
+
+
+@pytest.mark.parametrize(
+    "details, words",
+    [
+        ([AMI_RULES[0], AMI_RULES[0]], "one policy detail per action"),
+        ([{"action": {"type": "DISABLE"}, "filter": {"type": "COUNT", "value": 2}}], "COUNT"),
+        ([{"action": {"type": "DELETE"}, "filter": {"type": "AGE", "value": 2}}], "unit"),
+        (
+            [{"action": {"type": "DELETE", "includeResources": {"snapshots": True}}, "filter": AMI_RULES[0]["filter"]}],
+            "snapshots",
+        ),
+    ],
+)
+def test_policy_rules_are_enforced_before_anything_is_stored(pclient, details, words):
+    with pytest.raises(pclient.exceptions.InvalidRequestException) as excinfo:
+        pclient.create_lifecycle_policy(**policy_request(policyDetails=details))
+    assert words in error_of(excinfo)[2]
+    assert pclient.list_lifecycle_policies()["lifecyclePolicySummaryList"] == []
+
+
+def test_unknown_policy_is_not_found(pclient):
+    for call in (pclient.get_lifecycle_policy, pclient.delete_lifecycle_policy):
+        with pytest.raises(pclient.exceptions.ResourceNotFoundException):
+            call(lifecyclePolicyArn=policy_arn("missing"))
+    with pytest.raises(pclient.exceptions.ResourceNotFoundException):
+        pclient.tag_resource(resourceArn=policy_arn("missing"), tags={"a": "b"})
+
+
+def test_delete_removes_the_policy_and_cancels_its_running_execution(pclient):
+    scenario = {
+        "policies": [
+            {
+                "arn": policy_arn("pol-1"),
+                "name": "pol-1",
+                **{k: v for k, v in policy_request().items() if k not in ("name", "clientToken")},
+            }
+        ],
+        "executions": [
+            {"lifecycleExecutionId": lce(1), "lifecyclePolicyArn": policy_arn("pol-1"), "status": "IN_PROGRESS"}
+        ],
+    }
+    with LocalEndpoint(scenario) as ep:
+        c = make_client(ep.url)
+        assert c.delete_lifecycle_policy(lifecyclePolicyArn=policy_arn("pol-1"))["lifecyclePolicyArn"] == policy_arn(
+            "pol-1"
+        )
+        assert status_of(c, lce(1)) == "CANCELLING"
+        assert c.list_lifecycle_policies()["lifecyclePolicySummaryList"] == []
+
+
+def test_tags_change_only_through_the_tag_calls(pclient):
+    arn = pclient.create_lifecycle_policy(**policy_request(tags={"CostCenter": "a", "Team": "x"}))["lifecyclePolicyArn"]
+    pclient.tag_resource(resourceArn=arn, tags={"CostCenter": "b", "Env": "prod"})
+    pclient.untag_resource(resourceArn=arn, tagKeys=["Team", "Absent"])
+    assert pclient.get_lifecycle_policy(lifecyclePolicyArn=arn)["lifecyclePolicy"]["tags"] == {
+        "CostCenter": "b",
+        "Env": "prod",
+    }
+    pclient.untag_resource(resourceArn=arn, tagKeys=["CostCenter", "Env"])
+    assert "tags" not in pclient.get_lifecycle_policy(lifecyclePolicyArn=arn)["lifecyclePolicy"]
+
+
+def test_list_filters_by_name_wildcards_type_and_status(pclient):
+    for number, name in enumerate(["Golden AMI", "golden-old", "Nightly sweep"]):
+        pclient.create_lifecycle_policy(
+            **policy_request(name=name, token=f"t{number}", status="DISABLED" if number else "ENABLED")
+        )
+
+    def names(*filters):
+        request = {"filters": [{"name": n, "values": [v]} for n, v in filters]} if filters else {}
+        answer = pclient.list_lifecycle_policies(**request)
+        return [p["name"] for p in answer["lifecyclePolicySummaryList"]]
+
+    assert names() == ["Golden AMI", "Nightly sweep", "golden-old"]
+    assert names(("name", "golden*")) == ["golden-old"], "name filters are case-sensitive"
+    assert names(("name", "*sweep")) == ["Nightly sweep"]
+    assert names(("name", "*-ol*")) == ["golden-old"]
+    assert names(("name", "Golden AMI")) == ["Golden AMI"]
+    assert names(("status", "DISABLED")) == ["Nightly sweep", "golden-old"]
+    assert names(("resourceType", "CONTAINER_IMAGE")) == []
+    with pytest.raises(pclient.exceptions.InvalidRequestException):
+        names(("name", "gol*den"))
+    with pytest.raises(pclient.exceptions.InvalidRequestException):
+        names(("colour", "red"))
+
+
+def test_list_policies_pages(pclient):
+    for number in range(7):
+        pclient.create_lifecycle_policy(**policy_request(name=f"policy-{number}", token=f"t{number}"))
+    pages = list(pclient.get_paginator("list_lifecycle_policies").paginate(PaginationConfig={"PageSize": 3}))
+    assert [len(page["lifecyclePolicySummaryList"]) for page in pages] == [3, 3, 1]
+    assert [p["name"] for page in pages for p in page["lifecyclePolicySummaryList"]] == [
+        f"policy-{n}" for n in range(7)
+    ]
+
+
+def test_scenario_policy_details_are_served(client):
+    policy = client.get_lifecycle_policy(lifecyclePolicyArn=NIGHTLY)["lifecyclePolicy"]
+    assert policy["name"] == "nightly-sweep" and policy["status"] == "DISABLED"
+    assert policy["tags"] == {"CostCenter": "platform"}
+    assert policy["policyDetails"][0]["action"]["includeResources"]["containers"] is False
+    with pytest.raises(client.exceptions.ResourceNotFoundException):
+        client.get_lifecycle_policy(lifecyclePolicyArn=POLICY)
+
+
+@pytest.mark.parametrize(
+    "policy, words",
+    [
+        ({"arn": policy_arn("wrong"), "name": "right"}, "lifecycle-policy/right"),
+        ({"arn": policy_arn("p"), "name": "p", "resourceType": "AMI_IMAGE"}, "not be null"),
+    ],
+)
+def test_malformed_scenario_policies_are_refused(policy, words):
+    with pytest.raises(endpoint_module.ScenarioError, match=words):
+        LocalEndpoint({"policies": [policy]})
+
+
+def test_faults_apply_to_policy_operations_and_leave_the_state_alone(bare, pclient):
+    bare.add_faults(
+        [{"operation": "CreateLifecyclePolicy", "fault": "error", "code": "CallRateLimitExceededException"}]
+    )
+    with pytest.raises(pclient.exceptions.CallRateLimitExceededException):
+        pclient.create_lifecycle_policy(**policy_request())
+    assert pclient.list_lifecycle_policies()["lifecyclePolicySummaryList"] == []
+    pclient.create_lifecycle_policy(**policy_request())
+    assert [entry["fault"] for entry in bare.requests("CreateLifecyclePolicy")] == ["error", None]

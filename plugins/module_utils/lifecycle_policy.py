@@ -1,0 +1,446 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""EC2 Image Builder lifecycle policies: the option checks, the canonical form that comparisons use, the requests and
+the calls. The retry policy, the error handler and the normaliser are imagebuilder.py's, shared with every module.
+
+The rules and defaults here are those of botocore's imagebuilder model (CreateLifecyclePolicy, UpdateLifecyclePolicy).
+"""
+
+import re
+import time
+
+try:
+    import botocore
+except ImportError:
+    pass  # Handled by AnsibleAWSModule
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import ROLE_NAME_OR_ARN_PATTERN
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _call
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _paginate
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _snake
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import normalize
+
+# The model's patterns (ResourceName, WildcardVersionNumber, TagMap's key, AccountList's member).
+POLICY_NAME_PATTERN = r"^[-_A-Za-z-0-9][-_A-Za-z0-9 ]{1,126}[-_A-Za-z-0-9]$"
+SEMANTIC_VERSION_PATTERN = r"^(?:[0-9]+|x)\.(?:[0-9]+|x)\.(?:[0-9]+|x)$"
+TAG_KEY_PATTERN = r"^(?!aws:)[a-zA-Z0-9\s_.:/=+\-@]*$"
+ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
+
+ACTION_TYPES = ("delete", "deprecate", "disable")
+INCLUDE_KINDS = ("amis", "snapshots", "containers")
+CREATE_REQUIRED = ("execution_role", "resource_type", "policy_details", "resource_selection")
+
+# Terraform's provider retries Create and Update on this answer while IAM has not yet propagated a new role.
+ROLE_NOT_READY_MESSAGE = "The provided role does not exist or does not have sufficient permissions"
+ROLE_NOT_READY_CODES = ("InvalidParameterValueException", "InvalidRequestException")
+ROLE_PROPAGATION_TIMEOUT = 120
+ROLE_PROPAGATION_SLEEP = 10
+
+# Maps whose keys are the user's own (tag keys): never snake_cased on the way out.
+VERBATIM_MAPS = ("tags", "tagMap")
+
+
+# --- names ---------------------------------------------------------------------------------------------------------
+
+
+def arn_name(name):
+    """The name segment Image Builder derives for a policy's ARN: lowercase, with hyphens for spaces and underscores."""
+    return re.sub(r"[ _]", "-", name.lower())
+
+
+def role_name(role):
+    """An IAM role's name, from its name or its ARN (the part after the last slash, a path dropped)."""
+    return role.rsplit("/", 1)[-1] if role else role
+
+
+# --- checks, before any call ---------------------------------------------------------------------------------------
+
+
+def _tag_map_errors(where, tag_map):
+    errors = []
+    if tag_map is None:
+        return errors
+    if not 1 <= len(tag_map) <= 50:
+        errors.append(f"{where}: must hold 1 to 50 tags, not {len(tag_map)}")
+    for key in tag_map:
+        if not 1 <= len(key) <= 128 or not re.fullmatch(TAG_KEY_PATTERN, key):
+            errors.append(
+                f"{where}: key {key!r} is not 1 to 128 letters, digits, spaces or _.:/=+-@, or it starts with 'aws:'"
+            )
+    return errors
+
+
+def _detail_errors(n, detail, resource_type):
+    where = f"policy_details[{n}]"
+    errors = []
+    action = detail["action"]
+    include = {k: v for k, v in (action.get("include_resources") or {}).items() if v}
+    if action["type"] != "delete" and set(include) - {"amis"}:
+        errors.append(f"{where}.action.include_resources: a {action['type']} rule can include AMIs only")
+    if include.get("snapshots") and not include.get("amis"):
+        errors.append(f"{where}.action.include_resources: snapshots only together with amis")
+    if resource_type == "container_image" and action["type"] != "delete":
+        errors.append(f"{where}.action.type: a container_image policy allows delete rules only")
+    if resource_type == "ami_image" and include.get("containers"):
+        errors.append(f"{where}.action.include_resources: an ami_image policy includes no containers")
+    flt = detail["filter"]
+    if flt["type"] == "count" and action["type"] != "delete":
+        errors.append(f"{where}.filter: a count filter goes with a delete rule only")
+    if flt["type"] == "age" and flt.get("unit") is None:
+        errors.append(f"{where}.filter.unit: an age filter needs a unit")
+    if not 1 <= flt["value"] <= 1000:
+        errors.append(f"{where}.filter.value: {flt['value']} is not between 1 and 1000")
+    if flt.get("retain_at_least") is not None:
+        if flt["type"] != "age":
+            errors.append(f"{where}.filter.retain_at_least: only with an age filter")
+        if not 1 <= flt["retain_at_least"] <= 10:
+            errors.append(f"{where}.filter.retain_at_least: {flt['retain_at_least']} is not between 1 and 10")
+    rules = detail.get("exclusion_rules") or {}
+    errors += _tag_map_errors(f"{where}.exclusion_rules.tag_map", rules.get("tag_map"))
+    amis = {k: v for k, v in (rules.get("amis") or {}).items() if v is not None}
+    if amis and resource_type == "container_image":
+        errors.append(f"{where}.exclusion_rules.amis: a container_image policy has no AMI exclusions")
+    last_launched = amis.get("last_launched") or {}
+    if last_launched and not 1 <= last_launched["value"] <= 365:
+        errors.append(f"{where}.exclusion_rules.amis.last_launched.value: {last_launched['value']} is not 1 to 365")
+    for account in amis.get("shared_accounts") or []:
+        if not re.fullmatch(ACCOUNT_ID_PATTERN, account):
+            errors.append(f"{where}.exclusion_rules.amis.shared_accounts: {account!r} is not a 12-digit account ID")
+    errors += _tag_map_errors(f"{where}.exclusion_rules.amis.tag_map", amis.get("tag_map"))
+    return errors
+
+
+def _selection_errors(selection):
+    recipes = selection.get("recipes")
+    tag_map = selection.get("tag_map")
+    if bool(recipes) == bool(tag_map):
+        return ["resource_selection: give exactly one of recipes or tag_map"]
+    errors = _tag_map_errors("resource_selection.tag_map", tag_map)
+    if recipes and len(recipes) > 50:
+        errors.append(f"resource_selection.recipes: at most 50, not {len(recipes)}")
+    for n, recipe in enumerate(recipes or []):
+        if not re.fullmatch(POLICY_NAME_PATTERN, recipe["name"]):
+            errors.append(f"resource_selection.recipes[{n}].name: {recipe['name']!r} is not a recipe name")
+        if not re.fullmatch(SEMANTIC_VERSION_PATTERN, recipe["semantic_version"]):
+            errors.append(
+                f"resource_selection.recipes[{n}].semantic_version: {recipe['semantic_version']!r} is not a"
+                " version such as 1.0.0, 1.x.x or x.x.x"
+            )
+    return errors
+
+
+def validate_policy(params, resource_type=None):
+    """Messages for the options that Image Builder would refuse (empty when all is well), before any call.
+
+    ``resource_type`` is the policy's type when the options leave it out (an existing policy's).
+    """
+    errors = []
+    resource_type = params.get("resource_type") or resource_type
+    if params.get("name") is not None and not re.fullmatch(POLICY_NAME_PATTERN, params["name"]):
+        errors.append(f"name: {params['name']!r} is not 3 to 128 letters, digits, hyphens, underscores or inner spaces")
+    if params.get("description") is not None and len(params["description"]) > 1024:
+        errors.append("description: longer than 1024 characters")
+    role = params.get("execution_role")
+    if role is not None and not (1 <= len(role) <= 2048 and re.fullmatch(ROLE_NAME_OR_ARN_PATTERN, role)):
+        errors.append(f"execution_role: {role!r} is not an IAM role name or ARN")
+    details = params.get("policy_details")
+    if details is not None:
+        if not 1 <= len(details) <= 3:
+            errors.append(f"policy_details: 1 to 3 rules, not {len(details)}")
+        types = [d["action"]["type"] for d in details]
+        for action_type in sorted({t for t in types if types.count(t) > 1}):
+            errors.append(f"policy_details: at most one {action_type} rule")
+        for n, detail in enumerate(details):
+            errors += _detail_errors(n, detail, resource_type)
+    if params.get("resource_selection") is not None:
+        errors += _selection_errors(params["resource_selection"])
+    if params.get("tags"):
+        errors += _tag_map_errors("tags", params["tags"])
+    return errors
+
+
+def missing_for_create(params):
+    return [o for o in CREATE_REQUIRED if params.get(o) is None]
+
+
+# --- options to the API's shape ------------------------------------------------------------------------------------
+
+
+def _upper(value):
+    return value.upper() if value is not None else None
+
+
+def _without_none(mapping):
+    return {k: v for k, v in mapping.items() if v is not None and v != {}}
+
+
+def _detail_to_api(detail):
+    action = detail["action"]
+    include = _without_none({_camel(k): v for k, v in (action.get("include_resources") or {}).items()})
+    flt = detail["filter"]
+    rules = detail.get("exclusion_rules") or {}
+    amis = rules.get("amis") or {}
+    last_launched = amis.get("last_launched")
+    api_amis = _without_none(
+        {
+            "isPublic": amis.get("is_public"),
+            "regions": amis.get("regions"),
+            "sharedAccounts": amis.get("shared_accounts"),
+            "lastLaunched": (
+                {"value": last_launched["value"], "unit": _upper(last_launched["unit"])} if last_launched else None
+            ),
+            "tagMap": amis.get("tag_map") or None,
+        }
+    )
+    return _without_none(
+        {
+            "action": _without_none({"type": _upper(action["type"]), "includeResources": include}),
+            "filter": _without_none(
+                {
+                    "type": _upper(flt["type"]),
+                    "value": flt["value"],
+                    "unit": _upper(flt.get("unit")),
+                    "retainAtLeast": flt.get("retain_at_least"),
+                }
+            ),
+            "exclusionRules": _without_none({"tagMap": rules.get("tag_map") or None, "amis": api_amis}),
+        }
+    )
+
+
+def _camel(snake):
+    head, *rest = snake.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+def _selection_to_api(selection):
+    recipes = [{"name": r["name"], "semanticVersion": r["semantic_version"]} for r in selection.get("recipes") or []]
+    return _without_none({"recipes": recipes or None, "tagMap": selection.get("tag_map") or None})
+
+
+def desired_policy(params, current=None):
+    """The policy that the options ask for, in the API's shape: each option left out keeps ``current``'s value,
+    because UpdateLifecyclePolicy replaces the whole policy (an omitted status re-enables it, an omitted description
+    is removed). ``description: ""`` removes the description."""
+    current = current or {}
+    description = params.get("description")
+    if description is None:
+        description = current.get("description")
+    status = _upper(params.get("status")) or current.get("status") or "ENABLED"
+    if params.get("policy_details") is not None:
+        details = [_detail_to_api(d) for d in params["policy_details"]]
+    else:
+        details = current.get("policyDetails")
+    if params.get("resource_selection") is not None:
+        selection = _selection_to_api(params["resource_selection"])
+    else:
+        selection = current.get("resourceSelection")
+    return _without_none(
+        {
+            "name": current.get("name") or params["name"],
+            "description": description or None,
+            "status": status,
+            "executionRole": params.get("execution_role") or current.get("executionRole"),
+            "resourceType": _upper(params.get("resource_type")) or current.get("resourceType"),
+            "policyDetails": details,
+            "resourceSelection": selection,
+        }
+    )
+
+
+def create_request(desired, tags, client_token):
+    request = dict(desired, clientToken=client_token)
+    if tags:
+        request["tags"] = tags
+    return request
+
+
+def update_request(desired, arn, client_token):
+    request = {k: v for k, v in desired.items() if k != "name"}
+    return dict(request, lifecyclePolicyArn=arn, clientToken=client_token)
+
+
+# --- the canonical form: what "the same policy" means ---------------------------------------------------------------
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def _canonical_detail(detail):
+    action = detail.get("action") or {}
+    include = action.get("includeResources") or {}
+    flt = detail.get("filter") or {}
+    rules = detail.get("exclusionRules") or {}
+    amis = rules.get("amis") or {}
+    last_launched = amis.get("lastLaunched")
+    return {
+        "action": {
+            "type": _lower(action.get("type")),
+            "include_resources": {kind: bool(include.get(kind)) for kind in INCLUDE_KINDS},
+        },
+        "filter": {
+            "type": _lower(flt.get("type")),
+            "value": flt.get("value"),
+            "unit": _lower(flt.get("unit")),
+            "retain_at_least": flt.get("retainAtLeast"),
+        },
+        "exclusion_rules": {
+            "tag_map": dict(rules.get("tagMap") or {}),
+            "amis": {
+                "is_public": bool(amis.get("isPublic")),
+                "regions": sorted(set(amis.get("regions") or [])),
+                "shared_accounts": sorted(set(amis.get("sharedAccounts") or [])),
+                "last_launched": (
+                    {"value": last_launched.get("value"), "unit": _lower(last_launched.get("unit"))}
+                    if last_launched
+                    else None
+                ),
+                "tag_map": dict(amis.get("tagMap") or {}),
+            },
+        },
+    }
+
+
+def canonical(policy):
+    """A policy (in the API's shape) with the service's defaults filled in and the order it ignores removed: rules
+    sorted by action type, recipes, regions and shared accounts sorted, the role by name, enums in lowercase. Two
+    policies are the same exactly when their canonical forms are equal; tags are compared apart."""
+    selection = policy.get("resourceSelection") or {}
+    recipes = [
+        {"name": r.get("name"), "semantic_version": r.get("semanticVersion")} for r in selection.get("recipes") or []
+    ]
+    details = [_canonical_detail(d) for d in policy.get("policyDetails") or []]
+    return {
+        "name": policy.get("name"),
+        "description": policy.get("description") or None,
+        "status": _lower(policy.get("status") or "ENABLED"),
+        "execution_role": role_name(policy.get("executionRole")),
+        "resource_type": _lower(policy.get("resourceType")),
+        "policy_details": sorted(details, key=lambda d: d["action"]["type"] or ""),
+        "resource_selection": {
+            "recipes": sorted(recipes, key=lambda r: (r["name"] or "", r["semantic_version"] or "")),
+            "tag_map": dict(selection.get("tagMap") or {}),
+        },
+    }
+
+
+def normalize_policy(policy):
+    """A policy as the modules return it: snake_case keys, ISO 8601 dates, and tag keys exactly as stored."""
+    if isinstance(policy, dict):
+        return {
+            _snake(k): (dict(v) if k in VERBATIM_MAPS and isinstance(v, dict) else normalize_policy(v))
+            for k, v in policy.items()
+        }
+    if isinstance(policy, list):
+        return [normalize_policy(v) for v in policy]
+    return normalize(policy)
+
+
+# --- the calls -----------------------------------------------------------------------------------------------------
+
+
+def _role_not_ready(error):
+    if not isinstance(error, botocore.exceptions.ClientError):
+        return False
+    details = error.response.get("Error", {})
+    return details.get("Code") in ROLE_NOT_READY_CODES and ROLE_NOT_READY_MESSAGE in (details.get("Message") or "")
+
+
+def _while_role_propagates(write):
+    """Run a write, again every ROLE_PROPAGATION_SLEEP seconds for up to ROLE_PROPAGATION_TIMEOUT while Image Builder
+    answers that the role does not exist yet: a role made in the same play takes a while to reach every IAM
+    endpoint. The request (and so its clientToken) is the same every time."""
+    deadline = time.monotonic() + ROLE_PROPAGATION_TIMEOUT
+    while True:
+        try:
+            return write()
+        except botocore.exceptions.ClientError as e:
+            if not _role_not_ready(e) or time.monotonic() + ROLE_PROPAGATION_SLEEP > deadline:
+                raise
+        time.sleep(ROLE_PROPAGATION_SLEEP)
+
+
+def _filters(**values):
+    return [{"name": name, "values": [value]} for name, value in values.items() if value is not None]
+
+
+@error_handler("list lifecycle policies")
+def list_lifecycle_policies(client, name=None, resource_type=None, status=None):
+    filters = _filters(name=name, resourceType=_upper(resource_type), status=_upper(status))
+    params = {"filters": filters} if filters else {}
+    return _paginate(
+        client, client.list_lifecycle_policies, "ListLifecyclePolicies", "lifecyclePolicySummaryList", **params
+    )
+
+
+@error_handler("get lifecycle policy {arn}")
+def get_lifecycle_policy(client, arn):
+    """The policy, or None when there is none with that ARN."""
+    try:
+        answer = _call(client.get_lifecycle_policy, "GetLifecyclePolicy", "lifecyclePolicy", lifecyclePolicyArn=arn)
+    except is_boto3_error_code("ResourceNotFoundException"):
+        return None
+    return answer["lifecyclePolicy"]
+
+
+def find_lifecycle_policy(client, name):
+    """The policy with exactly this name, read in full, or None. The name filter matches names as written."""
+    for summary in list_lifecycle_policies(client, name=name):
+        if summary.get("name") == name:
+            return get_lifecycle_policy(client, summary["arn"])
+    return None
+
+
+def name_conflict(client, name):
+    """The name of an existing policy whose ARN ``name`` would take (same name but for case, spaces, underscores)."""
+    for summary in list_lifecycle_policies(client):
+        if summary.get("name") != name and arn_name(summary.get("name") or "") == arn_name(name):
+            return summary["name"]
+    return None
+
+
+@error_handler("create lifecycle policy {request[name]}")
+def create_lifecycle_policy(client, request):
+    answer = _while_role_propagates(
+        lambda: _call(client.create_lifecycle_policy, "CreateLifecyclePolicy", "lifecyclePolicyArn", **request)
+    )
+    return answer["lifecyclePolicyArn"]
+
+
+@error_handler("update lifecycle policy {request[lifecyclePolicyArn]}")
+def update_lifecycle_policy(client, request):
+    _while_role_propagates(lambda: _call(client.update_lifecycle_policy, "UpdateLifecyclePolicy", **request))
+
+
+@error_handler("delete lifecycle policy {arn}")
+def delete_lifecycle_policy(client, arn):
+    _call(client.delete_lifecycle_policy, "DeleteLifecyclePolicy", lifecyclePolicyArn=arn)
+
+
+@error_handler("tag lifecycle policy {arn}")
+def tag_resource(client, arn, tags):
+    _call(client.tag_resource, "TagResource", resourceArn=arn, tags=tags)
+
+
+@error_handler("untag lifecycle policy {arn}")
+def untag_resource(client, arn, tag_keys):
+    _call(client.untag_resource, "UntagResource", resourceArn=arn, tagKeys=tag_keys)
+
+
+def describe_lifecycle_policies(client, arn=None, name=None, resource_type=None, status=None, details=True):
+    """What the info module returns: the policies, normalised and sorted by name (none for an unknown ARN)."""
+    if arn is not None:
+        policy = get_lifecycle_policy(client, arn)
+        policies = [policy] if policy else []
+    else:
+        policies = list_lifecycle_policies(client, name=name, resource_type=resource_type, status=status)
+        if details:
+            policies = [p for p in (get_lifecycle_policy(client, s["arn"]) for s in policies) if p]
+    return [normalize_policy(p) for p in sorted(policies, key=lambda p: p.get("name") or "")]

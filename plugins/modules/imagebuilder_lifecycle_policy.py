@@ -1,0 +1,464 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: imagebuilder_lifecycle_policy
+version_added: 1.1.0
+short_description: Create, update and delete EC2 Image Builder lifecycle policies
+description:
+  - Makes an Image Builder lifecycle policy (the rules that deprecate, disable and delete old images) match the
+    options, idempotently, or deletes it.
+  - C(UpdateLifecyclePolicy) replaces the whole policy. An option left out keeps the policy's current value, because
+    the module sends the current values again.
+  - Policies are compared in a canonical form that fills in the defaults the service echoes, ignores the order of
+    rules, recipes, regions and shared accounts, and compares an IAM role name with a role ARN by name. A second
+    run of the same task makes no write.
+  - Every create or update carries one idempotency token per task, reused on every retry.
+author:
+  - imagebuilder_ops maintainers (@imagebuilder-ops)
+options:
+  state:
+    description:
+      - V(present) creates or updates the policy, V(absent) deletes it (which cancels an execution of it in progress).
+    type: str
+    default: present
+    choices: [present, absent]
+  name:
+    description:
+      - The policy's name, 3 to 128 letters, digits, hyphens, underscores and inner spaces. It identifies the policy.
+      - Image Builder makes the policy's ARN from the name in lowercase with hyphens for spaces and underscores, so a
+        name that differs from an existing policy's only in that way is refused before any write.
+    type: str
+    required: true
+  description:
+    description:
+      - The policy's description. Left out, it is kept; V("") removes it.
+    type: str
+  status:
+    description:
+      - Whether the policy runs on its schedule. Left out, an existing policy keeps its status and a new one is
+        V(enabled).
+    type: str
+    choices: [enabled, disabled]
+  execution_role:
+    description:
+      - The IAM role name or ARN that Image Builder runs the policy with. Required to create a policy.
+      - A role name and an ARN of the role with that name are the same role.
+    type: str
+  resource_type:
+    description:
+      - The type of image the policy applies to. Required to create a policy; it cannot change afterwards.
+    type: str
+    choices: [ami_image, container_image]
+  policy_details:
+    description:
+      - The policy's rules, all of them, in any order. Required to create a policy; left out, they are kept.
+      - 1 to 3 rules, at most one per action type. A V(container_image) policy allows V(delete) rules only.
+    type: list
+    elements: dict
+    suboptions:
+      action:
+        description: What the rule does.
+        type: dict
+        required: true
+        suboptions:
+          type:
+            description: The action.
+            type: str
+            required: true
+            choices: [delete, deprecate, disable]
+          include_resources:
+            description:
+              - Which resources of the image the action extends to. V(delete) rules can include all three,
+                V(deprecate) and V(disable) rules AMIs only; snapshots only together with AMIs.
+            type: dict
+            suboptions:
+              amis:
+                description: Its AMIs.
+                type: bool
+              snapshots:
+                description: The snapshots of its AMIs.
+                type: bool
+              containers:
+                description: Its container images (V(container_image) policies only).
+                type: bool
+      filter:
+        description: Which images the rule applies to.
+        type: dict
+        required: true
+        suboptions:
+          type:
+            description:
+              - V(age) applies the rule to images older than O(policy_details[].filter.value) units; V(count) keeps
+                the newest O(policy_details[].filter.value) images (with V(delete) rules only).
+            type: str
+            required: true
+            choices: [age, count]
+          value:
+            description: The age in units, or the number of images to keep, from 1 to 1000.
+            type: int
+            required: true
+          unit:
+            description: The unit of an age. Required with V(age).
+            type: str
+            choices: [days, weeks, months, years]
+          retain_at_least:
+            description: With V(age), how many images to keep whatever their age, from 1 to 10.
+            type: int
+      exclusion_rules:
+        description: What the rule leaves alone.
+        type: dict
+        suboptions:
+          tag_map:
+            description: Leave alone the images that carry any of these tags (keys as written).
+            type: dict
+          amis:
+            description: Leave alone these AMIs (V(ami_image) policies only).
+            type: dict
+            suboptions:
+              is_public:
+                description: Public AMIs.
+                type: bool
+              regions:
+                description: AMIs in these regions.
+                type: list
+                elements: str
+              shared_accounts:
+                description: AMIs shared with these AWS accounts (12-digit IDs).
+                type: list
+                elements: str
+              last_launched:
+                description: AMIs launched within this period.
+                type: dict
+                suboptions:
+                  value:
+                    description: How many units, from 1 to 365.
+                    type: int
+                    required: true
+                  unit:
+                    description: The unit.
+                    type: str
+                    required: true
+                    choices: [days, weeks, months, years]
+              tag_map:
+                description: AMIs that carry any of these tags (keys as written).
+                type: dict
+  resource_selection:
+    description:
+      - Which images the policy applies to, by exactly one of O(resource_selection.recipes) and
+        O(resource_selection.tag_map). Required to create a policy; left out, it is kept.
+    type: dict
+    suboptions:
+      recipes:
+        description: The images of these recipes, in any order.
+        type: list
+        elements: dict
+        suboptions:
+          name:
+            description: The recipe's name.
+            type: str
+            required: true
+          semantic_version:
+            description: The recipe's version, with C(x) as a wildcard, such as C(1.0.0), C(1.x.x) or C(x.x.x).
+            type: str
+            required: true
+      tag_map:
+        description: The images that carry any of these tags (keys as written).
+        type: dict
+notes:
+  - "IAM permissions: C(imagebuilder:ListLifecyclePolicies) and C(imagebuilder:GetLifecyclePolicy) always;
+    C(imagebuilder:CreateLifecyclePolicy) or C(imagebuilder:UpdateLifecyclePolicy) (with C(iam:PassRole) on
+    O(execution_role)) to create or change it; C(imagebuilder:TagResource) and C(imagebuilder:UntagResource) for
+    O(tags); C(imagebuilder:DeleteLifecyclePolicy) with O(state=absent)."
+  - The rules of C(CreateLifecyclePolicy) and C(UpdateLifecyclePolicy) are checked before any call, and a refused
+    option fails with a message that names it.
+  - While Image Builder answers that O(execution_role) does not exist yet (IAM propagates a new role within a few
+    minutes), the create or update is asked again, for up to two minutes, with the same token.
+seealso:
+  - module: imagebuilder_ops.aws.imagebuilder_lifecycle_policy_info
+  - module: imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info
+  - name: CreateLifecyclePolicy API reference
+    description: The API call that creates a policy.
+    link: https://docs.aws.amazon.com/imagebuilder/latest/APIReference/API_CreateLifecyclePolicy.html
+extends_documentation_fragment:
+  - imagebuilder_ops.aws.attributes
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.tags
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    details:
+      - Reads the policy and reports whether it would change, without writing.
+  diff_mode:
+    support: full
+    details:
+      - The policy before and after, in the canonical form, with its tags.
+"""
+
+EXAMPLES = r"""
+# Note: These examples do not set authentication details, see the AWS Guide for details.
+
+- name: Deprecate AMIs after 90 days, delete them after 180 days keeping at least 3
+  imagebuilder_ops.aws.imagebuilder_lifecycle_policy:
+    name: golden-ami-cleanup
+    description: Retire golden AMIs
+    execution_role: ImageBuilderLifecycleRole
+    resource_type: ami_image
+    policy_details:
+      - action:
+          type: deprecate
+          include_resources:
+            amis: true
+        filter:
+          type: age
+          value: 90
+          unit: days
+      - action:
+          type: delete
+          include_resources:
+            amis: true
+            snapshots: true
+        filter:
+          type: age
+          value: 180
+          unit: days
+          retain_at_least: 3
+        exclusion_rules:
+          amis:
+            last_launched:
+              value: 7
+              unit: days
+    resource_selection:
+      recipes:
+        - name: golden-ami
+          semantic_version: 1.x.x
+    tags:
+      CostCenter: platform
+
+- name: Keep the newest 5 container images
+  imagebuilder_ops.aws.imagebuilder_lifecycle_policy:
+    name: app-container-cleanup
+    execution_role: arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole
+    resource_type: container_image
+    policy_details:
+      - action:
+          type: delete
+          include_resources:
+            containers: true
+        filter:
+          type: count
+          value: 5
+    resource_selection:
+      tag_map:
+        App: web
+
+- name: Disable a policy for a release freeze (everything else is kept)
+  imagebuilder_ops.aws.imagebuilder_lifecycle_policy:
+    name: golden-ami-cleanup
+    status: disabled
+
+- name: Delete a policy
+  imagebuilder_ops.aws.imagebuilder_lifecycle_policy:
+    name: app-container-cleanup
+    state: absent
+"""
+
+RETURN = r"""
+lifecycle_policy:
+  description:
+    - The policy as Image Builder returns it, with snake_case keys, ISO 8601 dates, and tag keys (in O(tags) and
+      every C(tag_map)) as stored.
+    - Empty when the policy does not exist (O(state=absent), or in check mode before it is created).
+  returned: always
+  type: dict
+  sample:
+    arn: arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup
+    name: golden-ami-cleanup
+    status: ENABLED
+    execution_role: ImageBuilderLifecycleRole
+    resource_type: AMI_IMAGE
+    policy_details:
+      - action:
+          type: DELETE
+          include_resources:
+            amis: true
+        filter:
+          type: COUNT
+          value: 5
+    resource_selection:
+      recipes:
+        - name: golden-ami
+          semantic_version: 1.x.x
+    date_created: "2026-11-28T06:00:00+00:00"
+    tags:
+      CostCenter: platform
+"""
+
+import uuid
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
+
+
+def view(policy, tags):
+    """The diff's view of a policy: its canonical form and its tags."""
+    return dict(lp.canonical(policy), tags=tags) if policy else {}
+
+
+def present(module, client, current):
+    params = module.params
+    if current is None:
+        missing = lp.missing_for_create(params)
+        if missing:
+            module.fail_json(msg=f"Creating lifecycle policy {params['name']!r} needs {', '.join(missing)}")
+        conflict = lp.name_conflict(client, params["name"])
+        if conflict:
+            module.fail_json(
+                msg=f"name: {params['name']!r} gives the same ARN as the existing lifecycle policy {conflict!r}"
+                " (names that differ only in case, spaces or underscores are the same policy)"
+            )
+    else:
+        if params["resource_type"] and params["resource_type"].upper() != current.get("resourceType"):
+            module.fail_json(
+                msg=f"resource_type: lifecycle policy {params['name']!r} is {current.get('resourceType')} and its"
+                " resource type cannot change"
+            )
+        errors = lp.validate_policy(params, (current.get("resourceType") or "").lower())
+        if errors:
+            module.fail_json(msg="; ".join(errors))
+
+    desired = lp.desired_policy(params, current)
+    current_tags = (current or {}).get("tags") or {}
+    to_set, to_unset = {}, []
+    if params["tags"] is not None:
+        to_set, to_unset = compare_aws_tags(current_tags, params["tags"], params["purge_tags"])
+    policy_changed = current is None or lp.canonical(desired) != lp.canonical(current)
+    result = dict(changed=policy_changed or bool(to_set) or bool(to_unset))
+    if module._diff:
+        after_tags = {k: v for k, v in dict(current_tags, **to_set).items() if k not in to_unset}
+        result["diff"] = dict(before=view(current, current_tags), after=view(desired, after_tags))
+    if module.check_mode or not result["changed"]:
+        result["lifecycle_policy"] = lp.normalize_policy(current or {})
+        return result
+
+    token = str(uuid.uuid4())
+    if current is None:
+        arn = lp.create_lifecycle_policy(client, lp.create_request(desired, params["tags"], token))
+    else:
+        arn = current["arn"]
+        if policy_changed:
+            lp.update_lifecycle_policy(client, lp.update_request(desired, arn, token))
+        if to_unset:
+            lp.untag_resource(client, arn, to_unset)
+        if to_set:
+            lp.tag_resource(client, arn, to_set)
+    result["lifecycle_policy"] = lp.normalize_policy(lp.get_lifecycle_policy(client, arn) or {})
+    return result
+
+
+def absent(module, client, current):
+    result = dict(changed=current is not None, lifecycle_policy={})
+    if module._diff:
+        result["diff"] = dict(before=view(current, (current or {}).get("tags") or {}), after={})
+    if current is not None and not module.check_mode:
+        lp.delete_lifecycle_policy(client, current["arn"])
+    return result
+
+
+def main():
+    last_launched = dict(
+        value=dict(type="int", required=True),
+        unit=dict(type="str", required=True, choices=["days", "weeks", "months", "years"]),
+    )
+    detail = dict(
+        action=dict(
+            type="dict",
+            required=True,
+            options=dict(
+                type=dict(type="str", required=True, choices=["delete", "deprecate", "disable"]),
+                include_resources=dict(
+                    type="dict",
+                    options=dict(amis=dict(type="bool"), snapshots=dict(type="bool"), containers=dict(type="bool")),
+                ),
+            ),
+        ),
+        filter=dict(
+            type="dict",
+            required=True,
+            options=dict(
+                type=dict(type="str", required=True, choices=["age", "count"]),
+                value=dict(type="int", required=True),
+                unit=dict(type="str", choices=["days", "weeks", "months", "years"]),
+                retain_at_least=dict(type="int"),
+            ),
+        ),
+        exclusion_rules=dict(
+            type="dict",
+            options=dict(
+                tag_map=dict(type="dict"),
+                amis=dict(
+                    type="dict",
+                    options=dict(
+                        is_public=dict(type="bool"),
+                        regions=dict(type="list", elements="str"),
+                        shared_accounts=dict(type="list", elements="str"),
+                        last_launched=dict(type="dict", options=last_launched),
+                        tag_map=dict(type="dict"),
+                    ),
+                ),
+            ),
+        ),
+    )
+    argument_spec = dict(
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        name=dict(type="str", required=True),
+        description=dict(type="str"),
+        status=dict(type="str", choices=["enabled", "disabled"]),
+        execution_role=dict(type="str"),
+        resource_type=dict(type="str", choices=["ami_image", "container_image"]),
+        policy_details=dict(type="list", elements="dict", options=detail),
+        resource_selection=dict(
+            type="dict",
+            options=dict(
+                recipes=dict(
+                    type="list",
+                    elements="dict",
+                    options=dict(
+                        name=dict(type="str", required=True), semantic_version=dict(type="str", required=True)
+                    ),
+                ),
+                tag_map=dict(type="dict"),
+            ),
+        ),
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    errors = lp.validate_policy(module.params)
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+
+    client = ib.connect(module)
+    try:
+        current = lp.find_lifecycle_policy(client, module.params["name"])
+        if module.params["state"] == "present":
+            result = present(module, client, current)
+        else:
+            result = absent(module, client, current)
+    except ib.ImageBuilderError as e:
+        module.fail_json_aws_error(e)
+
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

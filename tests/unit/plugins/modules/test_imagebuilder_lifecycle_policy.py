@@ -1,0 +1,241 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""main() of imagebuilder_lifecycle_policy end to end, against a Stubber-checked client."""
+
+import copy
+
+from botocore.stub import ANY
+
+from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_policy as module
+
+NAME = "golden-ami-cleanup"
+ARN = "arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup"
+ROLE_ARN = "arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole"
+
+TASK = {
+    "name": NAME,
+    "execution_role": "ImageBuilderLifecycleRole",
+    "resource_type": "ami_image",
+    "policy_details": [
+        {"action": {"type": "delete", "include_resources": {"amis": True}}, "filter": {"type": "count", "value": 5}},
+        {
+            "action": {"type": "deprecate", "include_resources": {"amis": True}},
+            "filter": {"type": "age", "value": 90, "unit": "days"},
+        },
+    ],
+    "resource_selection": {"recipes": [{"name": "golden-ami", "semantic_version": "1.x.x"}]},
+    "tags": {"CostCenter": "platform"},
+}
+
+# What the service answers for that policy: rules in another order, the role as an ARN, defaults echoed.
+STORED = {
+    "arn": ARN,
+    "name": NAME,
+    "status": "ENABLED",
+    "executionRole": ROLE_ARN,
+    "resourceType": "AMI_IMAGE",
+    "policyDetails": [
+        {
+            "action": {
+                "type": "DEPRECATE",
+                "includeResources": {"amis": True, "snapshots": False, "containers": False},
+            },
+            "filter": {"type": "AGE", "value": 90, "unit": "DAYS"},
+            "exclusionRules": {"amis": {"isPublic": False}},
+        },
+        {
+            "action": {"type": "DELETE", "includeResources": {"amis": True, "snapshots": False, "containers": False}},
+            "filter": {"type": "COUNT", "value": 5},
+        },
+    ],
+    "resourceSelection": {"recipes": [{"name": "golden-ami", "semanticVersion": "1.x.x"}]},
+    "tags": {"CostCenter": "platform"},
+}
+
+
+def stored(**changes):
+    return dict(copy.deepcopy(STORED), **changes)
+
+
+def found(stubber, policy=None):
+    """ListLifecyclePolicies by name, then GetLifecyclePolicy when it is there."""
+    summaries = [{"arn": ARN, "name": NAME}] if policy else []
+    stubber.add_response(
+        "list_lifecycle_policies",
+        {"lifecyclePolicySummaryList": summaries},
+        {"filters": [{"name": "name", "values": [NAME]}], "maxResults": 100},
+    )
+    if policy:
+        stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": policy}, {"lifecyclePolicyArn": ARN})
+
+
+def test_creates_with_one_token_and_returns_the_policy(run_module, client):
+    stubber = client[1]
+    found(stubber)
+    stubber.add_response("list_lifecycle_policies", {"lifecyclePolicySummaryList": []}, {"maxResults": 100})
+    stubber.add_response(
+        "create_lifecycle_policy",
+        {"lifecyclePolicyArn": ARN},
+        {
+            "name": NAME,
+            "status": "ENABLED",
+            "executionRole": "ImageBuilderLifecycleRole",
+            "resourceType": "AMI_IMAGE",
+            "policyDetails": [
+                {
+                    "action": {"type": "DELETE", "includeResources": {"amis": True}},
+                    "filter": {"type": "COUNT", "value": 5},
+                },
+                {
+                    "action": {"type": "DEPRECATE", "includeResources": {"amis": True}},
+                    "filter": {"type": "AGE", "value": 90, "unit": "DAYS"},
+                },
+            ],
+            "resourceSelection": {"recipes": [{"name": "golden-ami", "semanticVersion": "1.x.x"}]},
+            "tags": {"CostCenter": "platform"},
+            "clientToken": ANY,
+        },
+    )
+    stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": STORED}, {"lifecyclePolicyArn": ARN})
+
+    result, _made = run_module(module.main, TASK)
+
+    assert result["changed"] is True
+    assert result["lifecycle_policy"]["arn"] == ARN
+    assert result["lifecycle_policy"]["tags"] == {"CostCenter": "platform"}
+
+
+def test_a_second_run_makes_no_write(run_module, client):
+    found(client[1], stored())
+    result, _made = run_module(module.main, dict(TASK, _ansible_diff=True))
+    assert result["changed"] is False
+    assert result["diff"]["before"] == result["diff"]["after"]
+
+
+def test_check_mode_writes_nothing_and_reports_the_change(run_module, client):
+    found(client[1], stored())
+    result, _made = run_module(module.main, dict(TASK, status="disabled", _ansible_check_mode=True, _ansible_diff=True))
+    assert result["changed"] is True
+    assert result["diff"]["before"]["status"] == "enabled"
+    assert result["diff"]["after"]["status"] == "disabled"
+
+
+def test_a_status_change_resends_everything_else(run_module, client):
+    stubber = client[1]
+    found(stubber, stored(description="Retire golden AMIs"))
+    stubber.add_response(
+        "update_lifecycle_policy",
+        {"lifecyclePolicyArn": ARN},
+        {
+            "lifecyclePolicyArn": ARN,
+            "description": "Retire golden AMIs",
+            "status": "DISABLED",
+            "executionRole": ROLE_ARN,
+            "resourceType": "AMI_IMAGE",
+            "policyDetails": STORED["policyDetails"],
+            "resourceSelection": STORED["resourceSelection"],
+            "clientToken": ANY,
+        },
+    )
+    stubber.add_response(
+        "get_lifecycle_policy", {"lifecyclePolicy": stored(status="DISABLED")}, {"lifecyclePolicyArn": ARN}
+    )
+    result, _made = run_module(module.main, {"name": NAME, "status": "disabled"})
+    assert result["changed"] is True
+
+
+def test_a_run_without_status_keeps_a_disabled_policy_disabled(run_module, client):
+    found(client[1], stored(status="DISABLED"))
+    result, _made = run_module(module.main, TASK)
+    assert result["changed"] is False
+
+
+def test_tags_change_through_the_tag_calls_only(run_module, client):
+    stubber = client[1]
+    found(stubber, stored(tags={"CostCenter": "platform", "Old": "x"}))
+    stubber.add_response("untag_resource", {}, {"resourceArn": ARN, "tagKeys": ["Old"]})
+    stubber.add_response("tag_resource", {}, {"resourceArn": ARN, "tags": {"CostCenter": "finance"}})
+    stubber.add_response(
+        "get_lifecycle_policy", {"lifecyclePolicy": stored(tags={"CostCenter": "finance"})}, {"lifecyclePolicyArn": ARN}
+    )
+    result, _made = run_module(module.main, dict(TASK, tags={"CostCenter": "finance"}))
+    assert result["changed"] is True
+    assert result["lifecycle_policy"]["tags"] == {"CostCenter": "finance"}
+
+
+def test_creating_without_the_required_options_names_them_all_before_any_write(run_module, client):
+    found(client[1])
+    result, _made = run_module(module.main, {"name": NAME})
+    assert result["failed"] is True
+    assert "execution_role, resource_type, policy_details, resource_selection" in result["msg"]
+
+
+def test_a_different_resource_type_fails_without_writing(run_module, client):
+    found(client[1], stored())
+    result, _made = run_module(
+        module.main, dict(TASK, resource_type="container_image", policy_details=TASK["policy_details"][:1])
+    )
+    assert result["failed"] is True
+    assert "cannot change" in result["msg"]
+
+
+def test_a_name_that_takes_another_policys_arn_fails_before_create(run_module, client):
+    stubber = client[1]
+    found(stubber)
+    stubber.add_response(
+        "list_lifecycle_policies",
+        {"lifecyclePolicySummaryList": [{"arn": ARN, "name": "Golden AMI_Cleanup"}]},
+        {"maxResults": 100},
+    )
+    result, _made = run_module(module.main, TASK)
+    assert result["failed"] is True
+    assert "'Golden AMI_Cleanup'" in result["msg"]
+
+
+def test_a_refused_rule_fails_before_any_client_is_made(run_module, client):
+    bad = copy.deepcopy(TASK)
+    bad["policy_details"][1]["filter"] = {"type": "count", "value": 5}
+    result, made = run_module(module.main, bad)
+    assert result["failed"] is True
+    assert "count filter goes with a delete rule only" in result["msg"]
+    assert made == []
+
+
+def test_absent_deletes_then_changes_nothing(run_module, client):
+    stubber = client[1]
+    found(stubber, stored())
+    stubber.add_response("delete_lifecycle_policy", {"lifecyclePolicyArn": ARN}, {"lifecyclePolicyArn": ARN})
+    result, _made = run_module(module.main, {"name": NAME, "state": "absent"})
+    assert result["changed"] is True
+    found(stubber)
+    result, _made = run_module(module.main, {"name": NAME, "state": "absent"})
+    assert result["changed"] is False
+
+
+def test_absent_in_check_mode_writes_nothing(run_module, client):
+    found(client[1], stored())
+    result, _made = run_module(module.main, {"name": NAME, "state": "absent", "_ansible_check_mode": True})
+    assert result["changed"] is True
+
+
+def test_a_throttled_create_is_retried_with_one_token(run_module, client, sleeps):
+    wrapped, stubber = client
+    tokens = []
+    wrapped.client.meta.events.register(
+        "provide-client-params.imagebuilder.CreateLifecyclePolicy",
+        lambda params, **kwargs: tokens.append(params["clientToken"]),
+    )
+    found(stubber)
+    stubber.add_response("list_lifecycle_policies", {"lifecyclePolicySummaryList": []}, {"maxResults": 100})
+    stubber.add_client_error("create_lifecycle_policy", "CallRateLimitExceededException", http_status_code=429)
+    stubber.add_response("create_lifecycle_policy", {"lifecyclePolicyArn": ARN})
+    stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": STORED}, {"lifecyclePolicyArn": ARN})
+
+    result, _made = run_module(module.main, TASK)
+
+    assert result["changed"] is True
+    assert len(tokens) == 2 and tokens[0] == tokens[1]
+    assert len(sleeps) == 1

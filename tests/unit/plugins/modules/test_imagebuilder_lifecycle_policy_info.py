@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""main() of imagebuilder_lifecycle_policy_info end to end, against a Stubber-checked client."""
+
+from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_policy_info as module
+
+ARN = "arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/{}"
+RULE = {"action": {"type": "DELETE"}, "filter": {"type": "COUNT", "value": 5}}
+
+
+def policy(name):
+    return {"arn": ARN.format(name), "name": name, "status": "ENABLED", "tags": {"CostCenter": "platform"}}
+
+
+def test_an_unknown_arn_gives_an_empty_list(run_module, client):
+    client[1].add_client_error("get_lifecycle_policy", "ResourceNotFoundException", http_status_code=404)
+    result, _made = run_module(module.main, {"arn": ARN.format("gone")})
+    assert result["lifecycle_policies"] == []
+    assert result["changed"] is False
+
+
+def test_every_page_read_in_full_sorted_by_name_tags_as_stored(run_module, client):
+    stubber = client[1]
+    expected = {
+        "filters": [{"name": "name", "values": ["*cleanup"]}, {"name": "status", "values": ["ENABLED"]}],
+        "maxResults": 100,
+    }
+    stubber.add_response(
+        "list_lifecycle_policies", {"lifecyclePolicySummaryList": [policy("b-cleanup")], "nextToken": "t"}, expected
+    )
+    stubber.add_response(
+        "list_lifecycle_policies", {"lifecyclePolicySummaryList": [policy("a-cleanup")]}, dict(expected, nextToken="t")
+    )
+    for name in ("b-cleanup", "a-cleanup"):
+        stubber.add_response(
+            "get_lifecycle_policy",
+            {"lifecyclePolicy": dict(policy(name), policyDetails=[RULE])},
+            {"lifecyclePolicyArn": ARN.format(name)},
+        )
+    result, _made = run_module(module.main, {"name": "*cleanup", "status": "enabled"})
+    assert [p["name"] for p in result["lifecycle_policies"]] == ["a-cleanup", "b-cleanup"]
+    assert result["lifecycle_policies"][0]["tags"] == {"CostCenter": "platform"}
+    assert result["lifecycle_policies"][0]["policy_details"] == [
+        {"action": {"type": "DELETE"}, "filter": {"type": "COUNT", "value": 5}}
+    ]
+
+
+def test_summaries_only_without_details(run_module, client):
+    client[1].add_response(
+        "list_lifecycle_policies",
+        {"lifecyclePolicySummaryList": [policy("a-cleanup")]},
+        {"filters": [{"name": "resourceType", "values": ["AMI_IMAGE"]}], "maxResults": 100},
+    )
+    result, _made = run_module(module.main, {"resource_type": "ami_image", "details": False})
+    assert [p["name"] for p in result["lifecycle_policies"]] == ["a-cleanup"]
+
+
+def test_a_malformed_arn_fails_before_any_client_is_made(run_module, client):
+    result, made = run_module(module.main, {"arn": "golden"})
+    assert result["failed"] is True and made == []
