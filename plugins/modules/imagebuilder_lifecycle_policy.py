@@ -7,7 +7,7 @@
 DOCUMENTATION = r"""
 ---
 module: imagebuilder_lifecycle_policy
-version_added: 1.1.0
+version_added: 2.0.0
 short_description: Create, update and delete EC2 Image Builder lifecycle policies
 description:
   - Makes an Image Builder lifecycle policy (the rules that deprecate, disable and delete old images) match the

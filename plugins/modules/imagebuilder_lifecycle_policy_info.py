@@ -7,7 +7,7 @@
 DOCUMENTATION = r"""
 ---
 module: imagebuilder_lifecycle_policy_info
-version_added: 1.1.0
+version_added: 2.0.0
 short_description: Read EC2 Image Builder lifecycle policies
 description:
   - Reads one lifecycle policy by O(arn), or lists the policies, filtered by O(name), O(resource_type) and O(status),
