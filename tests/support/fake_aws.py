@@ -24,14 +24,16 @@ FAKE_CREDENTIALS = {
 # What no output may ever show.
 FAKE_SECRETS = (FAKE_SECRET_KEY, FAKE_SESSION_TOKEN)
 
-# The largest page the installed botocore model allows (25 in botocore 1.43, 100 in 1.44): the modules ask for it.
-PAGE_SIZE = (
-    botocore.session.get_session()
-    .get_service_model("imagebuilder")
-    .operation_model("ListLifecycleExecutions")
-    .input_shape.members["maxResults"]
-    .metadata["max"]
-)
+
+def page_size(operation):
+    """The largest page the installed botocore model allows for a listing (25 in botocore 1.43 and the 1.35 floor,
+    100 in 1.44): the modules ask for it."""
+    model = botocore.session.get_session().get_service_model("imagebuilder")
+    return model.operation_model(operation).input_shape.members["maxResults"].metadata["max"]
+
+
+PAGE_SIZE = page_size("ListLifecycleExecutions")
+POLICY_PAGE_SIZE = page_size("ListLifecyclePolicies")
 
 
 def execution_id(prefix, number):

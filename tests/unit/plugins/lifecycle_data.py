@@ -16,6 +16,7 @@ T0 = datetime.datetime(2026, 11, 28, 6, 0, 0, tzinfo=datetime.timezone.utc)
 
 # The shared page size and fake credentials (tests/support), under the names the unit tests use.
 PAGE_SIZE = fake_aws.PAGE_SIZE
+POLICY_PAGE_SIZE = fake_aws.POLICY_PAGE_SIZE
 FAKE_ACCESS_KEY = fake_aws.FAKE_ACCESS_KEY
 FAKE_SECRET_KEY = fake_aws.FAKE_SECRET_KEY
 

@@ -11,6 +11,7 @@ import pytest
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
 
 POLICY_ARN = "arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup"
 ROLE_ARN = "arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole"
@@ -285,7 +286,7 @@ def test_an_unknown_arn_is_no_policy(client):
 
 def test_listing_reads_every_page_with_the_filters(client):
     wrapped, stubber = client
-    expected = {"filters": [{"name": "name", "values": ["golden*"]}], "maxResults": 100}
+    expected = {"filters": [{"name": "name", "values": ["golden*"]}], "maxResults": POLICY_PAGE_SIZE}
     stubber.add_response(
         "list_lifecycle_policies",
         {"lifecyclePolicySummaryList": [{"arn": POLICY_ARN, "name": "golden-ami-cleanup"}], "nextToken": "t"},

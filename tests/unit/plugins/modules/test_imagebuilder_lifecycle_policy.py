@@ -10,6 +10,7 @@ import copy
 from botocore.stub import ANY
 
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_policy as module
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
 
 NAME = "golden-ami-cleanup"
 ARN = "arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup"
@@ -66,7 +67,7 @@ def found(stubber, policy=None):
     stubber.add_response(
         "list_lifecycle_policies",
         {"lifecyclePolicySummaryList": summaries},
-        {"filters": [{"name": "name", "values": [NAME]}], "maxResults": 100},
+        {"filters": [{"name": "name", "values": [NAME]}], "maxResults": POLICY_PAGE_SIZE},
     )
     if policy:
         stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": policy}, {"lifecyclePolicyArn": ARN})
@@ -75,7 +76,9 @@ def found(stubber, policy=None):
 def test_creates_with_one_token_and_returns_the_policy(run_module, client):
     stubber = client[1]
     found(stubber)
-    stubber.add_response("list_lifecycle_policies", {"lifecyclePolicySummaryList": []}, {"maxResults": 100})
+    stubber.add_response(
+        "list_lifecycle_policies", {"lifecyclePolicySummaryList": []}, {"maxResults": POLICY_PAGE_SIZE}
+    )
     stubber.add_response(
         "create_lifecycle_policy",
         {"lifecyclePolicyArn": ARN},
@@ -188,7 +191,7 @@ def test_a_name_that_takes_another_policys_arn_fails_before_create(run_module, c
     stubber.add_response(
         "list_lifecycle_policies",
         {"lifecyclePolicySummaryList": [{"arn": ARN, "name": "Golden AMI_Cleanup"}]},
-        {"maxResults": 100},
+        {"maxResults": POLICY_PAGE_SIZE},
     )
     result, _made = run_module(module.main, TASK)
     assert result["failed"] is True
@@ -229,7 +232,9 @@ def test_a_throttled_create_is_retried_with_one_token(run_module, client, sleeps
         lambda params, **kwargs: tokens.append(params["clientToken"]),
     )
     found(stubber)
-    stubber.add_response("list_lifecycle_policies", {"lifecyclePolicySummaryList": []}, {"maxResults": 100})
+    stubber.add_response(
+        "list_lifecycle_policies", {"lifecyclePolicySummaryList": []}, {"maxResults": POLICY_PAGE_SIZE}
+    )
     stubber.add_client_error("create_lifecycle_policy", "CallRateLimitExceededException", http_status_code=429)
     stubber.add_response("create_lifecycle_policy", {"lifecyclePolicyArn": ARN})
     stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": STORED}, {"lifecyclePolicyArn": ARN})

@@ -6,6 +6,7 @@
 """main() of imagebuilder_lifecycle_policy_info end to end, against a Stubber-checked client."""
 
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_policy_info as module
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
 
 ARN = "arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/{}"
 RULE = {"action": {"type": "DELETE"}, "filter": {"type": "COUNT", "value": 5}}
@@ -26,7 +27,7 @@ def test_every_page_read_in_full_sorted_by_name_tags_as_stored(run_module, clien
     stubber = client[1]
     expected = {
         "filters": [{"name": "name", "values": ["*cleanup"]}, {"name": "status", "values": ["ENABLED"]}],
-        "maxResults": 100,
+        "maxResults": POLICY_PAGE_SIZE,
     }
     stubber.add_response(
         "list_lifecycle_policies", {"lifecyclePolicySummaryList": [policy("b-cleanup")], "nextToken": "t"}, expected
@@ -52,7 +53,7 @@ def test_summaries_only_without_details(run_module, client):
     client[1].add_response(
         "list_lifecycle_policies",
         {"lifecyclePolicySummaryList": [policy("a-cleanup")]},
-        {"filters": [{"name": "resourceType", "values": ["AMI_IMAGE"]}], "maxResults": 100},
+        {"filters": [{"name": "resourceType", "values": ["AMI_IMAGE"]}], "maxResults": POLICY_PAGE_SIZE},
     )
     result, _made = run_module(module.main, {"resource_type": "ami_image", "details": False})
     assert [p["name"] for p in result["lifecycle_policies"]] == ["a-cleanup"]
