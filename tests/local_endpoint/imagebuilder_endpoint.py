@@ -935,10 +935,10 @@ class World:
         self.policies[arn] = stored
         return stored
 
-    def _policy(self, arn):
+    def _policy(self, arn, kind="Lifecycle policy"):
         policy = self.policies.get(arn)
         if policy is None:
-            raise EndpointError("ResourceNotFoundException", f"Lifecycle policy '{arn}' not found")
+            raise EndpointError("ResourceNotFoundException", f"{kind} '{arn}' not found")
         return policy
 
     def create_lifecycle_policy(self, params, now):
@@ -1018,14 +1018,8 @@ class World:
             result["nextToken"] = token
         return result
 
-    def _tagged_policy(self, arn):
-        policy = self.policies.get(arn)
-        if policy is None:
-            raise EndpointError("ResourceNotFoundException", f"Resource '{arn}' not found")
-        return policy
-
     def tag_resource(self, params, now):
-        policy = self._tagged_policy(params["resourceArn"])
+        policy = self._policy(params["resourceArn"], kind="Resource")
         tags = dict(policy.get("tags", {}), **params["tags"])
         if len(tags) > 50:
             raise EndpointError("InvalidParameterException", "A resource can have at most 50 tags")
@@ -1033,7 +1027,7 @@ class World:
         return {}
 
     def untag_resource(self, params, now):
-        policy = self._tagged_policy(params["resourceArn"])
+        policy = self._policy(params["resourceArn"], kind="Resource")
         tags = {key: value for key, value in policy.get("tags", {}).items() if key not in params["tagKeys"]}
         if tags:
             policy["tags"] = tags
