@@ -51,6 +51,10 @@ VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL := $(DIST)/imagebuilder_ops-aws-$(VERSION).tar.gz
 REQ := tests/requirements
 LINT_PATHS := $(wildcard plugins extensions tests tools demo benchmarks)
+# Ansible's own state (the galaxy cache, local temp) of every command run here stays in the build tree, with black's
+# cache: a run leaves nothing in the user's home (ansible-test's state: leg_home below).
+export ANSIBLE_HOME := $(CURDIR)/$(BUILD)/ansible-home
+export BLACK_CACHE_DIR := $(CURDIR)/.cache/black
 
 leg_python = $(word 1,$(LEG_$(1)))
 leg_core = $(word 2,$(LEG_$(1)))
@@ -73,6 +77,15 @@ LOCALENV := tests/integration/targets/setup_localenv_endpoint
 INTEGRATION_TARGETS ?=
 # The leg's venv bin first on PATH: ansible-test --python X.Y and the integration's ansible-playbook find it.
 leg_env = PATH="$(CURDIR)/$(VENV)/$(1)/bin:$$PATH"
+# ansible-test keeps its state in ~/.ansible/test: the ssh key its first integration run creates (legs side by side
+# raced to create it: "id_rsa already exists. Overwrite (y/n)?" on a machine's first run), its sanity venvs and the
+# get-pip cache our stand-in goes into. Each leg gets a home of its own in the build tree, so nothing races, nothing
+# lands in the user's home and a clone never depends on what another left there. pip keeps the user's
+# configuration and download cache (pip's cache is safe to share).
+leg_home = $(CURDIR)/$(BUILD)/$(1)/home
+# (HOME comes last: the words before it still read the user's.)
+test_env = XDG_CONFIG_HOME="$${XDG_CONFIG_HOME:-$$HOME/.config}" \
+	PIP_CACHE_DIR="$${PIP_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/pip}" $(call leg_env,$(1)) HOME="$(call leg_home,$(1))"
 leg_pyver = $$($(CURDIR)/$(VENV)/$(1)/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 READY_LEGS := $(foreach l,$(LEGS),$(if $(filter none,$(call leg_python,$(l))),,$(l)))
@@ -171,8 +184,8 @@ sanity: legs-available
 $(addprefix sanity-,$(SANITY_LEGS)): sanity-%: venv-% stage-%
 	@if cat tests/sanity/ignore-*.txt 2>/dev/null | grep -Ev '^[[:space:]]*(#|$$)'; then \
 		echo "tests/sanity: ignore entries are not allowed"; exit 1; fi
-	@$(VENV)/$*/bin/python tools/install_get_pip.py $(call leg_pyver,$*)
-	cd $(call stage_dir,$*) && $(call leg_env,$*) ansible-test sanity --python $(call leg_pyver,$*) --color no
+	@$(call test_env,$*) $(VENV)/$*/bin/python tools/install_get_pip.py $(call leg_pyver,$*)
+	cd $(call stage_dir,$*) && $(call test_env,$*) ansible-test sanity --python $(call leg_pyver,$*) --color no
 
 units: legs-available
 	@$(MAKE) -j2 --output-sync=target $(addprefix units-,$(READY_LEGS))
@@ -213,7 +226,7 @@ $(addprefix integration-,$(LEGS)): integration-%: venv-%
 	@tools/stage.sh $(call integration_dir,$*)
 	@ln -sfn ../../ansible_collections/amazon $(call integration_root,$*)/ansible_collections/amazon
 	@rm -f $(call integration_log,$*)
-	cd $(call integration_dir,$*) && export $(call leg_env,$*) ANSIBLE_LOCALHOST_WARNING=false \
+	cd $(call integration_dir,$*) && export $(call test_env,$*) ANSIBLE_LOCALHOST_WARNING=false \
 		ANSIBLE_INVENTORY_UNPARSED_WARNING=false && \
 	trap 'rc=$$?; ansible-playbook $(LOCALENV)/teardown.yml -e imagebuilder_test_output=$(call integration_log,$*) \
 		|| rc=1; exit $$rc' EXIT && \
