@@ -92,7 +92,7 @@ READY_LEGS := $(foreach l,$(LEGS),$(if $(filter none,$(call leg_python,$(l))),,$
 MISSING_LEGS := $(filter-out $(READY_LEGS),$(LEGS))
 
 .PHONY: help test venv lint format sanity units build integration drills eda demo release-checks bench clean \
-	legs-available tarball tools-venv lint-venv eda-venv \
+	legs-available tarball tools-venv lint-venv eda-venv eda-ansible-venv \
 	$(foreach t,venv stage units install integration drills,$(addprefix $(t)-,$(LEGS))) \
 	$(addprefix sanity-,$(SANITY_LEGS))
 
@@ -106,7 +106,7 @@ help:
 	@echo "make build           $(TARBALL), installed into $(BUILD)/<leg>/installed for every leg"
 	@echo "make integration     ansible-test integration on every leg, against the local endpoint"
 	@echo "make drills          tests/drills/run.py (fault and load drills) on the $(DRILL_LEG) leg"
-	@echo "make eda             tests/eda/run.py: the event source's guide rulebook in ansible-rulebook (.venv/eda)"
+	@echo "make eda             tests/eda/run.py: the event source's guide rulebook in ansible-rulebook, in every layout"
 	@echo "make demo            demo/run.py on the core219 leg"
 	@echo "make release-checks  tests/release/run_checks.sh with .venv/tools"
 	@echo "make bench           benchmarks/run.py on the core221 leg"
@@ -134,7 +134,8 @@ legs-available:
 # Every venv `make test` needs, the release checks' (the largest) first; two at a time: pip spends much of
 # its time waiting, and the machines have 2 cores.
 venv: legs-available
-	@$(MAKE) -j2 --output-sync=target $(if $(filter none,$(PY313)),,tools-venv) $(addprefix venv-,$(READY_LEGS)) lint-venv eda-venv
+	@$(MAKE) -j2 --output-sync=target $(if $(filter none,$(PY313)),,tools-venv eda-ansible-venv) \
+		$(addprefix venv-,$(READY_LEGS)) lint-venv eda-venv
 
 # tools/venv.py rebuilds only when the interpreter, the pins or the pip arguments changed.
 $(addprefix venv-,$(LEGS)): venv-%:
@@ -152,6 +153,13 @@ lint-venv:
 # ansible-rulebook 1.3.2 (Python 3.11; it finds the machine's Java 17 itself) for the event source's end-to-end test.
 eda-venv:
 	@$(PY311) tools/venv.py --python $(PY311) --dir $(VENV)/eda --check "-m pip check" -- -r $(REQ)/eda.txt
+
+# The layout most EDA set-ups have: the ansible package (amazon.aws in its site-packages), ansible-rulebook and boto3 in
+# one venv (Python 3.13, which ansible 14 needs).
+eda-ansible-venv:
+	@if [ "$(PY313)" = none ]; then echo "the ansible package's EDA venv needs Python >= 3.12: none found (set PY313=...)"; \
+		exit 1; fi
+	@$(PY311) tools/venv.py --python $(PY313) --dir $(VENV)/eda-ansible --check "-m pip check" -- -r $(REQ)/eda-ansible.txt
 
 # tools.txt belongs to the release checks; without it this target fails, as it should.
 tools-venv: $(REQ)/tools.txt
@@ -248,10 +256,13 @@ drills: drills-$(DRILL_LEG)
 $(addprefix drills-,$(LEGS)): drills-%: install-%
 	$(call leg_env,$*) $(call run_module,$*,tests.drills.run) --leg $* --collections-path $(call installed,$*)
 
-# The event source's guide rulebook in the real ansible-rulebook, against the local endpoint, with the collection
-# installed on the core219 leg (amazon.aws beside it).
-eda: eda-venv install-core219
-	$(call run_module,eda,tests.eda.run) --collections-path $(call installed,core219)
+# The event source's guide rulebook in the real ansible-rulebook, against the local endpoint, in each layout users
+# install it in: the collection installed on the core219 leg (amazon.aws beside it), or the tarball installed by the
+# layout itself, with ansible-core (.venv/eda) or the ansible package (.venv/eda-ansible; without Python >= 3.12 its
+# layouts are skipped, loudly, and CI fails).
+eda: legs-available eda-venv $(if $(filter none,$(PY313)),,eda-ansible-venv) install-core219
+	$(call run_module,eda,tests.eda.run) --collections-path $(call installed,core219) --tarball $(TARBALL) \
+		$(if $(filter none,$(PY313)),,--ansible-venv $(VENV)/eda-ansible)
 
 demo: install-core219
 	$(call leg_env,core219) $(call run_module,core219,demo.run) --collections-path $(call installed,core219)

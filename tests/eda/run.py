@@ -1,19 +1,28 @@
-"""End-to-end test of the lifecycle_executions event source: the guide's rulebook in the real ansible-rulebook.
+"""End-to-end test of the lifecycle_executions event source: the guide's rulebook in the real ansible-rulebook, in
+every layout users install it in.
 
     PYTHONPATH=.build/tarball .venv/eda/bin/python -m ansible_collections.imagebuilder_ops.aws.tests.eda.run \
-        --collections-path .build/core219/installed
+        --collections-path .build/core219/installed --tarball dist/imagebuilder_ops-aws-X.Y.Z.tar.gz \
+        --ansible-venv .venv/eda-ansible
 
 Takes the rulebook and the playbook it runs from docs/docsite/rst/event_source.rst, as written, and runs them with
-ansible-rulebook (from the running interpreter's venv: .venv/eda) against the local endpoint, in this process, on
-loopback. The scenario: history that was already terminal when the source started, under the watched lifecycle policy
-and image; then, once the source's first round is done, one policy execution goes PENDING -> IN_PROGRESS -> FAILED
-and one execution of the image -> SUCCESS, while the endpoint throttles and then denies listings between rounds. The
-rule must fire once for each (the debug action's line on stdout, with the right data), the playbook must run once
-for the failure, nothing may fire for the history, and no fake secret may show. Bounded in time; stops by itself.
-Exit status 0 when it passes, 1 when it fails, 2 when the collections are not installed.
+ansible-rulebook against the local endpoint, in this process, on loopback, once per layout (LAYOUTS): ansible-core
+with amazon.aws installed separately (.venv/eda, the running interpreter's venv), the ansible package (--ansible-venv,
+amazon.aws in its site-packages) with the collection installed by ansible-galaxy into ANSIBLE_COLLECTIONS_PATH or
+into ~/.ansible/collections with no variable set, ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false, and ansible-rulebook
+started from another directory. The scenario: history that was already terminal when the source started, under the
+watched lifecycle policy and image; then, once the source's first round is done, one policy execution goes
+PENDING -> IN_PROGRESS -> FAILED and one execution of the image -> SUCCESS. The rule must fire once for each (the
+debug action's line on stdout, with the right data), the playbook must run once for the failure, nothing may fire
+for the history, and no fake secret may show; in the first layout the endpoint also throttles and then denies
+listings between rounds, and a few quiet rounds follow. A layout in which amazon.aws cannot be found must stop
+ansible-rulebook with the source's one line naming it and where it was looked for, and no import frames. Each layout
+is bounded in time and stops by itself. Exit status 0 when all pass, 1 when one fails, 2 when the collections are
+not installed.
 """
 
 import argparse
+import concurrent.futures
 import os
 import re
 import signal
@@ -22,6 +31,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -32,7 +42,6 @@ from ansible_collections.imagebuilder_ops.aws.tests.release.extract_examples imp
 from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import check_installed
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
-from ansible_collections.imagebuilder_ops.aws.tests.support.environment import tool
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_ACCESS_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_SECRET_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_SECRETS
@@ -134,35 +143,124 @@ def wait_for(condition, deadline, what):
         time.sleep(0.1)
 
 
+@dataclass(frozen=True)
+class Layout:
+    """One way users install ansible-rulebook, Ansible and the collection, as the source meets it at start."""
+
+    name: str
+    # "core": .venv/eda, ansible-core with amazon.aws installed separately; "ansible": .venv/eda-ansible, the ansible
+    # package (amazon.aws in its site-packages).
+    venv: str
+    # "installed": ANSIBLE_COLLECTIONS_PATH names --collections-path (this collection and amazon.aws beside it);
+    # "galaxy": ansible-galaxy installs the tarball into a path ANSIBLE_COLLECTIONS_PATH names; "home": ansible-galaxy
+    # installs it into the default path, ~/.ansible/collections, and no variable is set.
+    collections: str
+    # ANSIBLE_COLLECTIONS_SCAN_SYS_PATH; None leaves it unset (Ansible's default, true).
+    scan_sys_path: str = None
+    # Started from another directory than the rulebook's, which it names by absolute paths.
+    elsewhere: bool = False
+    # The whole scenario: history, a throttled and a denied round, quiet rounds after the events.
+    full: bool = False
+    # The one line the source must stop with instead of delivering events.
+    error: str = None
+
+
+LAYOUTS = (
+    Layout("ansible-core and amazon.aws installed separately", "core", "installed", full=True),
+    Layout("the ansible package, the collection in ANSIBLE_COLLECTIONS_PATH", "ansible", "galaxy"),
+    Layout("the ansible package, the collection in ~/.ansible/collections, no variable set", "ansible", "home"),
+    Layout("ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false, both collections in the path", "ansible", "installed", "false"),
+    Layout("started from another directory than the rulebook and the collection", "core", "installed", elsewhere=True),
+    Layout(
+        "amazon.aws hidden (ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false, only this collection in the path)",
+        "ansible",
+        "galaxy",
+        "false",
+        error="cannot import the collection amazon.aws (no module ansible_collections.amazon); looked in {galaxy}",
+    ),
+)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--collections-path", required=True)
+    parser.add_argument("--collections-path", required=True, help="this collection and amazon.aws, installed")
+    parser.add_argument("--tarball", required=True, help="the collection's tarball, which layouts install themselves")
+    parser.add_argument("--ansible-venv", help="a venv with the ansible package and ansible-rulebook; else skipped")
     args = parser.parse_args()
-    problem = check_installed(args.collections_path)
+    problem = check_installed(args.collections_path) or (None if Path(args.tarball).is_file() else args.tarball)
     if problem:
-        print(problem)
+        print(f"{problem}: missing (make build)")
         return 2
 
     started = time.monotonic()
+    venvs = {"core": Path(sys.executable).parent.parent}
+    if args.ansible_venv:
+        venvs["ansible"] = Path(args.ansible_venv).resolve()
+    runnable = [layout for layout in LAYOUTS if layout.venv in venvs]
+    skipped = [layout.name for layout in LAYOUTS if layout.venv not in venvs]
+    rulebook = rulebook_and_playbook()
+    # Two at a time: each waits on its rounds far more than it computes, and a JVM starts in each.
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda layout: run_layout(layout, venvs[layout.venv], rulebook, args), runnable))
+    failed = 0
+    for layout, (failures, text, seconds) in zip(runnable, results):
+        print(f"{'FAILED' if failures else 'ok'}: {layout.name} ({layout.venv} venv, {seconds:.1f} s)")
+        for failure in failures:
+            print(f"  FAILED: {failure}")
+        if failures or layout.full:
+            print(f"  ansible-rulebook output ({len(text.splitlines())} lines):")
+            print(textwrap.indent(text, "  | "))
+        failed += bool(failures)
+    for name in skipped:
+        print(f"!!! NOTE: SKIPPED-UNAVAILABLE: {name}: no --ansible-venv (it needs Python >= 3.12)")
+    print(
+        f"tests/eda: {len(runnable) - failed} of {len(runnable)} layouts passed in {time.monotonic() - started:.1f} s"
+    )
+    if skipped and os.environ.get("CI") == "true":
+        print("!!! CI must run every layout: failing")
+        return 1
+    return 1 if failed else 0
+
+
+def run_layout(layout, venv, rulebook, args):
+    """Lay the layout out in a directory of its own, run the rulebook against an endpoint of its own, check it."""
+    rulebook_text, playbook_name, playbook, inventory = rulebook
+    started = time.monotonic()
     deadline = started + DEADLINE
-    rulebook, playbook_name, playbook, inventory = rulebook_and_playbook()
     with tempfile.TemporaryDirectory(prefix="ibops-eda-") as work, local_endpoint(SCENARIO) as ep:
         work = Path(work)
-        (work / "lifecycle_executions.yml").write_text(rulebook, encoding="utf-8")
-        (work / playbook_name).write_text(playbook, encoding="utf-8")
-        (work / "inventory.yml").write_text(inventory, encoding="utf-8")
-        (work / "vars.yml").write_text("---\npoll_interval: 1\n", encoding="utf-8")
-        # The rulebook names no endpoint: boto3 takes it from AWS_ENDPOINT_URL_IMAGEBUILDER, as it would the real one's.
-        env = isolated_env(args.collections_path, work, {"AWS_ENDPOINT_URL_IMAGEBUILDER": ep.url})
-        command = [tool("ansible-rulebook"), "--rulebook", "lifecycle_executions.yml", "--inventory", "inventory.yml"]
-        command += ["--vars", "vars.yml", "--print-events", "-v"]
+        project = work / "project"
+        project.mkdir()
+        if layout.elsewhere:
+            # run_playbook looks for a playbook from the directory ansible-rulebook was started in: name it by path.
+            rulebook_text = rulebook_text.replace(f"name: {playbook_name}\n", f"name: {project / playbook_name}\n")
+        (project / "lifecycle_executions.yml").write_text(rulebook_text, encoding="utf-8")
+        (project / playbook_name).write_text(playbook, encoding="utf-8")
+        (project / "inventory.yml").write_text(inventory, encoding="utf-8")
+        (project / "vars.yml").write_text("---\npoll_interval: 1\n", encoding="utf-8")
+        env = layout_env(layout, venv, work, args.collections_path, ep.url)
+        try:
+            install(layout, venv, work, env, args.tarball)
+        except subprocess.CalledProcessError as e:
+            return [f"ansible-galaxy collection install failed ({e.returncode})"], e.stdout + e.stderr, 0.0
+        cwd = project
+        if layout.elsewhere:
+            cwd = work / "elsewhere"
+            cwd.mkdir()
+        command = [str(venv / "bin" / "ansible-rulebook")]
+        for option, name in (("--rulebook", "lifecycle_executions.yml"), ("--inventory", "inventory.yml")):
+            command += [option, str(project / name) if layout.elsewhere else name]
+        command += ["--vars", str(project / "vars.yml") if layout.elsewhere else "vars.yml", "--print-events", "-v"]
         output = work / "ansible-rulebook.out"
         with open(output, "w", encoding="utf-8") as out:
             process = subprocess.Popen(  # pylint: disable=consider-using-with
-                command, cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
         try:
-            result = drive(ep, process, output, deadline)
+            if layout.error:
+                result = stopped(process, deadline)
+            else:
+                result = drive(ep, process, output, deadline, FAULTS if layout.full else [], layout.full)
         except AssertionError as e:
             result = {"error": str(e)}
         finally:
@@ -174,17 +272,66 @@ def main():
                     os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
         text = output.read_text(encoding="utf-8", errors="replace")
-    failures = check(text, result)
-    print(f"ansible-rulebook output ({len(text.splitlines())} lines):")
-    print(textwrap.indent(text, "  | "))
-    print(f"tests/eda: {len(failures)} problem(s) in {time.monotonic() - started:.1f} s")
-    for failure in failures:
-        print(f"FAILED: {failure}")
-    return 1 if failures else 0
+        if layout.error:
+            failures = check_error(text, result, layout.error.format(galaxy=work / "collections"))
+        else:
+            failures = check(text, result, layout.full)
+        return failures, text, time.monotonic() - started
 
 
-def drive(ep, process, output, deadline):
-    """Start the executions once the source has recorded its history, inject the faults, and wait for the events."""
+def layout_env(layout, venv, work, collections_path, endpoint_url):
+    """The isolated environment, then what the layout changes: its venv, its collections path, its home."""
+    # The rulebook names no endpoint: boto3 takes it from AWS_ENDPOINT_URL_IMAGEBUILDER, as it would the real one's.
+    extra = {"AWS_ENDPOINT_URL_IMAGEBUILDER": endpoint_url, "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    extra["ANSIBLE_PYTHON_INTERPRETER"] = str(venv / "bin" / "python")
+    if layout.collections == "galaxy":
+        collections_path = work / "collections"
+    env = isolated_env(collections_path, work, extra)
+    env.pop("ANSIBLE_COLLECTIONS_SCAN_SYS_PATH")
+    if layout.scan_sys_path is not None:
+        env["ANSIBLE_COLLECTIONS_SCAN_SYS_PATH"] = layout.scan_sys_path
+    if layout.collections == "home":
+        # Nothing names a path: Ansible's default, ~/.ansible/collections, in a home of the layout's own.
+        for name in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_HOME"):
+            env.pop(name)
+        env["HOME"] = str(work / "home")
+    return env
+
+
+def install(layout, venv, work, env, tarball):
+    """Install the tarball the way users do, with the layout's ansible-galaxy: into its path or the default one."""
+    if layout.collections == "installed":
+        return
+    command = [str(venv / "bin" / "ansible-galaxy"), "collection", "install", "--no-deps", str(Path(tarball).resolve())]
+    if layout.collections == "galaxy":
+        command += ["-p", str(work / "collections")]
+    subprocess.run(command, cwd=work, env=env, check=True, capture_output=True, text=True)
+
+
+def stopped(process, deadline):
+    """Wait for ansible-rulebook to stop by itself, as it must when the source cannot start."""
+    wait_for(lambda: process.poll() is not None, deadline, "ansible-rulebook to stop")
+    return {"exited": process.returncode}
+
+
+def check_error(text, result, expected):
+    if "error" in result:
+        return [result["error"]]
+    failures = []
+    if result["exited"] == 0:
+        failures.append("ansible-rulebook exited 0")
+    lines = [line for line in text.splitlines() if "CollectionLoadError: " in line]
+    if not lines or expected not in lines[0]:
+        failures.append(f"no line says {expected!r}")
+    # ansible-rulebook lists the frames a source stopped in; the import system's must not be among them.
+    if "Traceback" in text or "importlib" in text:
+        failures.append("a traceback, or the import system's frames, shows")
+    return failures
+
+
+def drive(ep, process, output, deadline, faults, quiet):
+    """Start the executions once the source has recorded its history, inject the faults, and wait for the events;
+    then, when ``quiet``, watch a few more rounds."""
     requests = {}
 
     def listed_both():
@@ -195,7 +342,8 @@ def drive(ep, process, output, deadline):
 
     wait_for(listed_both, deadline, "the source's first round")
     requests["first_round_done"] = len(ep.requests(operation="ListLifecycleExecutions"))
-    ep.add_faults(FAULTS)
+    if faults:
+        ep.add_faults(faults)
     client = boto3.client(
         "imagebuilder",
         endpoint_url=ep.url,
@@ -214,20 +362,22 @@ def drive(ep, process, output, deadline):
         return f"FAILED {FAILS}" in text and f"SUCCESS {SUCCEEDS}" in text and "failed: " + REASON in text
 
     wait_for(both_fired, deadline, "both rules to fire and the playbook to run")
-    # A few more rounds, in which nothing may fire again.
-    rounds = len(ep.requests(operation="ListLifecycleExecutions"))
-    wait_for(
-        lambda: len(ep.requests(operation="ListLifecycleExecutions")) >= rounds + 2 * QUIET_ROUNDS,
-        deadline,
-        f"{QUIET_ROUNDS} more rounds",
-    )
+    if quiet:
+        # A few more rounds, in which nothing may fire again.
+        rounds = len(ep.requests(operation="ListLifecycleExecutions"))
+        wait_for(
+            lambda: len(ep.requests(operation="ListLifecycleExecutions")) >= rounds + 2 * QUIET_ROUNDS,
+            deadline,
+            f"{QUIET_ROUNDS} more rounds",
+        )
     requests["all"] = ep.requests(operation="ListLifecycleExecutions")
     requests["faults"] = [r for r in requests["all"] if r["fault"]]
     requests["exited"] = process.poll()
     return requests
 
 
-def check(text, result):
+def check(text, result, full):
+    """The events, each once, the playbook's line, no history and no secret; with ``full``, the faults met too."""
     if "error" in result:
         return [result["error"]]
     failures = []
@@ -246,9 +396,9 @@ def check(text, result):
         if secret in text:
             failures.append("a fake secret shows in ansible-rulebook's output")
     codes = sorted({r["error"] for r in result["faults"]})
-    if codes != ["AccessDeniedException", "CallRateLimitExceededException"]:
+    if full and codes != ["AccessDeniedException", "CallRateLimitExceededException"]:
         failures.append(f"the faults were not all met: {codes}")
-    if "Round failed for" not in text:
+    if full and "Round failed for" not in text:
         failures.append("the failed round was not logged")
     if result["exited"] is not None:
         failures.append(f"ansible-rulebook stopped by itself ({result['exited']})")

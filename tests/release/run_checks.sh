@@ -47,8 +47,10 @@ fi
 export PATH="$BIN:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$COLLECTIONS_ROOT"
 export ANSIBLE_NOCOLOR=1 NO_COLOR=1 PY_COLORS=0
-# Keep ansible's local temp and caches out of the home directory and the tree.
-export ANSIBLE_LOCAL_TEMP="$WORK/ansible-tmp" ANSIBLE_HOME="$WORK/ansible-home"
+# Keep ansible's local temp and caches out of the home directory and the tree, and every tool's own state (antsibull
+# writes ~/antsibull.log on each run) in a home of the run's own.
+export ANSIBLE_LOCAL_TEMP="$WORK/ansible-tmp" ANSIBLE_HOME="$WORK/ansible-home" HOME="$WORK/home"
+mkdir -p "$HOME"
 
 # ---- Steps ---------------------------------------------------------------------------------------------
 

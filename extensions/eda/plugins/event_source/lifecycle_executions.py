@@ -10,6 +10,7 @@ import importlib
 import logging
 import math
 import re
+import sys
 import time
 from pathlib import Path
 
@@ -30,9 +31,13 @@ description:
   - Throttling (C(CallRateLimitExceededException)) and Image Builder's 5xx errors are retried with the collection's
     bounded jittered backoff. A round that still fails is logged and the next round tries again; the source never
     stops the rulebook.
-  - Needs boto3 and botocore, and ansible-core and amazon.aws beside this collection (as a decision environment has
-    them). IAM permissions, C(imagebuilder:ListLifecycleExecutions), and C(imagebuilder:ListLifecycleExecutionResources)
-    with O(include_resources).
+  - Needs boto3 and botocore, and ansible-core and amazon.aws (the C(ansible) package has both) where ansible-rulebook
+    runs, as a decision environment has them. It finds this collection's code and amazon.aws's in the collections path
+    it was installed in, then in C(ANSIBLE_COLLECTIONS_PATH), then, unless C(ANSIBLE_COLLECTIONS_SCAN_SYS_PATH) is
+    false, in the Python's own C(ansible_collections); when it cannot, it stops at start with one line naming what
+    it looked for and where.
+  - IAM permissions, C(imagebuilder:ListLifecycleExecutions), and C(imagebuilder:ListLifecycleExecutionResources) with
+    O(include_resources).
 options:
   lifecycle_policy_arns:
     description:
@@ -111,6 +116,10 @@ EXAMPLES = r"""
 
 MODULE_UTILS = "ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder"
 RETRIES = "ansible_collections.amazon.aws.plugins.module_utils.retries"
+# The collections whose code the source imports: this one, and amazon.aws under its module_utils.
+COLLECTIONS_NEEDED = ("imagebuilder_ops.aws", "amazon.aws")
+# Where this file sits in an installed collection, under ROOT/ansible_collections/imagebuilder_ops/aws.
+INSTALLED_AT = ("ansible_collections", "imagebuilder_ops", "aws", "extensions", "eda", "plugins", "event_source")
 
 DEFAULT_INTERVAL = 60
 CREDENTIAL_ARGUMENTS = {
@@ -131,22 +140,75 @@ KNOWN_ARGUMENTS = frozenset(
 logger = logging.getLogger("imagebuilder_ops.aws.lifecycle_executions")
 
 
+class CollectionLoadError(ImportError):
+    """The collection's shared code, or amazon.aws's under it, cannot be imported where the source runs."""
+
+
+def collection_root(source_file):
+    """ROOT when source_file is ROOT/ansible_collections/imagebuilder_ops/aws/<INSTALLED_AT>/<file>, else None.
+
+    The path is made absolute, not resolved: a collection linked into a collections path is found under that path.
+    """
+    parts = Path(source_file).absolute().parent.parts
+    if parts[-len(INSTALLED_AT) :] != INSTALLED_AT:
+        return None
+    return str(Path(*parts[: -len(INSTALLED_AT)]))
+
+
 def module_utils():
     """The collection's shared AWS code: its retry policy, listing, resource tree and normaliser.
 
-    ansible-rulebook runs a source from its file (runpy), outside any package, so ``ansible_collections`` is not
-    importable there: ansible-core's collection loader makes it so, for this collection's root and the configured
-    collections paths (amazon.aws, which our module_utils use, is installed beside this collection).
+    ansible-rulebook runs a source from its file (runpy), outside any package, so ``ansible_collections`` is what
+    ansible-core's collection loader makes it: this collection's root first, then the configured collections paths
+    (ANSIBLE_COLLECTIONS_PATH or ~/.ansible/collections), then, unless ANSIBLE_COLLECTIONS_SCAN_SYS_PATH is false,
+    the ``ansible_collections`` of the Python's own paths (where the ``ansible`` package keeps amazon.aws).
+    Raises CollectionLoadError, one line naming what is missing and where it was looked for.
     """
+    if __name__.startswith("ansible_collections."):
+        # Imported as a module of the collection (its unit tests): the rest of the collection imports the same way.
+        return importlib.import_module(MODULE_UTILS)
+    try:
+        from ansible import constants  # pylint: disable=import-outside-toplevel
+        from ansible.plugins.loader import init_plugin_loader  # pylint: disable=import-outside-toplevel
+        from ansible.utils.collection_loader import AnsibleCollectionConfig  # pylint: disable=import-outside-toplevel
+    except ImportError as e:
+        raise CollectionLoadError(
+            f"imagebuilder_ops.aws.lifecycle_executions needs ansible-core (or the ansible package) in the Python "
+            f"that runs ansible-rulebook, {sys.executable}: {e}"
+        ) from None
+    root = collection_root(__file__)
+    if AnsibleCollectionConfig.collection_finder is None:
+        # An ``ansible_collections`` imported before the loader exists (a plain import finds the ansible package's
+        # directory in site-packages) would hide every collections path from it: the loader must own the name.
+        for name in [name for name in sys.modules if name.split(".")[0] == "ansible_collections"]:
+            del sys.modules[name]
+        init_plugin_loader([root] if root else [])
     try:
         return importlib.import_module(MODULE_UTILS)
-    except ImportError:
-        pass
-    from ansible.plugins.loader import init_plugin_loader  # pylint: disable=import-outside-toplevel
+    except ImportError as e:
+        raise CollectionLoadError(
+            import_failure(
+                e.name or MODULE_UTILS, root, constants.COLLECTIONS_PATHS, constants.COLLECTIONS_SCAN_SYS_PATH
+            )
+        ) from None
 
-    # ROOT/ansible_collections/imagebuilder_ops/aws/extensions/eda/plugins/event_source/this.py
-    init_plugin_loader([str(Path(__file__).resolve().parents[7])])
-    return importlib.import_module(MODULE_UTILS)
+
+def import_failure(module, root, collections_paths, scan_sys_path):
+    """One line: which collection the missing module belongs to, where the loader looked, and what to do."""
+    missing = module
+    for collection in COLLECTIONS_NEEDED:
+        if (module + ".").startswith("ansible_collections.%s." % collection.split(".", maxsplit=1)[0]):
+            missing = f"the collection {collection} (no module {module})"
+            break
+    where = ([root] if root else []) + [path for path in collections_paths if path != root]
+    if scan_sys_path:
+        where.append(f"the ansible_collections directories on the Python path of {sys.executable}")
+    else:
+        where.append("not the Python path (ANSIBLE_COLLECTIONS_SCAN_SYS_PATH is false)")
+    return (
+        f"imagebuilder_ops.aws.lifecycle_executions cannot import {missing}; looked in {', '.join(where)}. "
+        "Install it into one of those collections paths or name its path in ANSIBLE_COLLECTIONS_PATH"
+    )
 
 
 def _as_bool(name, value):

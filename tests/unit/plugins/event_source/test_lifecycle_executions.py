@@ -363,3 +363,54 @@ def test_main_runs_the_calls_off_the_event_loop_and_waits_interval_between_round
     assert naps == [2, 2]
     assert seen(queue) == [(FIRST, "FAILED")]
     assert threads and threading.main_thread() not in threads
+
+
+# Loading the collection's code where ansible-rulebook runs the source from its file: the layouts themselves are
+# tested end to end in tests/eda; here, which root the file names and what the one-line failure says.
+INSTALLED = "/srv/eda/collections/ansible_collections/imagebuilder_ops/aws/extensions/eda/plugins/event_source"
+
+
+@pytest.mark.parametrize(
+    "source_file, root",
+    [
+        (INSTALLED + "/lifecycle_executions.py", "/srv/eda/collections"),
+        # A checkout is no collections root: the configured paths must hold the collection.
+        ("/home/me/imagebuilder_ops/extensions/eda/plugins/event_source/lifecycle_executions.py", None),
+        ("/srv/ansible_collections/other/aws/extensions/eda/plugins/event_source/lifecycle_executions.py", None),
+    ],
+)
+def test_collection_root_is_the_installed_collections_path(source_file, root):
+    assert source.collection_root(source_file) == root
+
+
+def test_collection_root_keeps_a_linked_install(tmp_path):
+    # A checkout linked into a collections path is found under the link, not where the link points.
+    checkout = tmp_path / "checkout"
+    (checkout / "extensions/eda/plugins/event_source").mkdir(parents=True)
+    namespace = tmp_path / "collections/ansible_collections/imagebuilder_ops"
+    namespace.mkdir(parents=True)
+    (namespace / "aws").symlink_to(checkout)
+    linked = namespace / "aws/extensions/eda/plugins/event_source/lifecycle_executions.py"
+    assert source.collection_root(str(linked)) == str(tmp_path / "collections")
+
+
+def test_import_failure_names_the_collection_and_every_place_looked_in():
+    message = source.import_failure(
+        "ansible_collections.amazon",
+        "/srv/eda/collections",
+        ["/srv/eda/collections", "/root/.ansible/collections"],
+        False,
+    )
+    assert message == (
+        "imagebuilder_ops.aws.lifecycle_executions cannot import the collection amazon.aws (no module"
+        " ansible_collections.amazon); looked in /srv/eda/collections, /root/.ansible/collections, not the Python path"
+        " (ANSIBLE_COLLECTIONS_SCAN_SYS_PATH is false). Install it into one of those collections paths or name its"
+        " path in ANSIBLE_COLLECTIONS_PATH"
+    )
+
+
+def test_import_failure_of_another_module_names_it_and_the_python_path():
+    message = source.import_failure("botocore", None, ["/usr/share/ansible/collections"], True)
+    assert message.startswith("imagebuilder_ops.aws.lifecycle_executions cannot import botocore; looked in ")
+    assert "/usr/share/ansible/collections, the ansible_collections directories on the Python path of " in message
+    assert "\n" not in message
