@@ -1,0 +1,229 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""What a lifecycle policy's rules would do to the image build versions it selects: the rule semantics of a preview.
+
+Pure functions over the policy's ``policyDetails`` in the API's form (as GetLifecyclePolicy returns them and as
+lifecycle_policy.desired_policy builds them) and over images described as ``image()`` below. No call is made here:
+the calls that gather the images (ListImages, ListImageBuildVersions, EC2 DescribeImages) belong to the module that
+will use these functions (issue 18). Each rule follows a sentence of botocore's imagebuilder model, quoted where it
+is applied. Where the model leaves a case open, the decision says so in ``open_questions`` rather than guess
+silently, and shows the reading that acts on more resources: a preview must never promise less than the service may
+do.
+"""
+
+import datetime
+
+# The order of severity, for an image that several details select (see decide()).
+SEVERITY = ("DEPRECATE", "DISABLE", "DELETE")
+DAYS_PER_UNIT = {"DAYS": 1, "WEEKS": 7}
+
+OPEN_EXACT_AGE = (
+    "an image exactly as old as the filter's age: the model does not say whether it is selected (it is here)"
+)
+OPEN_SEVERAL_DETAILS = (
+    "several details select this image: the model does not say how they combine (the most severe action is shown)"
+)
+OPEN_IMAGE_TAGS = (
+    "the image has some but not all of the exclusion tags: the model says only that images 'that have them' are"
+    " skipped (not skipped here)"
+)
+OPEN_COUNT_EXCLUDED = (
+    "an image that an exclusion rule keeps: the model does not say whether it counts among the images kept on hand"
+    " (it does here)"
+)
+
+
+def image(arn, date_created, tags=None, amis=None, containers=None, snapshots=None):
+    """An image build version as the preview sees it: ``amis`` are dicts with ``region``, ``image``, ``public``,
+    ``shared_accounts``, ``last_launched`` (datetime or None) and ``tags``."""
+    return {
+        "arn": arn,
+        "date_created": date_created,
+        "tags": dict(tags or {}),
+        "amis": list(amis or []),
+        "containers": list(containers or []),
+        "snapshots": list(snapshots or []),
+    }
+
+
+def _months_before(when, months):
+    """The same day and time ``months`` calendar months earlier, on the month's last day when it is shorter."""
+    month_index = when.year * 12 + when.month - 1 - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    next_month = datetime.date(year + (month == 12), month % 12 + 1, 1)
+    last_day = (next_month - datetime.timedelta(days=1)).day
+    return when.replace(year=year, month=month, day=min(when.day, last_day))
+
+
+def age_threshold(now, value, unit):
+    """The creation time that an image must be older than to be ``value`` ``unit`` old at ``now``.
+
+    LifecyclePolicyDetailFilter.unit: "Defines the unit of time that the lifecycle policy uses to determine impacted
+    resources." Days and weeks are fixed lengths; months and years are calendar months and years.
+    """
+    if unit in DAYS_PER_UNIT:
+        return now - datetime.timedelta(days=value * DAYS_PER_UNIT[unit])
+    if unit == "MONTHS":
+        return _months_before(now, value)
+    if unit == "YEARS":
+        return _months_before(now, 12 * value)
+    raise ValueError(f"unit: {unit!r} is not one of DAYS, WEEKS, MONTHS, YEARS")
+
+
+def _tags_match(rule_tags, tags):
+    """LifecyclePolicyDetailExclusionRulesAmis.tagMap: "Lifecycle actions don't apply to AMIs that have any of these
+    tags. Both the key and the value must match." """
+    return any(tags.get(key) == value for key, value in rule_tags.items())
+
+
+def ami_exclusion(rules, ami, now):
+    """Why an AMI is kept by the detail's ``exclusionRules.amis``, or None when the action reaches it."""
+    rules = rules or {}
+    # isPublic: "Configures whether public AMIs are excluded from the lifecycle action."
+    if rules.get("isPublic") and ami.get("public"):
+        return "public AMI (exclusion_rules.amis.is_public)"
+    # regions: "Configures Amazon Web Services Regions that are excluded from the lifecycle action."
+    if ami.get("region") in (rules.get("regions") or ()):
+        return f"in region {ami['region']} (exclusion_rules.amis.regions)"
+    # sharedAccounts: "The lifecycle action doesn't apply to AMIs that are shared with any of the specified
+    # Amazon Web Services accounts."
+    shared = sorted(set(rules.get("sharedAccounts") or ()) & set(ami.get("shared_accounts") or ()))
+    if shared:
+        return f"shared with {', '.join(shared)} (exclusion_rules.amis.shared_accounts)"
+    # lastLaunched: "exclude AMIs that were launched within the specified time period from lifecycle actions. AMIs
+    # with no recorded last-launched time aren't excluded by this rule."
+    launched = rules.get("lastLaunched")
+    if launched and ami.get("last_launched") is not None:
+        since = age_threshold(now, launched["value"], launched["unit"])
+        if ami["last_launched"] >= since:
+            return (
+                f"launched {ami['last_launched'].isoformat()}, within {launched['value']} {launched['unit'].lower()}"
+                " (exclusion_rules.amis.last_launched)"
+            )
+    if rules.get("tagMap") and _tags_match(rules["tagMap"], ami.get("tags") or {}):
+        return "has an excluded tag (exclusion_rules.amis.tag_map)"
+    return None
+
+
+def _image_exclusion(rules, img):
+    """Why the image resource is kept by ``exclusionRules.tagMap`` (and any open question), or (None, None).
+
+    LifecyclePolicyDetailExclusionRules.tagMap: "Contains a list of tags that Image Builder uses to skip lifecycle
+    actions for Image Builder image resources that have them."
+    """
+    rule_tags = (rules or {}).get("tagMap") or {}
+    matched = [key for key, value in rule_tags.items() if img["tags"].get(key) == value]
+    if not matched:
+        return None, None
+    if len(matched) < len(rule_tags):
+        return None, OPEN_IMAGE_TAGS
+    return f"has the excluded tag(s) {', '.join(sorted(matched))} (exclusion_rules.tag_map)", None
+
+
+def evaluate_detail(n, detail, images, now):
+    """For each image (newest first), what policy detail ``n`` decides: a dict by image ARN with ``selected``,
+    ``reason`` and ``open_questions``. ``images`` are the resources one count applies to."""
+    flt, rules = detail["filter"], detail.get("exclusionRules") or {}
+    ordered = sorted(images, key=lambda img: img["date_created"], reverse=True)
+    decisions = {}
+    kept_on_hand = 0
+    for img in ordered:
+        questions = []
+        excluded, question = _image_exclusion(rules, img)
+        if question:
+            questions.append(question)
+        position = kept_on_hand
+        kept_on_hand += 1
+        if excluded and (flt["type"] == "COUNT" or flt.get("retainAtLeast")):
+            questions.append(OPEN_COUNT_EXCLUDED)
+        if flt["type"] == "COUNT":
+            # value: "For count-based filters, this value represents the minimum number of resources to keep on
+            # hand. If you have fewer resources than this number, the resource is excluded from lifecycle actions."
+            if position < flt["value"]:
+                selected, reason = False, f"among the newest {flt['value']} kept on hand (position {position + 1})"
+            else:
+                selected, reason = True, f"position {position + 1}, beyond the newest {flt['value']} kept on hand"
+        else:
+            threshold = age_threshold(now, flt["value"], flt["unit"])
+            age = f"{flt['value']} {flt['unit'].lower()}"
+            if img["date_created"] == threshold:
+                questions.append(OPEN_EXACT_AGE)
+            if img["date_created"] > threshold:
+                selected, reason = False, f"created {img['date_created'].isoformat()}, not older than {age}"
+            # retainAtLeast: "the number of resources to keep on hand after the lifecycle DELETE action is applied.
+            # Impacted resources are only deleted if you have more than this number of resources."
+            elif flt.get("retainAtLeast") and position < flt["retainAtLeast"]:
+                selected = False
+                reason = f"older than {age}, but among the newest {flt['retainAtLeast']} retained (retain_at_least)"
+            else:
+                selected, reason = True, f"created {img['date_created'].isoformat()}, {age} old or older"
+        if selected and excluded:
+            selected, reason = False, excluded
+        decisions[img["arn"]] = {"detail": n, "selected": selected, "reason": reason, "open_questions": questions}
+    return decisions
+
+
+def _resources(detail, img, now):
+    """What the detail's action reaches besides the image resource: AMIs (and the AMIs an exclusion keeps),
+    snapshots and containers, as LifecyclePolicyDetailActionIncludeResources names them."""
+    include = detail["action"].get("includeResources") or {}
+    rules = (detail.get("exclusionRules") or {}).get("amis")
+    reached = {"amis": [], "kept_amis": [], "snapshots": [], "containers": []}
+    if include.get("amis"):
+        for ami in img["amis"]:
+            why = ami_exclusion(rules, ami, now)
+            if why:
+                reached["kept_amis"].append({"image": ami["image"], "region": ami["region"], "reason": why})
+            else:
+                reached["amis"].append({"image": ami["image"], "region": ami["region"]})
+    # includeResources: "you can only include snapshots together with AMIs"; DELETE rules alone include them.
+    if include.get("snapshots") and include.get("amis"):
+        kept = {ami["image"] for ami in reached["kept_amis"]}
+        reached["snapshots"] = [snap for snap in img["snapshots"] if snap.get("ami") not in kept]
+    if include.get("containers"):
+        reached["containers"] = list(img["containers"])
+    return reached
+
+
+def decide(details, images, now):
+    """Every image's action under the policy's details: a list, newest first, of dicts with ``arn``, ``action``
+    (DEPRECATE, DISABLE, DELETE or None), ``decided_by`` (the detail's index), ``reason``, ``reasons`` (each
+    detail's), ``resources`` and ``open_questions``."""
+    per_detail = [evaluate_detail(n, detail, images, now) for n, detail in enumerate(details)]
+    result = []
+    for img in sorted(images, key=lambda img: img["date_created"], reverse=True):
+        decisions = [decisions[img["arn"]] for decisions in per_detail]
+        questions = sorted({q for d in decisions for q in d["open_questions"]})
+        selecting = [d for d in decisions if d["selected"]]
+        entry = {"arn": img["arn"], "action": None, "decided_by": None, "resources": None}
+        if selecting:
+            if len(selecting) > 1:
+                questions.append(OPEN_SEVERAL_DETAILS)
+            chosen = max(selecting, key=lambda d: SEVERITY.index(details[d["detail"]]["action"]["type"]))
+            detail = details[chosen["detail"]]
+            entry.update(
+                action=detail["action"]["type"],
+                decided_by=chosen["detail"],
+                reason=chosen["reason"],
+                resources=_resources(detail, img, now),
+            )
+        else:
+            entry["reason"] = "; ".join(f"policy_details[{d['detail']}]: {d['reason']}" for d in decisions)
+        entry["reasons"] = [
+            {"detail": d["detail"], "selected": d["selected"], "reason": d["reason"]} for d in decisions
+        ]
+        entry["open_questions"] = questions
+        result.append(entry)
+    return result
+
+
+def summary(decisions):
+    """Counts per action, None as ``none``."""
+    counts = {"DEPRECATE": 0, "DISABLE": 0, "DELETE": 0, "none": 0}
+    for entry in decisions:
+        counts[entry["action"] or "none"] += 1
+    return counts

@@ -1,0 +1,186 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The rule semantics of a lifecycle policy preview: each filter at its edge, retain_at_least over the age filter,
+exclusions that overlap, and how several details combine, with the open cases said, not guessed."""
+
+import datetime
+
+import pytest
+
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
+
+NOW = datetime.datetime(2026, 3, 31, 2, 0, tzinfo=datetime.timezone.utc)
+ARN = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/%d"
+
+
+def days_ago(days, **extra):
+    return NOW - datetime.timedelta(days=days, **extra)
+
+
+def images(*created, **extra):
+    """Image build versions 1..n created at these times, each with one AMI in us-east-1 and its snapshot."""
+    return [
+        preview.image(
+            ARN % n,
+            when,
+            amis=[{"region": "us-east-1", "image": "ami-%017d" % n, "public": False, "shared_accounts": []}],
+            snapshots=[{"ami": "ami-%017d" % n, "snapshot": "snap-%017d" % n}],
+            **extra,
+        )
+        for n, when in enumerate(created, start=1)
+    ]
+
+
+def delete(flt, include=None, exclusion_rules=None):
+    detail = {"action": {"type": "DELETE", "includeResources": include or {}}, "filter": flt}
+    if exclusion_rules:
+        detail["exclusionRules"] = exclusion_rules
+    return detail
+
+
+def actions(decisions):
+    return {entry["arn"].rsplit("/", 1)[1]: entry["action"] for entry in decisions}
+
+
+def test_an_image_exactly_at_the_age_is_selected_and_the_open_case_said():
+    imgs = images(days_ago(90), days_ago(90, seconds=-1), days_ago(91))
+    decisions = preview.decide([delete({"type": "AGE", "value": 90, "unit": "DAYS"})], imgs, NOW)
+    assert actions(decisions) == {"1": "DELETE", "2": None, "3": "DELETE"}
+    exact = next(entry for entry in decisions if entry["arn"] == ARN % 1)
+    assert exact["open_questions"] == [preview.OPEN_EXACT_AGE]
+    assert [entry["open_questions"] for entry in decisions if entry["arn"] != ARN % 1] == [[], []]
+
+
+@pytest.mark.parametrize(
+    "value, unit, threshold",
+    [
+        (2, "WEEKS", datetime.datetime(2026, 3, 17, 2, 0, tzinfo=datetime.timezone.utc)),
+        # Calendar months: one month before 31 March is the last day of February.
+        (1, "MONTHS", datetime.datetime(2026, 2, 28, 2, 0, tzinfo=datetime.timezone.utc)),
+        (13, "MONTHS", datetime.datetime(2025, 2, 28, 2, 0, tzinfo=datetime.timezone.utc)),
+        (2, "YEARS", datetime.datetime(2024, 3, 31, 2, 0, tzinfo=datetime.timezone.utc)),
+    ],
+)
+def test_age_units(value, unit, threshold):
+    assert preview.age_threshold(NOW, value, unit) == threshold
+
+
+def test_retain_at_least_keeps_the_newest_however_old():
+    # Five images, all older than 30 days: retain_at_least 2 keeps the two newest, the age filter takes the rest.
+    imgs = images(*(days_ago(40 + n) for n in range(5)))
+    decisions = preview.decide([delete({"type": "AGE", "value": 30, "unit": "DAYS", "retainAtLeast": 2})], imgs, NOW)
+    assert actions(decisions) == {"1": None, "2": None, "3": "DELETE", "4": "DELETE", "5": "DELETE"}
+    assert "retain_at_least" in decisions[1]["reason"]
+
+
+def test_retain_at_least_counts_the_young_images_too():
+    # Two young images are the two kept on hand: every old one goes.
+    imgs = images(days_ago(1), days_ago(2), days_ago(40), days_ago(41))
+    decisions = preview.decide([delete({"type": "AGE", "value": 30, "unit": "DAYS", "retainAtLeast": 2})], imgs, NOW)
+    assert actions(decisions) == {"1": None, "2": None, "3": "DELETE", "4": "DELETE"}
+
+
+def test_count_keeps_the_newest_value_images():
+    imgs = images(*(days_ago(n) for n in (5, 1, 4, 2, 3)))
+    decisions = preview.decide([delete({"type": "COUNT", "value": 3})], imgs, NOW)
+    # Newest first: 2 (1 day), 4, 5, then 3 and 1 (4 and 5 days) beyond the three kept.
+    assert [entry["arn"][-1] for entry in decisions] == ["2", "4", "5", "3", "1"]
+    assert actions(decisions) == {"2": None, "4": None, "5": None, "3": "DELETE", "1": "DELETE"}
+    assert decisions[3]["reason"] == "position 4, beyond the newest 3 kept on hand"
+
+
+def test_fewer_images_than_the_count_are_all_kept():
+    decisions = preview.decide([delete({"type": "COUNT", "value": 3})], images(days_ago(400), days_ago(500)), NOW)
+    assert actions(decisions) == {"1": None, "2": None}
+
+
+def test_a_tag_excluded_image_is_kept_and_counts_among_those_kept_on_hand():
+    imgs = images(days_ago(1), days_ago(2), days_ago(3))
+    imgs[0]["tags"] = {"keep": "forever"}
+    rules = {"tagMap": {"keep": "forever"}}
+    decisions = preview.decide([delete({"type": "COUNT", "value": 1}, exclusion_rules=rules)], imgs, NOW)
+    assert actions(decisions) == {"1": None, "2": "DELETE", "3": "DELETE"}
+    assert decisions[0]["reason"] == "policy_details[0]: among the newest 1 kept on hand (position 1)"
+    assert decisions[0]["open_questions"] == [preview.OPEN_COUNT_EXCLUDED]
+    # Beyond the count, the tag keeps an image all the same.
+    imgs[2]["tags"] = {"keep": "forever"}
+    decisions = preview.decide([delete({"type": "COUNT", "value": 1}, exclusion_rules=rules)], imgs, NOW)
+    assert actions(decisions) == {"1": None, "2": "DELETE", "3": None}
+    assert decisions[2]["reason"] == "policy_details[0]: has the excluded tag(s) keep (exclusion_rules.tag_map)"
+
+
+def test_an_image_with_some_of_the_exclusion_tags_is_not_kept_and_the_open_case_said():
+    imgs = images(days_ago(100), tags={"keep": "forever"})
+    rules = {"tagMap": {"keep": "forever", "team": "ops"}}
+    decisions = preview.decide([delete({"type": "AGE", "value": 1, "unit": "DAYS"}, exclusion_rules=rules)], imgs, NOW)
+    assert decisions[0]["action"] == "DELETE"
+    assert decisions[0]["open_questions"] == [preview.OPEN_IMAGE_TAGS]
+
+
+def test_ami_exclusions_that_overlap_keep_each_ami_once_and_its_snapshot():
+    amis = [
+        {"region": "us-east-1", "image": "ami-public", "public": True, "shared_accounts": []},
+        {"region": "eu-west-1", "image": "ami-eu", "public": True, "shared_accounts": ["210987654321"]},
+        {"region": "us-west-2", "image": "ami-shared", "public": False, "shared_accounts": ["210987654321"]},
+        {"region": "ap-south-1", "image": "ami-used", "public": False, "last_launched": days_ago(3)},
+        {"region": "ap-south-1", "image": "ami-never-launched", "public": False, "last_launched": None},
+        {"region": "sa-east-1", "image": "ami-tagged", "public": False, "tags": {"Name": "base", "hold": "yes"}},
+        {"region": "ca-central-1", "image": "ami-gone", "public": False, "last_launched": days_ago(40)},
+    ]
+    snapshots = [{"ami": ami["image"], "snapshot": "snap-" + ami["image"]} for ami in amis]
+    img = preview.image(ARN % 1, days_ago(400), amis=amis, snapshots=snapshots)
+    rules = {
+        "amis": {
+            "isPublic": True,
+            "regions": ["eu-west-1"],
+            "sharedAccounts": ["210987654321"],
+            "lastLaunched": {"value": 30, "unit": "DAYS"},
+            "tagMap": {"hold": "yes"},
+        }
+    }
+    flt = {"type": "AGE", "value": 1, "unit": "YEARS"}
+    detail = delete(flt, include={"amis": True, "snapshots": True}, exclusion_rules=rules)
+    [decision] = preview.decide([detail], [img], NOW)
+    assert decision["action"] == "DELETE"
+    resources = decision["resources"]
+    assert [ami["image"] for ami in resources["amis"]] == ["ami-never-launched", "ami-gone"]
+    assert {ami["image"]: ami["reason"] for ami in resources["kept_amis"]} == {
+        # The first rule that keeps an AMI is its reason: public comes before the region.
+        "ami-public": "public AMI (exclusion_rules.amis.is_public)",
+        "ami-eu": "public AMI (exclusion_rules.amis.is_public)",
+        "ami-shared": "shared with 210987654321 (exclusion_rules.amis.shared_accounts)",
+        "ami-used": "launched %s, within 30 days (exclusion_rules.amis.last_launched)" % days_ago(3).isoformat(),
+        "ami-tagged": "has an excluded tag (exclusion_rules.amis.tag_map)",
+    }
+    assert [snap["snapshot"] for snap in resources["snapshots"]] == ["snap-ami-never-launched", "snap-ami-gone"]
+
+
+def test_an_ami_launched_exactly_at_the_last_launched_bound_is_kept():
+    ami = {"region": "us-east-1", "image": "ami-1", "last_launched": days_ago(30)}
+    assert preview.ami_exclusion({"lastLaunched": {"value": 30, "unit": "DAYS"}}, ami, NOW)
+    ami["last_launched"] = days_ago(30, seconds=1)
+    assert preview.ami_exclusion({"lastLaunched": {"value": 30, "unit": "DAYS"}}, ami, NOW) is None
+
+
+def test_without_include_resources_the_action_reaches_the_image_only():
+    [decision] = preview.decide([delete({"type": "AGE", "value": 1, "unit": "DAYS"})], images(days_ago(9)), NOW)
+    assert decision["resources"] == {"amis": [], "kept_amis": [], "snapshots": [], "containers": []}
+
+
+def test_several_details_the_most_severe_action_decides_and_the_open_case_said():
+    details = [
+        {"action": {"type": "DEPRECATE"}, "filter": {"type": "AGE", "value": 30, "unit": "DAYS"}},
+        {"action": {"type": "DISABLE"}, "filter": {"type": "AGE", "value": 60, "unit": "DAYS"}},
+        delete({"type": "AGE", "value": 90, "unit": "DAYS"}),
+    ]
+    decisions = preview.decide(details, images(days_ago(10), days_ago(45), days_ago(75), days_ago(120)), NOW)
+    assert actions(decisions) == {"1": None, "2": "DEPRECATE", "3": "DISABLE", "4": "DELETE"}
+    assert [entry["decided_by"] for entry in decisions] == [None, 0, 1, 2]
+    assert decisions[3]["open_questions"] == [preview.OPEN_SEVERAL_DETAILS]
+    assert decisions[1]["open_questions"] == []
+    assert decisions[0]["reason"].startswith("policy_details[0]: created ")
+    assert [reason["selected"] for reason in decisions[3]["reasons"]] == [True, True, True]
+    assert preview.summary(decisions) == {"DEPRECATE": 1, "DISABLE": 1, "DELETE": 1, "none": 1}
