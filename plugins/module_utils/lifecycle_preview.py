@@ -15,6 +15,10 @@ do.
 """
 
 import datetime
+import re
+
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _paginate
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
 
 # The order of severity, for an image that several details select (see decide()).
 SEVERITY = ("DEPRECATE", "DISABLE", "DELETE")
@@ -227,3 +231,125 @@ def summary(decisions):
     for entry in decisions:
         counts[entry["action"] or "none"] += 1
     return counts
+
+
+# --- gathering: what the policy's resourceSelection selects ----------------------------------------------------------
+
+# LifecyclePolicy.resourceType to the ImageType that ListImageBuildVersions' ``type`` filter takes.
+IMAGE_TYPES = {"AMI_IMAGE": "AMI", "CONTAINER_IMAGE": "DOCKER"}
+OPEN_SELECTION_TAGS = (
+    "the image has some but not all of the selection tags: the model says only that they 'are used as selection"
+    " criteria' (selected here)"
+)
+
+
+def version_matches(semantic_version, version):
+    """LifecyclePolicyResourceSelectionRecipe.semanticVersion, a WildcardVersionNumber: ``x`` stands for any part."""
+    wanted, got = semantic_version.split("."), version.split(".")
+    return len(wanted) == len(got) == 3 and all(part in ("x", have) for part, have in zip(wanted, got))
+
+
+def _filters(image_type, name):
+    filters = [{"name": "type", "values": [image_type]}]
+    if name is not None:
+        filters.append({"name": "name", "values": [name]})
+    return filters
+
+
+def _one_listing_for_all(client):
+    """Whether ListImageBuildVersions may be asked without imageVersionArn (botocore 1.35.0's model requires it)."""
+    shape = client.meta.service_model.operation_model("ListImageBuildVersions").input_shape
+    return "imageVersionArn" not in shape.required_members
+
+
+@error_handler("list the {image_type} image build versions")
+def list_image_build_versions(client, image_type, name=None):
+    """Every build version of the account's images of one type (of one name, when given), largest pages.
+
+    ListImageBuildVersions.imageVersionArn: "If you don't specify it, Image Builder returns build versions for all of
+    the images in your account", so a whole selection takes pages, not one call per image version. Where the
+    installed model still requires it, ListImages names the versions and each is listed in turn.
+    """
+    if _one_listing_for_all(client):
+        return _paginate(
+            client,
+            client.list_image_build_versions,
+            "ListImageBuildVersions",
+            "imageSummaryList",
+            filters=_filters(image_type, name),
+        )
+    summaries = []
+    versions = _paginate(
+        client, client.list_images, "ListImages", "imageVersionList", filters=_filters(image_type, name)
+    )
+    for version in versions:
+        summaries += _paginate(
+            client,
+            client.list_image_build_versions,
+            "ListImageBuildVersions",
+            "imageSummaryList",
+            imageVersionArn=version["arn"],
+        )
+    return summaries
+
+
+def selected_summaries(client, selection, resource_type):
+    """The image build versions (ImageSummary) the resourceSelection selects, each once, with any open question.
+
+    LifecyclePolicyResourceSelection: "You must provide exactly one selection criteria: either recipes or a tag map".
+    """
+    image_type = IMAGE_TYPES[resource_type]
+    selected, questions = {}, set()
+    if selection.get("recipes"):
+        versions = {}
+        for recipe in selection["recipes"]:
+            versions.setdefault(recipe["name"], []).append(recipe["semanticVersion"])
+        for name, wanted in versions.items():
+            for summary in list_image_build_versions(client, image_type, name):
+                if summary.get("name") == name and any(version_matches(w, summary["version"]) for w in wanted):
+                    selected.setdefault(summary["arn"], summary)
+    else:
+        tag_map = selection.get("tagMap") or {}
+        for summary in list_image_build_versions(client, image_type):
+            tags = summary.get("tags") or {}
+            matched = sum(tags.get(key) == value for key, value in tag_map.items())
+            if matched:
+                selected.setdefault(summary["arn"], summary)
+                if matched < len(tag_map):
+                    questions.add(OPEN_SELECTION_TAGS)
+    return list(selected.values()), sorted(questions)
+
+
+def parse_time(value):
+    """An API time (botocore gives a DateTime string in ImageSummary, a datetime elsewhere) as an aware datetime."""
+    if isinstance(value, datetime.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=datetime.timezone.utc)
+    text = re.sub(r"Z$", "+00:00", value.strip())
+    parsed = datetime.datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
+
+
+def preview_image(summary, ami_details=None):
+    """image() from an ImageSummary, with what EC2 DescribeImages says of each AMI (``ami_details`` by AMI ID:
+    ``public``, ``shared_accounts``, ``last_launched``, ``tags``, ``snapshots``)."""
+    ami_details = ami_details or {}
+    resources = summary.get("outputResources") or {}
+    amis, snapshots = [], []
+    for ami in resources.get("amis") or []:
+        details = ami_details.get(ami["image"], {})
+        amis.append(
+            {
+                "region": ami["region"],
+                "image": ami["image"],
+                "public": details.get("public"),
+                "shared_accounts": details.get("shared_accounts") or [],
+                "last_launched": details.get("last_launched"),
+                "tags": details.get("tags") or {},
+            }
+        )
+        snapshots += [{"ami": ami["image"], "snapshot": snap} for snap in details.get("snapshots") or []]
+    containers = [
+        {"region": container["region"], "image_uris": list(container.get("imageUris") or [])}
+        for container in resources.get("containers") or []
+    ]
+    return image(summary["arn"], parse_time(summary["dateCreated"]), summary.get("tags"), amis, containers, snapshots)

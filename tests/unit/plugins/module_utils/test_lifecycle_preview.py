@@ -11,6 +11,7 @@ import datetime
 import pytest
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
+from ansible_collections.imagebuilder_ops.aws.tests.support import fake_aws
 
 NOW = datetime.datetime(2026, 3, 31, 2, 0, tzinfo=datetime.timezone.utc)
 ARN = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/%d"
@@ -184,3 +185,112 @@ def test_several_details_the_most_severe_action_decides_and_the_open_case_said()
     assert decisions[0]["reason"].startswith("policy_details[0]: created ")
     assert [reason["selected"] for reason in decisions[3]["reasons"]] == [True, True, True]
     assert preview.summary(decisions) == {"DEPRECATE": 1, "DISABLE": 1, "DELETE": 1, "none": 1}
+
+
+# --- gathering: one listing per recipe name, or one for a tag selection, every page at the largest size -------------
+
+BUILDS_PAGE = fake_aws.page_size("ListImageBuildVersions")
+IMAGES_PAGE = fake_aws.page_size("ListImages")
+VERSION_ARN = "arn:aws:imagebuilder:us-east-1:123456789012:image/%s/%s"
+
+
+def summary(name, version, build=1, created="2026-01-02T03:04:05.000Z", tags=None, amis=None):
+    return {
+        "arn": (VERSION_ARN % (name, version)) + "/%d" % build,
+        "name": name,
+        "type": "AMI",
+        "version": version,
+        "dateCreated": created,
+        "tags": tags or {},
+        "outputResources": {"amis": amis or []},
+    }
+
+
+def builds(stubber, items, **params):
+    stubber.add_response("list_image_build_versions", {"imageSummaryList": items}, dict(params, maxResults=BUILDS_PAGE))
+
+
+def listing(c, stubber, items, image_type, name=None):
+    """The calls the installed model calls for: one listing, or (botocore 1.35.0 requires imageVersionArn) ListImages
+    and then each version's listing."""
+    filters = [{"name": "type", "values": [image_type]}] + ([{"name": "name", "values": [name]}] if name else [])
+    if preview._one_listing_for_all(c):
+        builds(stubber, items, filters=filters)
+        return
+    versions = {item["arn"].rsplit("/", 1)[0]: item for item in items}
+    answer = {
+        "imageVersionList": [{"arn": arn, "name": i["name"], "version": i["version"]} for arn, i in versions.items()]
+    }
+    stubber.add_response("list_images", answer, {"filters": filters, "maxResults": IMAGES_PAGE})
+    for arn in versions:
+        builds(stubber, [item for item in items if item["arn"].startswith(arn + "/")], imageVersionArn=arn)
+
+
+@pytest.mark.parametrize(
+    "wanted, version, matches",
+    [("1.x.x", "1.2.3", True), ("x.x.x", "9.0.0", True), ("1.2.x", "1.3.0", False), ("1.2.3", "1.2.30", False)],
+)
+def test_version_matches(wanted, version, matches):
+    assert preview.version_matches(wanted, version) is matches
+
+
+def test_recipes_one_listing_per_name_and_the_wanted_versions(client):
+    c, stubber = client
+    golden = [summary("golden-ami", version) for version in ("1.0.0", "1.2.0", "2.0.0")]
+    listing(c, stubber, golden, "AMI", "golden-ami")
+    listing(c, stubber, [summary("base", "3.1.4")], "AMI", "base")
+    selection = {
+        "recipes": [
+            {"name": "golden-ami", "semanticVersion": "1.x.x"},
+            {"name": "golden-ami", "semanticVersion": "1.2.0"},
+            {"name": "base", "semanticVersion": "3.1.4"},
+        ]
+    }
+    summaries, questions = preview.selected_summaries(c, selection, "AMI_IMAGE")
+    assert [s["arn"].split("image/")[1] for s in summaries] == [
+        "golden-ami/1.0.0/1",
+        "golden-ami/1.2.0/1",
+        "base/3.1.4/1",
+    ]
+    assert questions == []
+
+
+def test_tags_one_listing_and_partial_matches_said(client):
+    c, stubber = client
+    items = [
+        summary("a", "1.0.0", tags={"lifecycle": "golden", "team": "ops"}),
+        summary("b", "1.0.0", tags={"lifecycle": "golden"}),
+        summary("c", "1.0.0", tags={"lifecycle": "other"}),
+    ]
+    listing(c, stubber, items, "DOCKER")
+    summaries, questions = preview.selected_summaries(
+        c, {"tagMap": {"lifecycle": "golden", "team": "ops"}}, "CONTAINER_IMAGE"
+    )
+    assert [s["name"] for s in summaries] == ["a", "b"]
+    assert questions == [preview.OPEN_SELECTION_TAGS]
+
+
+def test_where_the_model_requires_the_version_arn_list_images_names_the_versions(client, monkeypatch):
+    c, stubber = client
+    monkeypatch.setattr(preview, "_one_listing_for_all", lambda client: False)
+    filters = [{"name": "type", "values": ["AMI"]}, {"name": "name", "values": ["golden-ami"]}]
+    versions = [
+        {"arn": VERSION_ARN % ("golden-ami", v), "name": "golden-ami", "version": v} for v in ("1.0.0", "1.1.0")
+    ]
+    stubber.add_response("list_images", {"imageVersionList": versions}, {"filters": filters, "maxResults": IMAGES_PAGE})
+    for version in versions:
+        builds(stubber, [summary("golden-ami", version["version"])], imageVersionArn=version["arn"])
+    assert len(preview.list_image_build_versions(c, "AMI", "golden-ami")) == 2
+
+
+def test_preview_image_from_a_summary_and_ec2_details():
+    amis = [{"region": "us-east-1", "image": "ami-1"}, {"region": "eu-west-1", "image": "ami-2"}]
+    details = {"ami-1": {"public": True, "shared_accounts": ["210987654321"], "snapshots": ["snap-1", "snap-2"]}}
+    img = preview.preview_image(summary("golden-ami", "1.0.0", tags={"a": "b"}, amis=amis), details)
+    assert img["date_created"] == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    assert img["tags"] == {"a": "b"}
+    assert [(ami["image"], ami["public"], ami["shared_accounts"]) for ami in img["amis"]] == [
+        ("ami-1", True, ["210987654321"]),
+        ("ami-2", None, []),
+    ]
+    assert img["snapshots"] == [{"ami": "ami-1", "snapshot": "snap-1"}, {"ami": "ami-1", "snapshot": "snap-2"}]
