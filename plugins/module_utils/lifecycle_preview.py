@@ -17,6 +17,7 @@ do.
 import datetime
 import re
 
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _call
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _paginate
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
 
@@ -353,3 +354,56 @@ def preview_image(summary, ami_details=None):
         for container in resources.get("containers") or []
     ]
     return image(summary["arn"], parse_time(summary["dateCreated"]), summary.get("tags"), amis, containers, snapshots)
+
+
+# --- EC2: what the AMI exclusion rules read ------------------------------------------------------------------------
+
+# AMI IDs per DescribeImages request (its image-id filter), so that no request grows with the selection. botocore's
+# ec2 model states no limit on filter values, nor a maximum MaxResults: EC2's own page size is left to it.
+AMI_BATCH = 200
+
+
+def _describe_images(ec2, **params):
+    """Every page of one DescribeImages request (EC2 pages with NextToken), each page retried on its own."""
+    images = []
+    while True:
+        page = _call(ec2.describe_images, "DescribeImages", "Images", **params)
+        images.extend(page["Images"])
+        if not page.get("NextToken"):
+            return images
+        params["NextToken"] = page["NextToken"]
+
+
+@error_handler("describe the AMIs of the selected images in {region}")
+def describe_amis(ec2, region, image_ids, shared_accounts=()):
+    """What EC2 says of this account's AMIs in one region, by AMI ID: ``public``, ``last_launched``, ``tags``,
+    ``snapshots`` and, of ``shared_accounts`` (the exclusion rules' accounts), those each AMI is shared with.
+
+    One DescribeImages listing per AMI_BATCH AMIs, and one more per account the rules name: ExecutableUsers "If you
+    specify an Amazon Web Services account ID that is not your own, only AMIs shared with that specific Amazon Web
+    Services account ID are returned" (not those shared with its organization or OU). No call per AMI.
+    """
+    details = {}
+    ids = sorted(set(image_ids))
+    # Deprecated and disabled AMIs are the ones a policy has acted on already: the owner sees them only when asked.
+    scope = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
+    for start in range(0, len(ids), AMI_BATCH):
+        batch = ids[start : start + AMI_BATCH]
+        for ami in _describe_images(ec2, Filters=[{"Name": "image-id", "Values": batch}], **scope):
+            details[ami["ImageId"]] = {
+                "public": bool(ami.get("Public")),
+                "last_launched": parse_time(ami["LastLaunchedTime"]) if ami.get("LastLaunchedTime") else None,
+                "tags": {tag["Key"]: tag["Value"] for tag in ami.get("Tags") or []},
+                "snapshots": [
+                    mapping["Ebs"]["SnapshotId"]
+                    for mapping in ami.get("BlockDeviceMappings") or []
+                    if (mapping.get("Ebs") or {}).get("SnapshotId")
+                ],
+                "shared_accounts": [],
+            }
+        for account in sorted(set(shared_accounts)):
+            filters = [{"Name": "image-id", "Values": batch}]
+            for ami in _describe_images(ec2, Filters=filters, ExecutableUsers=[account], **scope):
+                if ami["ImageId"] in details:
+                    details[ami["ImageId"]]["shared_accounts"].append(account)
+    return details

@@ -25,15 +25,14 @@ from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data 
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_SECRET_KEY
 
 
-@pytest.fixture
-def client():
-    """A real imagebuilder client: Stubber checks our requests and its canned answers against botocore's model.
+def _stubbed(service, region):
+    """A real client: Stubber checks our requests and its canned answers against botocore's model.
 
     botocore's own retries are off (one attempt per call) so that each stubbed error is one AWSRetry attempt.
     """
     real = boto3.client(
-        "imagebuilder",
-        region_name="us-east-1",
+        service,
+        region_name=region,
         aws_access_key_id=FAKE_ACCESS_KEY,
         aws_secret_access_key=FAKE_SECRET_KEY,
         config=Config(retries={"total_max_attempts": 1}),
@@ -41,6 +40,18 @@ def client():
     with Stubber(real) as stubber:
         yield RetryingBotoClientWrapper(real, retry_decorator), stubber
         stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def client():
+    """An imagebuilder client behind a Stubber, and the Stubber."""
+    yield from _stubbed("imagebuilder", "us-east-1")
+
+
+@pytest.fixture
+def ec2_client():
+    """An EC2 client (in a region of its own) behind a Stubber, and the Stubber."""
+    yield from _stubbed("ec2", "eu-west-1")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import datetime
 
 import pytest
 
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
 from ansible_collections.imagebuilder_ops.aws.tests.support import fake_aws
 
@@ -294,3 +295,72 @@ def test_preview_image_from_a_summary_and_ec2_details():
         ("ami-2", None, []),
     ]
     assert img["snapshots"] == [{"ami": "ami-1", "snapshot": "snap-1"}, {"ami": "ami-1", "snapshot": "snap-2"}]
+
+
+def test_describe_amis_one_listing_per_batch_and_one_per_shared_account(ec2_client, monkeypatch):
+    c, stubber = ec2_client
+    monkeypatch.setattr(preview, "AMI_BATCH", 2)
+    scope = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
+    first, second = ["ami-0000000000000000a", "ami-0000000000000000b"], ["ami-0000000000000000c"]
+    launched = datetime.datetime(2026, 3, 1, tzinfo=datetime.timezone.utc)
+    page_one = [
+        {
+            "ImageId": first[0],
+            "Public": True,
+            "LastLaunchedTime": "2026-03-01T00:00:00Z",
+            "Tags": [{"Key": "hold", "Value": "yes"}],
+            "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": "snap-0000000000000000a"}}],
+        },
+        {"ImageId": first[1], "Public": False},
+    ]
+    stubber.add_response(
+        "describe_images",
+        {"Images": page_one[:1], "NextToken": "t"},
+        dict(scope, Filters=[{"Name": "image-id", "Values": first}]),
+    )
+    stubber.add_response(
+        "describe_images",
+        {"Images": page_one[1:]},
+        dict(scope, Filters=[{"Name": "image-id", "Values": first}], NextToken="t"),
+    )
+    stubber.add_response(
+        "describe_images",
+        {"Images": [{"ImageId": first[1]}]},
+        dict(scope, Filters=[{"Name": "image-id", "Values": first}], ExecutableUsers=["210987654321"]),
+    )
+    stubber.add_response(
+        "describe_images",
+        {"Images": [{"ImageId": second[0]}]},
+        dict(scope, Filters=[{"Name": "image-id", "Values": second}]),
+    )
+    stubber.add_response(
+        "describe_images",
+        {"Images": []},
+        dict(scope, Filters=[{"Name": "image-id", "Values": second}], ExecutableUsers=["210987654321"]),
+    )
+    details = preview.describe_amis(c, "eu-west-1", second + first, ["210987654321"])
+    assert details == {
+        first[0]: {
+            "public": True,
+            "last_launched": launched,
+            "tags": {"hold": "yes"},
+            "snapshots": ["snap-0000000000000000a"],
+            "shared_accounts": [],
+        },
+        first[1]: {
+            "public": False,
+            "last_launched": None,
+            "tags": {},
+            "snapshots": [],
+            "shared_accounts": ["210987654321"],
+        },
+        second[0]: {"public": False, "last_launched": None, "tags": {}, "snapshots": [], "shared_accounts": []},
+    }
+
+
+def test_a_denied_describe_images_names_the_region(ec2_client):
+    c, stubber = ec2_client
+    stubber.add_client_error("describe_images", service_error_code="UnauthorizedOperation", http_status_code=403)
+    with pytest.raises(imagebuilder.ImageBuilderError) as caught:
+        preview.describe_amis(c, "eu-west-1", ["ami-0000000000000000a"])
+    assert caught.value.message == "Failed to describe the AMIs of the selected images in eu-west-1"
