@@ -407,3 +407,53 @@ def describe_amis(ec2, region, image_ids, shared_accounts=()):
                 if ami["ImageId"] in details:
                     details[ami["ImageId"]]["shared_accounts"].append(account)
     return details
+
+
+# --- the whole preview -----------------------------------------------------------------------------------------------
+
+OPEN_COUNT_GROUP = (
+    "the selection holds images of several names: the model does not say whether count and retain_at_least apply per"
+    " name or to the whole selection (the whole selection here)"
+)
+
+
+def _reads_ec2(details):
+    """Whether any detail needs what only EC2 knows: snapshot IDs, or an AMI exclusion rule."""
+    for detail in details:
+        include = detail["action"].get("includeResources") or {}
+        if include.get("snapshots") or (detail.get("exclusionRules") or {}).get("amis"):
+            return True
+    return False
+
+
+def preview_policy(client, ec2_for_region, policy, now):
+    """What the policy (its resourceType, resourceSelection and policyDetails, in the API's form) would do at
+    ``now``: ``images`` (decide()'s entries), ``summary`` and the ``open_questions`` of the whole preview.
+
+    ``ec2_for_region(region)`` gives an EC2 client; it is asked only for the regions the selected AMIs are in, and
+    only when a detail needs EC2's answers.
+    """
+    details = policy["policyDetails"]
+    summaries, questions = selected_summaries(client, policy["resourceSelection"], policy["resourceType"])
+    ami_details = {}
+    if policy["resourceType"] == "AMI_IMAGE" and _reads_ec2(details):
+        by_region = {}
+        for summary_ in summaries:
+            for ami in (summary_.get("outputResources") or {}).get("amis") or []:
+                by_region.setdefault(ami["region"], []).append(ami["image"])
+        accounts = sorted(
+            {
+                account
+                for detail in details
+                for account in ((detail.get("exclusionRules") or {}).get("amis") or {}).get("sharedAccounts") or []
+            }
+        )
+        for region in sorted(by_region):
+            ami_details.update(describe_amis(ec2_for_region(region), region, by_region[region], accounts))
+    images = [preview_image(summary_, ami_details) for summary_ in summaries]
+    counted = any(d["filter"]["type"] == "COUNT" or d["filter"].get("retainAtLeast") for d in details)
+    if counted and len({s.get("name") for s in summaries}) > 1:
+        questions.append(OPEN_COUNT_GROUP)
+    decisions = decide(details, images, now)
+    questions = sorted(set(questions) | {q for entry in decisions for q in entry["open_questions"]})
+    return {"images": decisions, "summary": summary(decisions), "open_questions": questions}

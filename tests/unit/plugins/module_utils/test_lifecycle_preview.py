@@ -364,3 +364,58 @@ def test_a_denied_describe_images_names_the_region(ec2_client):
     with pytest.raises(imagebuilder.ImageBuilderError) as caught:
         preview.describe_amis(c, "eu-west-1", ["ami-0000000000000000a"])
     assert caught.value.message == "Failed to describe the AMIs of the selected images in eu-west-1"
+
+
+def test_a_whole_preview_reads_ec2_only_for_the_regions_of_the_selected_amis(client, ec2_client):
+    c, stubber = client
+    ec2, ec2_stubber = ec2_client
+    old = summary("golden-ami", "1.0.0", 1, "2025-01-01T00:00:00Z", amis=[{"region": "eu-west-1", "image": "ami-1"}])
+    new = summary("golden-ami", "1.0.0", 2, "2026-03-30T00:00:00Z", amis=[{"region": "eu-west-1", "image": "ami-2"}])
+    listing(c, stubber, [new, old], "AMI", "golden-ami")
+    scope = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
+    found = [
+        {"ImageId": "ami-1", "BlockDeviceMappings": [{"Ebs": {"SnapshotId": "snap-1"}}]},
+        {"ImageId": "ami-2", "Public": True},
+    ]
+    ec2_stubber.add_response(
+        "describe_images", {"Images": found}, dict(scope, Filters=[{"Name": "image-id", "Values": ["ami-1", "ami-2"]}])
+    )
+    regions = []
+    policy = {
+        "resourceType": "AMI_IMAGE",
+        "resourceSelection": {"recipes": [{"name": "golden-ami", "semanticVersion": "1.0.0"}]},
+        "policyDetails": [
+            {
+                "action": {"type": "DELETE", "includeResources": {"amis": True, "snapshots": True}},
+                "filter": {"type": "AGE", "value": 6, "unit": "MONTHS"},
+                "exclusionRules": {"amis": {"isPublic": True}},
+            }
+        ],
+    }
+    result = preview.preview_policy(c, lambda region: regions.append(region) or ec2, policy, NOW)
+    assert regions == ["eu-west-1"]
+    assert [(entry["arn"][-1], entry["action"]) for entry in result["images"]] == [("2", None), ("1", "DELETE")]
+    assert result["images"][1]["resources"]["snapshots"] == [{"ami": "ami-1", "snapshot": "snap-1"}]
+    assert result["summary"] == {"DEPRECATE": 0, "DISABLE": 0, "DELETE": 1, "none": 1}
+    assert result["open_questions"] == []
+
+
+def test_a_preview_without_ami_rules_makes_no_ec2_call_and_says_the_count_group_is_open(client):
+    c, stubber = client
+    # Their AMIs are known to Image Builder; no detail needs what EC2 says of them.
+    ami = [{"region": "eu-west-1", "image": "ami-1"}]
+    items = [
+        summary("a", "1.0.0", created="2026-01-01T00:00:00Z", amis=ami),
+        summary("b", "1.0.0", created="2026-02-01T00:00:00Z", amis=ami),
+    ]
+    listing(c, stubber, items, "AMI")
+    policy = {
+        "resourceType": "AMI_IMAGE",
+        "resourceSelection": {"tagMap": {"lifecycle": "golden"}},
+        "policyDetails": [{"action": {"type": "DELETE"}, "filter": {"type": "COUNT", "value": 1}}],
+    }
+    for item in items:
+        item["tags"] = {"lifecycle": "golden"}
+    result = preview.preview_policy(c, lambda region: pytest.fail("no EC2 client is needed"), policy, NOW)
+    assert [entry["action"] for entry in result["images"]] == [None, "DELETE"]
+    assert result["open_questions"] == [preview.OPEN_COUNT_GROUP]
