@@ -245,8 +245,11 @@ OPEN_SELECTION_TAGS = (
 
 
 def version_matches(semantic_version, version):
-    """LifecyclePolicyResourceSelectionRecipe.semanticVersion, a WildcardVersionNumber: ``x`` stands for any part."""
-    wanted, got = semantic_version.split("."), version.split(".")
+    """LifecyclePolicyResourceSelectionRecipe.semanticVersion, a WildcardVersionNumber: ``x`` stands for any part.
+
+    ``version`` is ImageSummary's, a VersionNumberWithBuild (``1.0.0/3``): the build number is not compared.
+    """
+    wanted, got = semantic_version.split("."), version.split("/", 1)[0].split(".")
     return len(wanted) == len(got) == 3 and all(part in ("x", have) for part, have in zip(wanted, got))
 
 

@@ -200,7 +200,7 @@ def summary(name, version, build=1, created="2026-01-02T03:04:05.000Z", tags=Non
         "arn": (VERSION_ARN % (name, version)) + "/%d" % build,
         "name": name,
         "type": "AMI",
-        "version": version,
+        "version": f"{version}/{build}",
         "dateCreated": created,
         "tags": tags or {},
         "outputResources": {"amis": amis or []},
@@ -220,7 +220,9 @@ def listing(c, stubber, items, image_type, name=None):
         return
     versions = {item["arn"].rsplit("/", 1)[0]: item for item in items}
     answer = {
-        "imageVersionList": [{"arn": arn, "name": i["name"], "version": i["version"]} for arn, i in versions.items()]
+        "imageVersionList": [
+            {"arn": arn, "name": i["name"], "version": i["version"].split("/")[0]} for arn, i in versions.items()
+        ]
     }
     stubber.add_response("list_images", answer, {"filters": filters, "maxResults": IMAGES_PAGE})
     for arn in versions:
@@ -229,7 +231,15 @@ def listing(c, stubber, items, image_type, name=None):
 
 @pytest.mark.parametrize(
     "wanted, version, matches",
-    [("1.x.x", "1.2.3", True), ("x.x.x", "9.0.0", True), ("1.2.x", "1.3.0", False), ("1.2.3", "1.2.30", False)],
+    [
+        ("1.x.x", "1.2.3", True),
+        ("x.x.x", "9.0.0", True),
+        ("1.2.x", "1.3.0", False),
+        ("1.2.3", "1.2.30", False),
+        # ImageSummary's version carries the build number.
+        ("1.0.x", "1.0.2/3", True),
+        ("1.0.3", "1.0.2/3", False),
+    ],
 )
 def test_version_matches(wanted, version, matches):
     assert preview.version_matches(wanted, version) is matches
