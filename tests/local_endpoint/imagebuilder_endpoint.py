@@ -45,6 +45,8 @@ OPERATIONS = (
     "CancelLifecycleExecution",
     "StartResourceStateUpdate",
     "GetImage",
+    "ListImages",
+    "ListImageBuildVersions",
     "CreateLifecyclePolicy",
     "GetLifecyclePolicy",
     "UpdateLifecyclePolicy",
@@ -67,6 +69,8 @@ READ_RESULT_MEMBERS = {
     "ListLifecycleExecutions": "lifecycleExecutions",
     "ListLifecycleExecutionResources": "resources",
     "GetImage": "image",
+    "ListImages": "imageVersionList",
+    "ListImageBuildVersions": "imageSummaryList",
     "GetLifecyclePolicy": "lifecyclePolicy",
     "ListLifecyclePolicies": "lifecyclePolicySummaryList",
 }
@@ -91,6 +95,18 @@ POLICY_FILTERS = ("name", "resourceType", "status")
 UPDATABLE_IMAGE_STATUSES = frozenset(("AVAILABLE", "DEPRECATED", "DISABLED", "FAILED", "CANCELLED"))
 DELETE_ONLY_IMAGE_STATUSES = frozenset(("FAILED", "CANCELLED"))
 IMAGE_TYPES = ("AMI", "DOCKER")
+# ListImages' and ListImageBuildVersions' filters (their documentation lists these five), by the summary member.
+IMAGE_FILTERS = ("name", "osVersion", "platform", "type", "version")
+# What an image record gives when the scenario leaves it out (the scenario's own key: the API member's name).
+IMAGE_DEFAULTS = {
+    "platform": "Linux",
+    "osVersion": "Amazon Linux 2023",
+    "buildType": "USER_INITIATED",
+    "imageSource": "CUSTOM",
+    "dateCreated": "2024-05-01T00:00:00Z",
+}
+# The ImageSummary members GetImage's Image shares (Image has no owner).
+IMAGE_SUMMARY_ONLY = ("owner",)
 FAULT_KINDS = ("error", "delay", "drop", "truncate", "garbage")
 OUTPUT_INVALID_CODE = "LocalEndpointOutputValidationError"
 
@@ -598,7 +614,21 @@ class World:
         "dateUpdated",
         "dateLastRun",
     )
-    IMAGE_KEYS = ("arn", "resources", "state", "type")
+    IMAGE_KEYS = (
+        "arn",
+        "resources",
+        "state",
+        "type",
+        "platform",
+        "osVersion",
+        "dateCreated",
+        "tags",
+        "buildType",
+        "imageSource",
+        "outputResources",
+        "deprecationTime",
+        "lifecycleExecutionId",
+    )
     TOP_KEYS = ("description", "account_id", "region", "policies", "images", "executions", "faults", "omit_members")
 
     def __init__(self, scenario, service):
@@ -645,17 +675,37 @@ class World:
         _check_keys(image, self.IMAGE_KEYS, where)
         if "arn" not in image:
             raise ScenarioError(f"{where}: 'arn' is required")
+        self.images[image["arn"]] = self._image_record(image, where)
+
+    def _image_record(self, image, where):
+        """One image as every image read answers it: GetImage, ListImages, ListImageBuildVersions.
+
+        Enumerated members (platform, buildType, ...) are not checked here: the output validator catches them.
+        """
         resources = [
             self._resource(item, f"{where}.resources[{i}]") for i, item in enumerate(image.get("resources", []))
         ]
         image_type = image.get("type", "AMI")
         if image_type not in IMAGE_TYPES:
             raise ScenarioError(f"{where}.type: expected one of {list(IMAGE_TYPES)}, got {image_type!r}")
-        self.images[image["arn"]] = {
+        record = {
             "resources": resources,
             "status": image.get("state", "AVAILABLE"),
             "type": image_type,
+            "created": _epoch(image.get("dateCreated", IMAGE_DEFAULTS["dateCreated"]), f"{where}.dateCreated"),
         }
+        for key in ("platform", "osVersion", "buildType", "imageSource"):
+            record[key] = image.get(key, IMAGE_DEFAULTS[key])
+        if "tags" in image:
+            if not isinstance(image["tags"], dict):
+                raise ScenarioError(f"{where}.tags: expected an object of tag names and values")
+            record["tags"] = dict(image["tags"])
+        for key in ("outputResources", "lifecycleExecutionId"):
+            if key in image:
+                record[key] = copy.deepcopy(image[key])
+        if "deprecationTime" in image:
+            record["deprecationTime"] = _epoch(image["deprecationTime"], f"{where}.deprecationTime")
+        return record
 
     def _resource(self, resource, where):
         if not isinstance(resource, dict):
@@ -993,17 +1043,7 @@ class World:
         return {"lifecyclePolicyArn": arn}
 
     def list_lifecycle_policies(self, params, now):
-        wanted = {}
-        for item in params.get("filters", []):
-            name = item.get("name")
-            if name not in POLICY_FILTERS or "values" not in item:
-                raise EndpointError(
-                    "InvalidRequestException",
-                    f"Filter name '{name}' is not valid for ListLifecyclePolicies; use one of {list(POLICY_FILTERS)}",
-                )
-            if name in wanted:
-                raise EndpointError("InvalidRequestException", f"Filter '{name}' is given more than once")
-            wanted[name] = item["values"]
+        wanted = _wanted_filters("ListLifecyclePolicies", params, POLICY_FILTERS)
         items = sorted(
             (p for p in self.policies.values() if _policy_matches(p, wanted)), key=lambda p: (p["name"], p["arn"])
         )
@@ -1040,8 +1080,116 @@ class World:
         if arn not in self.images:
             if arn not in self.by_image:
                 raise EndpointError("ResourceNotFoundException", f"Image '{arn}' not found")
-            self.images[arn] = {"resources": [], "status": "AVAILABLE", "type": "AMI"}
+            self.images[arn] = self._image_record({}, arn)
         return self.images[arn]
+
+    def _known_images(self):
+        """(arn, record) of every image build version the account has: the scenario's and those executions touch."""
+        arns = {
+            arn for arn in set(self.images) | set(self.by_image) if self.service.image_build_version_arn.search(arn)
+        }
+        return [(arn, self._image(arn)) for arn in arns]
+
+    def _image_summary(self, arn, image):
+        """The ImageSummary of one image record (GetImage's Image is the same, without owner)."""
+        name, version, build = _image_parts(arn)
+        summary = {
+            "arn": arn,
+            "name": name,
+            "type": image["type"],
+            "version": f"{version}/{build}",
+            "platform": image["platform"],
+            "osVersion": image["osVersion"],
+            "state": {"status": image["status"]},
+            "owner": self.account_id,
+            "dateCreated": _date_time(image["created"]),
+            "outputResources": copy.deepcopy(image.get("outputResources") or self._output_resources(arn, image)),
+        }
+        if image.get("tags"):
+            summary["tags"] = dict(image["tags"])
+        summary["buildType"] = image["buildType"]
+        summary["imageSource"] = image["imageSource"]
+        if "deprecationTime" in image:
+            summary["deprecationTime"] = image["deprecationTime"]
+        execution_id = image.get("lifecycleExecutionId") or self._last_policy_execution(arn)
+        if execution_id is not None:
+            summary["lifecycleExecutionId"] = execution_id
+        return summary
+
+    def _output_resources(self, arn, image):
+        """What the build produced, from the image's scenario resources: its AMIs, or its container images."""
+        name, version, build = _image_parts(arn)
+        if image["type"] == "DOCKER":
+            containers = [
+                {"region": item.get("region", self.region), "imageUris": list(item["imageUris"])}
+                for item in image["resources"]
+                if item.get("imageUris")
+            ]
+            return {"containers": containers}
+        amis = [
+            {
+                "region": item.get("region", self.region),
+                "image": item["resourceId"],
+                "name": f"{name}-{version}-{build}",
+                "state": {"status": image["status"]},
+                "accountId": item.get("accountId", self.account_id),
+            }
+            for item in image["resources"]
+            if str(item.get("resourceId", "")).startswith("ami-")
+        ]
+        return {"amis": amis}
+
+    def _last_policy_execution(self, arn):
+        """The newest lifecycle policy execution that touches the image (what ImageSummary.lifecycleExecutionId is)."""
+        for execution in self.by_image.get(arn, []):
+            if execution.policy_arn is not None:
+                return execution.execution_id
+        return None
+
+    def list_image_build_versions(self, params, now):
+        wanted = _wanted_filters("ListImageBuildVersions", params, IMAGE_FILTERS)
+        version_arn = params.get("imageVersionArn")
+        summaries = []
+        for arn, image in self._known_images():
+            if version_arn is not None and arn.rsplit("/", 1)[0] != version_arn:
+                continue
+            summary = self._image_summary(arn, image)
+            if _image_matches(summary, wanted):
+                summaries.append(summary)
+        summaries.sort(key=_newest_first)
+        scope = json.dumps({"imageVersionArn": version_arn, "filters": params.get("filters", [])}, sort_keys=True)
+        page, token = self._page("ListImageBuildVersions", scope, summaries, params)
+        result = {"requestId": str(uuid.uuid4()), "imageSummaryList": page}
+        if token is not None:
+            result["nextToken"] = token
+        return result
+
+    def list_images(self, params, now):
+        wanted = _wanted_filters("ListImages", params, IMAGE_FILTERS)
+        by_name = params.get("byName", False)
+        if by_name and "version" in wanted:
+            raise EndpointError("InvalidRequestException", "byName can't be combined with the version filter")
+        groups = {}
+        if params.get("owner", "Self") == "Self":
+            for arn, image in self._known_images():
+                summary = self._image_summary(arn, image)
+                name, version, _build = _image_parts(arn)
+                groups.setdefault(name if by_name else (name, version), []).append(summary)
+        versions = []
+        for builds in groups.values():
+            entry = _image_version(builds, by_name)
+            if _image_matches(entry, wanted):
+                versions.append(entry)
+        versions.sort(key=_newest_first)
+        scope = json.dumps(
+            {key: params[key] for key in ("owner", "filters", "byName", "includeDeprecated") if key in params},
+            sort_keys=True,
+        )
+        page, token = self._page("ListImages", scope, versions, params)
+        result = {"requestId": str(uuid.uuid4()), "imageVersionList": page}
+        if token is not None:
+            result["nextToken"] = token
+        return result
 
     @staticmethod
     def _check_transition(arn, image, wanted):
@@ -1064,18 +1212,9 @@ class World:
 
     def get_image(self, params, now):
         arn = params["imageBuildVersionArn"]
-        image = self._image(arn)
-        name, version, build = arn.split(":image/", 1)[1].split("/")
-        return {
-            "requestId": str(uuid.uuid4()),
-            "image": {
-                "arn": arn,
-                "name": name,
-                "version": f"{version}/{build}",
-                "type": image["type"],
-                "state": {"status": image["status"]},
-            },
-        }
+        summary = self._image_summary(arn, self._image(arn))
+        image = {key: value for key, value in summary.items() if key not in IMAGE_SUMMARY_ONLY}
+        return {"requestId": str(uuid.uuid4()), "image": image}
 
     def _check_not_busy(self, arn, now):
         """Any execution touching the image holds it, a policy's too (though listing the image does not show those)."""
@@ -1114,6 +1253,84 @@ def _echo_detail_defaults(detail):
     amis = detail.get("exclusionRules", {}).get("amis")
     if amis is not None:
         amis.setdefault("isPublic", False)
+
+
+def _wanted_filters(operation, params, allowed):
+    """A listing's ``filters`` as {name: values}: each name once and one the operation takes."""
+    wanted = {}
+    for item in params.get("filters", []):
+        name = item.get("name")
+        if name not in allowed or "values" not in item:
+            raise EndpointError(
+                "InvalidRequestException",
+                f"Filter name '{name}' is not valid for {operation}; use one of {list(allowed)}",
+            )
+        if name in wanted:
+            raise EndpointError("InvalidRequestException", f"Filter '{name}' is given more than once")
+        wanted[name] = item["values"]
+    return wanted
+
+
+def _image_parts(arn):
+    """(name, X.Y.Z, build) of an image build version ARN."""
+    name, version, build = arn.split(":image/", 1)[1].split("/")
+    return name, version, build
+
+
+def _date_time(epoch):
+    """A DateTime string member (ImageSummary.dateCreated, ...), as the service writes it: UTC, milliseconds, Z."""
+    moment = datetime.fromtimestamp(epoch, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _version_key(version):
+    """X.Y.Z[/N] as numbers, so 1.10.0 sorts after 1.2.0."""
+    return tuple(int(part) for part in re.split(r"[./]", version))
+
+
+def _newest_first(item):
+    """Newest dateCreated first; equal dates by name, then version (and build) ascending: stable across calls."""
+    created = datetime.fromisoformat(item["dateCreated"].replace("Z", "+00:00")).timestamp()
+    return (-created, item["name"], _version_key(item["version"]))
+
+
+def _image_matches(item, wanted):
+    """name takes ``*`` wildcards at its ends; version is X.Y.Z (a build version's build number aside); others exact."""
+    for name, values in wanted.items():
+        if name == "name":
+            if not any(_name_matches(value, item["name"]) for value in values):
+                return False
+        elif name == "version":
+            if item["version"].split("/", 1)[0] not in values:
+                return False
+        elif item.get(name) not in values:
+            return False
+    return True
+
+
+def _image_version(builds, by_name):
+    """ListImages' ImageVersion of one image version's build summaries (one image name's, with byName).
+
+    The version's dateCreated is its first build's; type, platform, osVersion and how it was built: the newest
+    build's. With byName the entry stands for every version: ARN ``.../x.x.x``, version the highest one.
+    """
+    newest = max(builds, key=lambda summary: _version_key(summary["version"]))
+    first = min(builds, key=lambda summary: (summary["dateCreated"], _version_key(summary["version"])))
+    version = newest["version"].split("/", 1)[0]
+    base = newest["arn"].rsplit("/", 2)[0]
+    entry = {
+        "arn": f"{base}/x.x.x" if by_name else f"{base}/{version}",
+        "name": newest["name"],
+        "type": newest["type"],
+        "version": version,
+        "platform": newest["platform"],
+        "osVersion": newest["osVersion"],
+        "owner": newest["owner"],
+        "dateCreated": first["dateCreated"],
+    }
+    for key in ("buildType", "imageSource"):
+        entry[key] = newest[key]
+    return entry
 
 
 def _name_matches(pattern, name):

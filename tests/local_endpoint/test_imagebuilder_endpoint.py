@@ -413,10 +413,10 @@ def test_unknown_execution_is_not_found(client):
 
 def test_unimplemented_operation_is_reported(ep, client):
     with pytest.raises(botocore.exceptions.ClientError) as excinfo:
-        client.list_images()
+        client.list_image_pipelines()
     code, status, message = error_of(excinfo)
     assert (code, status) == ("UnknownOperationException", 404)
-    assert "ListImages" in message
+    assert "ListImagePipelines" in message
 
 
 # -- cancel and start --------------------------------------------------------------------------------------------------
@@ -810,6 +810,10 @@ def test_every_successful_answer_passes_output_validation(ep, client):
     client.start_resource_state_update(resourceArn=image("3.0.0/1"), state={"status": "AVAILABLE"})
     client.start_resource_state_update(resourceArn=image("3.0.0/2"), state={"status": "DEPRECATED"}, **WITH_AMIS)
     client.cancel_lifecycle_execution(lifecycleExecutionId=lce(104))
+    client.list_images()
+    client.list_images(byName=True)
+    client.list_image_build_versions()
+    client.list_image_build_versions(imageVersionArn=image("1.0.0"))
     assert {r["status"] for r in ep.requests()} == {200}
 
 
@@ -1085,7 +1089,13 @@ def test_get_image_answers_the_scenario_image_and_not_found_for_others(client):
         "name": "golden-container",
         "version": "1.0.0/1",
         "type": "DOCKER",
+        "platform": "Linux",
+        "osVersion": "Amazon Linux 2023",
         "state": {"status": "AVAILABLE"},
+        "dateCreated": "2024-05-01T00:00:00.000Z",
+        "outputResources": {"containers": []},
+        "buildType": "USER_INITIATED",
+        "imageSource": "CUSTOM",
     }
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.get_image(imageBuildVersionArn=IMMEDIATE_IMAGE.replace("3.0.0/2", "9.9.9/9"))
@@ -1387,3 +1397,289 @@ def test_faults_apply_to_policy_operations_and_leave_the_state_alone(bare, pclie
     assert pclient.list_lifecycle_policies()["lifecyclePolicySummaryList"] == []
     pclient.create_lifecycle_policy(**policy_request())
     assert [entry["fault"] for entry in bare.requests("CreateLifecyclePolicy")] == ["error", None]
+
+
+# -- ListImages and ListImageBuildVersions -----------------------------------------------------------------------------
+
+WINDOWS = ARN + "image/windows-base/1.0.0/1"
+GOLDEN_CONTAINER = ARN + "image/golden-container/1.0.0/1"
+LISTING_SCENARIO = {
+    "images": [
+        {
+            "arn": image("1.0.0/1"),
+            "dateCreated": "2024-01-01T10:00:00Z",
+            "tags": {"Pipeline": "nightly"},
+            "resources": [{"accountId": ACCOUNT, "resourceId": "ami-0a1b2c3d4e5f60001", "region": "us-west-2"}],
+        },
+        {"arn": image("1.0.0/2"), "dateCreated": "2024-02-01T10:00:00.250Z"},
+        {
+            "arn": image("1.1.0/1"),
+            "dateCreated": "2024-03-01T10:00:00Z",
+            "state": "DEPRECATED",
+            "deprecationTime": "2024-04-01T00:00:00Z",
+        },
+        {"arn": image("2.0.0/1"), "dateCreated": "2024-03-01T10:00:00Z"},
+        {
+            "arn": GOLDEN_CONTAINER,
+            "type": "DOCKER",
+            "dateCreated": "2024-02-15T00:00:00Z",
+            "outputResources": {
+                "containers": [
+                    {"region": "us-east-1", "imageUris": [f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/gc:1"]}
+                ]
+            },
+        },
+        {
+            "arn": WINDOWS,
+            "platform": "Windows",
+            "osVersion": "Microsoft Windows Server 2022",
+            "buildType": "SCHEDULED",
+            "dateCreated": "2023-12-24T00:00:00Z",
+        },
+    ],
+    "executions": [
+        {
+            "lifecycleExecutionId": lce(1),
+            "lifecyclePolicyArn": POLICY,
+            "images": [image("1.0.0/1")],
+            "status": "SUCCESS",
+        }
+    ],
+}
+# Newest dateCreated first; 1.1.0/1 and 2.0.0/1 were created at the same moment: by name, then version.
+NEWEST_FIRST = [
+    image("1.1.0/1"),
+    image("2.0.0/1"),
+    GOLDEN_CONTAINER,
+    image("1.0.0/2"),
+    image("1.0.0/1"),
+    WINDOWS,
+]
+
+
+@pytest.fixture(scope="module")
+def listing_endpoint():
+    with LocalEndpoint(LISTING_SCENARIO) as ep:
+        yield ep
+
+
+@pytest.fixture
+def lep(listing_endpoint):
+    listing_endpoint.reset()
+    return listing_endpoint
+
+
+@pytest.fixture
+def lclient(lep):
+    return make_client(lep.url)
+
+
+def build_arns(lclient, **params):
+    return [
+        s["arn"] for s in lclient.list_image_build_versions(maxResults=MAX_RESULTS_HIGH, **params)["imageSummaryList"]
+    ]
+
+
+def test_build_versions_without_an_arn_page_through_every_image_once_newest_first(lep, lclient):
+    arns, tokens, request = [], [], {"maxResults": 4}
+    while True:
+        answer = lclient.list_image_build_versions(**request)
+        assert len(answer["imageSummaryList"]) <= 4
+        arns += [summary["arn"] for summary in answer["imageSummaryList"]]
+        if "nextToken" not in answer:
+            break
+        tokens.append(answer["nextToken"])
+        request = {"maxResults": 4, "nextToken": answer["nextToken"]}
+    assert arns == NEWEST_FIRST and len(tokens) == 1
+    pages = lclient.get_paginator("list_image_build_versions").paginate(PaginationConfig={"PageSize": 1})
+    assert [s["arn"] for page in pages for s in page["imageSummaryList"]] == NEWEST_FIRST
+    # Without maxResults the page is the default 25: everything at once.
+    assert "nextToken" not in lclient.list_image_build_versions()
+    with pytest.raises(lclient.exceptions.InvalidPaginationTokenException):
+        lclient.list_image_build_versions(maxResults=4, nextToken=tokens[0], imageVersionArn=image("1.0.0"))
+    assert {r["status"] for r in lep.requests()} == {200, 400}
+
+
+def test_build_versions_of_one_image_version_and_of_an_unknown_one(lclient):
+    assert build_arns(lclient, imageVersionArn=image("1.0.0")) == [image("1.0.0/2"), image("1.0.0/1")]
+    assert build_arns(lclient, imageVersionArn=ARN + "image/golden-container/1.0.0") == [GOLDEN_CONTAINER]
+    # "If the ARN that you specify doesn't exist, Image Builder returns an empty list".
+    assert build_arns(lclient, imageVersionArn=image("9.9.9")) == []
+    assert build_arns(lclient, imageVersionArn=ARN + "image/no-such-image/1.0.0") == []
+    with pytest.raises(lclient.exceptions.InvalidRequestException, match="imageVersionArn"):
+        lclient.list_image_build_versions(imageVersionArn=image("1.0.0/1"))
+
+
+@pytest.mark.parametrize(
+    "filters, expected",
+    [
+        ([("name", "golden-ami")], [a for a in NEWEST_FIRST if "golden-ami" in a]),
+        ([("name", "golden*")], [a for a in NEWEST_FIRST if "golden" in a]),
+        ([("name", "*-base")], [WINDOWS]),
+        ([("type", "DOCKER")], [GOLDEN_CONTAINER]),
+        ([("type", "AMI")], [a for a in NEWEST_FIRST if a != GOLDEN_CONTAINER]),
+        ([("version", "1.0.0")], [GOLDEN_CONTAINER, image("1.0.0/2"), image("1.0.0/1"), WINDOWS]),
+        ([("version", "1.0.0"), ("name", "golden-ami")], [image("1.0.0/2"), image("1.0.0/1")]),
+        ([("platform", "Windows")], [WINDOWS]),
+        ([("osVersion", "Amazon Linux 2023"), ("type", "AMI")], [a for a in NEWEST_FIRST[:5] if a != GOLDEN_CONTAINER]),
+    ],
+)
+def test_build_version_filters(lclient, filters, expected):
+    request = [{"name": name, "values": [value]} for name, value in filters]
+    assert build_arns(lclient, filters=request) == expected
+
+
+def test_image_filters_refuse_unknown_or_repeated_names(lclient):
+    for call in (lclient.list_image_build_versions, lclient.list_images):
+        with pytest.raises(lclient.exceptions.InvalidRequestException, match="colour"):
+            call(filters=[{"name": "colour", "values": ["red"]}])
+        with pytest.raises(lclient.exceptions.InvalidRequestException, match="more than once"):
+            call(filters=[{"name": "type", "values": ["AMI"]}, {"name": "type", "values": ["DOCKER"]}])
+
+
+def test_build_version_summaries_carry_the_scenario_image(lclient):
+    summaries = {s["arn"]: s for s in lclient.list_image_build_versions()["imageSummaryList"]}
+    first = summaries[image("1.0.0/1")]
+    assert first == {
+        "arn": image("1.0.0/1"),
+        "name": "golden-ami",
+        "type": "AMI",
+        "version": "1.0.0/1",
+        "platform": "Linux",
+        "osVersion": "Amazon Linux 2023",
+        "state": {"status": "AVAILABLE"},
+        "owner": ACCOUNT,
+        "dateCreated": "2024-01-01T10:00:00.000Z",
+        "outputResources": {
+            "amis": [
+                {
+                    "region": "us-west-2",
+                    "image": "ami-0a1b2c3d4e5f60001",
+                    "name": "golden-ami-1.0.0-1",
+                    "state": {"status": "AVAILABLE"},
+                    "accountId": ACCOUNT,
+                }
+            ]
+        },
+        "tags": {"Pipeline": "nightly"},
+        "buildType": "USER_INITIATED",
+        "imageSource": "CUSTOM",
+        "lifecycleExecutionId": lce(1),
+    }
+    assert summaries[image("1.0.0/2")]["dateCreated"] == "2024-02-01T10:00:00.250Z"
+    deprecated = summaries[image("1.1.0/1")]
+    assert deprecated["state"] == {"status": "DEPRECATED"} and "lifecycleExecutionId" not in deprecated
+    assert deprecated["deprecationTime"] == datetime.datetime(2024, 4, 1, tzinfo=datetime.timezone.utc)
+    assert summaries[GOLDEN_CONTAINER]["outputResources"] == LISTING_SCENARIO["images"][4]["outputResources"]
+    assert summaries[WINDOWS]["buildType"] == "SCHEDULED"
+
+
+def test_get_image_agrees_with_the_build_version_listing(lclient):
+    for summary in lclient.list_image_build_versions()["imageSummaryList"]:
+        got = lclient.get_image(imageBuildVersionArn=summary["arn"])["image"]
+        assert got == {key: value for key, value in summary.items() if key != "owner"}
+    # One record behind both: a state update shows in each.
+    lclient.start_resource_state_update(resourceArn=image("2.0.0/1"), state={"status": "DISABLED"})
+    listed = lclient.list_image_build_versions(imageVersionArn=image("2.0.0"))["imageSummaryList"]
+    assert listed[0]["state"] == {"status": "DISABLED"} == image_of(lclient, image("2.0.0/1"))["state"]
+
+
+def image_of(client, arn):
+    return client.get_image(imageBuildVersionArn=arn)["image"]
+
+
+def test_list_images_gives_one_entry_per_image_version(lclient):
+    versions = lclient.list_images()["imageVersionList"]
+    assert [v["arn"] for v in versions] == [
+        image("1.1.0"),
+        image("2.0.0"),
+        ARN + "image/golden-container/1.0.0",
+        image("1.0.0"),
+        ARN + "image/windows-base/1.0.0",
+    ]
+    golden = versions[3]
+    # A version was created with its first build; the rest is its newest build's.
+    assert golden == {
+        "arn": image("1.0.0"),
+        "name": "golden-ami",
+        "type": "AMI",
+        "version": "1.0.0",
+        "platform": "Linux",
+        "osVersion": "Amazon Linux 2023",
+        "owner": ACCOUNT,
+        "dateCreated": "2024-01-01T10:00:00.000Z",
+        "buildType": "USER_INITIATED",
+        "imageSource": "CUSTOM",
+    }
+    assert versions[4]["platform"] == "Windows"
+
+
+def test_list_images_pages_filters_and_by_name(lep, lclient):
+    pages = list(lclient.get_paginator("list_images").paginate(PaginationConfig={"PageSize": 2}))
+    assert [len(page["imageVersionList"]) for page in pages] == [2, 2, 1]
+    assert len({v["arn"] for page in pages for v in page["imageVersionList"]}) == 5
+
+    def arns(**params):
+        return [v["arn"] for v in lclient.list_images(**params)["imageVersionList"]]
+
+    assert arns(filters=[{"name": "type", "values": ["DOCKER"]}]) == [ARN + "image/golden-container/1.0.0"]
+    assert arns(
+        filters=[{"name": "version", "values": ["1.0.0", "2.0.0"]}, {"name": "name", "values": ["golden-ami"]}]
+    ) == [
+        image("2.0.0"),
+        image("1.0.0"),
+    ]
+    assert arns(filters=[{"name": "name", "values": ["nothing*"]}]) == []
+    by_name = lclient.list_images(byName=True)["imageVersionList"]
+    assert [(v["arn"], v["version"]) for v in by_name] == [
+        (ARN + "image/golden-container/x.x.x", "1.0.0"),
+        (ARN + "image/golden-ami/x.x.x", "2.0.0"),
+        (ARN + "image/windows-base/x.x.x", "1.0.0"),
+    ]
+    with pytest.raises(lclient.exceptions.InvalidRequestException, match="byName"):
+        lclient.list_images(byName=True, filters=[{"name": "version", "values": ["1.0.0"]}])
+    # The scenario's images are the account's own: other owners have none here.
+    assert arns(owner="Amazon") == [] and arns(owner="Self", includeDeprecated=True) == arns()
+    unchecked = make_client(lep.url, parameter_validation=False)
+    for size in (0, MAX_RESULTS_HIGH + 1):
+        with pytest.raises(lclient.exceptions.InvalidRequestException, match="maxResults"):
+            unchecked.list_images(maxResults=size)
+
+
+def test_image_listings_validate_their_answers_and_take_faults(caplog):
+    broken = {"images": [{"arn": image("1.0.0/1"), "platform": "Solaris"}]}
+    with LocalEndpoint(broken) as ep:
+        client = make_client(ep.url)
+        for call in (client.list_image_build_versions, client.list_images):
+            with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+                call()
+            code, status, message = error_of(excinfo)
+            assert (code, status) == ("LocalEndpointOutputValidationError", 500) and ".1.platform'" in message
+    with LocalEndpoint(LISTING_SCENARIO) as ep:
+        client = make_client(ep.url)
+        ep.add_faults(
+            [
+                {"operation": "ListImageBuildVersions", "fault": "error", "code": "ServiceUnavailableException"},
+                {"operation": "ListImages", "fault": "error", "code": "CallRateLimitExceededException"},
+            ]
+        )
+        with pytest.raises(client.exceptions.ServiceUnavailableException):
+            client.list_image_build_versions(maxResults=2)
+        with pytest.raises(client.exceptions.CallRateLimitExceededException):
+            client.list_images()
+        first = client.list_image_build_versions(maxResults=2)
+        rest = client.list_image_build_versions(maxResults=MAX_RESULTS_HIGH, nextToken=first["nextToken"])
+        assert [s["arn"] for s in first["imageSummaryList"] + rest["imageSummaryList"]] == NEWEST_FIRST
+        assert [(e["status"], e["fault"]) for e in ep.requests("ListImageBuildVersions")] == [
+            (503, "error"),
+            (200, None),
+            (200, None),
+        ]
+        assert ep.requests("ListImages")[0]["params"] == {}
+
+
+def test_the_integration_images_are_listed_as_get_image_answers_them(client):
+    summaries = client.list_image_build_versions()["imageSummaryList"]
+    assert FAILED_IMAGE in [s["arn"] for s in summaries] and image("1.0.0/1") in [s["arn"] for s in summaries]
+    for summary in summaries:
+        assert image_of(client, summary["arn"])["state"] == summary["state"]
