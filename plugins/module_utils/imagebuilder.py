@@ -430,12 +430,14 @@ def describe_lifecycle_execution(
     return normalize(lifecycle_execution)
 
 
-def connect(module):
-    """An Image Builder client whose calls retry with our policy when called with aws_retry=True.
+def connect(module, service="imagebuilder", region=None):
+    """A client (Image Builder's unless ``service`` says otherwise) whose calls retry with our policy when called
+    with aws_retry=True; ``region`` overrides the module's, for the EC2 regions an image was distributed to.
 
     Its User-Agent names the module (``ansible-module/NAME``), so that CloudTrail, and the tests that compare each
     module's calls with the IAM permissions its documentation lists, can tell which module made a call.
     """
     name = (module._name or "imagebuilder_ops").rsplit(".", 1)[-1]  # pylint: disable=protected-access
     config = botocore.config.Config(user_agent_extra=f"ansible-module/{name}")
-    return module.client("imagebuilder", retry_decorator=retry_decorator, config=config)
+    extra = {"region": region} if region else {}
+    return module.client(service, retry_decorator=retry_decorator, config=config, **extra)

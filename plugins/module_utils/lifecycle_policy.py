@@ -59,6 +59,62 @@ def role_name(role):
     return role.rsplit("/", 1)[-1] if role else role
 
 
+# --- the options both imagebuilder_lifecycle_policy and the preview take ------------------------------------------
+# Their documentation is the imagebuilder_ops.aws.lifecycle_policy doc fragment: change both together.
+
+_UNITS = ["days", "weeks", "months", "years"]
+
+
+def policy_argument_spec():
+    """The argument spec of resource_type, policy_details and resource_selection, as the API's policy has them."""
+    last_launched = dict(value=dict(type="int", required=True), unit=dict(type="str", required=True, choices=_UNITS))
+    detail = dict(
+        action=dict(
+            type="dict",
+            required=True,
+            options=dict(
+                type=dict(type="str", required=True, choices=list(ACTION_TYPES)),
+                include_resources=dict(type="dict", options={kind: dict(type="bool") for kind in INCLUDE_KINDS}),
+            ),
+        ),
+        filter=dict(
+            type="dict",
+            required=True,
+            options=dict(
+                type=dict(type="str", required=True, choices=["age", "count"]),
+                value=dict(type="int", required=True),
+                unit=dict(type="str", choices=_UNITS),
+                retain_at_least=dict(type="int"),
+            ),
+        ),
+        exclusion_rules=dict(
+            type="dict",
+            options=dict(
+                tag_map=dict(type="dict"),
+                amis=dict(
+                    type="dict",
+                    options=dict(
+                        is_public=dict(type="bool"),
+                        regions=dict(type="list", elements="str"),
+                        shared_accounts=dict(type="list", elements="str"),
+                        last_launched=dict(type="dict", options=last_launched),
+                        tag_map=dict(type="dict"),
+                    ),
+                ),
+            ),
+        ),
+    )
+    recipe = dict(name=dict(type="str", required=True), semantic_version=dict(type="str", required=True))
+    return dict(
+        resource_type=dict(type="str", choices=["ami_image", "container_image"]),
+        policy_details=dict(type="list", elements="dict", options=detail),
+        resource_selection=dict(
+            type="dict",
+            options=dict(recipes=dict(type="list", elements="dict", options=recipe), tag_map=dict(type="dict")),
+        ),
+    )
+
+
 # --- checks, before any call ---------------------------------------------------------------------------------------
 
 
@@ -163,6 +219,17 @@ def validate_policy(params, resource_type=None):
     if params.get("tags"):
         errors += _tag_map_errors("tags", params["tags"])
     return errors
+
+
+def errors_against(params, current):
+    """Messages for options that an existing policy refuses: another resource type, or rules its type forbids."""
+    current_type = current.get("resourceType") or ""
+    if params.get("resource_type") and params["resource_type"].upper() != current_type:
+        return [
+            f"resource_type: lifecycle policy {current.get('name')!r} is {current_type} and its resource type cannot"
+            " change"
+        ]
+    return validate_policy(params, current_type.lower())
 
 
 def missing_for_create(params):

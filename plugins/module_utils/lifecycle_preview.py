@@ -3,13 +3,13 @@
 # Copyright: Contributors to the imagebuilder_ops.aws project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""What a lifecycle policy's rules would do to the image build versions it selects: the rule semantics of a preview.
+"""What a lifecycle policy's rules would do to the image build versions it selects: a preview, before the policy runs.
 
-Pure functions over the policy's ``policyDetails`` in the API's form (as GetLifecyclePolicy returns them and as
-lifecycle_policy.desired_policy builds them) and over images described as ``image()`` below. No call is made here:
-the calls that gather the images (ListImages, ListImageBuildVersions, EC2 DescribeImages) belong to the module that
-will use these functions (issue 18). Each rule follows a sentence of botocore's imagebuilder model, quoted where it
-is applied. Where the model leaves a case open, the decision says so in ``open_questions`` rather than guess
+The rule semantics are pure functions over the policy's ``policyDetails`` in the API's form (as GetLifecyclePolicy
+returns them and as lifecycle_policy.desired_policy builds them) and over images described as ``image()`` below; the
+gathering (ListImageBuildVersions, or ListImages where the model needs it, and EC2 DescribeImages) reads in pages, never
+one call per image where a listing answers. Each rule follows a sentence of botocore's imagebuilder model, quoted
+where it is applied. Where the model leaves a case open, the decision says so in ``open_questions`` rather than guess
 silently, and shows the reading that acts on more resources: a preview must never promise less than the service may
 do.
 """
@@ -204,7 +204,8 @@ def decide(details, images, now):
         decisions = [decisions[img["arn"]] for decisions in per_detail]
         questions = sorted({q for d in decisions for q in d["open_questions"]})
         selecting = [d for d in decisions if d["selected"]]
-        entry = {"arn": img["arn"], "action": None, "decided_by": None, "resources": None}
+        entry = {"arn": img["arn"], "date_created": img["date_created"], "action": None, "decided_by": None}
+        entry["resources"] = None
         if selecting:
             if len(selecting) > 1:
                 questions.append(OPEN_SEVERAL_DETAILS)
@@ -460,3 +461,89 @@ def preview_policy(client, ec2_for_region, policy, now):
     decisions = decide(details, images, now)
     questions = sorted(set(questions) | {q for entry in decisions for q in entry["open_questions"]})
     return {"images": decisions, "summary": summary(decisions), "open_questions": questions}
+
+
+# --- the preview as the modules return it ---------------------------------------------------------------------------
+
+
+def _ami_resource(ami, action, snapshots):
+    resource = {"resource_id": ami["image"], "region": ami["region"], "action": {"name": action}}
+    if snapshots is not None:
+        resource["snapshots"] = [{"snapshot_id": snap} for snap in snapshots]
+    return resource
+
+
+def _child_resources(action, resources, include_snapshots):
+    """The AMIs (their snapshots nested, as an execution's AMI resources hold theirs) and containers an action
+    reaches, keyed as the execution_info module keys an execution's child resources."""
+    snapshots = {}
+    for snap in resources["snapshots"]:
+        snapshots.setdefault(snap["ami"], []).append(snap["snapshot"])
+    children = [
+        _ami_resource(ami, action, snapshots.get(ami["image"], []) if include_snapshots else None)
+        for ami in resources["amis"]
+    ]
+    for container in resources["containers"]:
+        uris = container["image_uris"]
+        children.append(
+            {
+                "resource_id": uris[0] if uris else None,
+                "region": container["region"],
+                "image_uris": list(uris),
+                "action": {"name": action},
+            }
+        )
+    return children
+
+
+def as_resources(policy_details, decisions):
+    """decide()'s entries as (acted_on, kept): the images an action reaches, with the tree of resources that an
+    execution of the policy would list as its impacted resources, and the images left as they are, with why."""
+    acted_on, kept = [], []
+    for entry in decisions:
+        reasons = [
+            {"policy_detail": r["detail"], "selected": r["selected"], "reason": r["reason"]} for r in entry["reasons"]
+        ]
+        resource = {
+            "resource_id": entry["arn"],
+            "date_created": entry["date_created"].isoformat(),
+            "reasons": reasons,
+            "open_questions": entry["open_questions"],
+        }
+        if entry["action"] is None:
+            kept.append(dict(resource, reason=entry["reason"]))
+            continue
+        detail = policy_details[entry["decided_by"]]
+        include = detail["action"].get("includeResources") or {}
+        resources = entry["resources"]
+        resource.update(
+            action={"name": entry["action"], "reason": f"policy_details[{entry['decided_by']}]: {entry['reason']}"},
+            policy_detail=entry["decided_by"],
+            child_resources=_child_resources(entry["action"], resources, bool(include.get("snapshots"))),
+            excluded_resources=[
+                {"resource_id": ami["image"], "region": ami["region"], "reason": ami["reason"]}
+                for ami in resources["kept_amis"]
+            ],
+        )
+        acted_on.append(resource)
+    return acted_on, kept
+
+
+def describe_preview(client, ec2_for_region, policy, now):
+    """What the preview module returns for a policy in the API's form: which policy, the images it would act on
+    (``resources``) and those it would keep (``kept``), counts per action, and the cases the model leaves open."""
+    result = preview_policy(client, ec2_for_region, policy, now)
+    acted_on, kept = as_resources(policy["policyDetails"], result["images"])
+    return {
+        "lifecycle_policy": {
+            "arn": policy.get("arn"),
+            "name": policy.get("name"),
+            "status": policy.get("status"),
+            "resource_type": policy.get("resourceType"),
+        },
+        "previewed_at": now.isoformat(),
+        "resources": acted_on,
+        "kept": kept,
+        "summary": {action.lower(): count for action, count in result["summary"].items()},
+        "open_questions": result["open_questions"],
+    }

@@ -49,126 +49,6 @@ options:
       - The IAM role name or ARN that Image Builder runs the policy with. Required to create a policy.
       - A role name and an ARN of the role with that name are the same role.
     type: str
-  resource_type:
-    description:
-      - The type of image the policy applies to. Required to create a policy; it cannot change afterwards.
-    type: str
-    choices: [ami_image, container_image]
-  policy_details:
-    description:
-      - The policy's rules, all of them, in any order. Required to create a policy; left out, they are kept.
-      - 1 to 3 rules, at most one per action type. A V(container_image) policy allows V(delete) rules only.
-    type: list
-    elements: dict
-    suboptions:
-      action:
-        description: What the rule does.
-        type: dict
-        required: true
-        suboptions:
-          type:
-            description: The action.
-            type: str
-            required: true
-            choices: [delete, deprecate, disable]
-          include_resources:
-            description:
-              - Which resources of the image the action extends to. V(delete) rules can include all three,
-                V(deprecate) and V(disable) rules AMIs only; snapshots only together with AMIs.
-            type: dict
-            suboptions:
-              amis:
-                description: Its AMIs.
-                type: bool
-              snapshots:
-                description: The snapshots of its AMIs.
-                type: bool
-              containers:
-                description: Its container images (V(container_image) policies only).
-                type: bool
-      filter:
-        description: Which images the rule applies to.
-        type: dict
-        required: true
-        suboptions:
-          type:
-            description:
-              - V(age) applies the rule to images older than O(policy_details[].filter.value) units; V(count) keeps
-                the newest O(policy_details[].filter.value) images (with V(delete) rules only).
-            type: str
-            required: true
-            choices: [age, count]
-          value:
-            description: The age in units, or the number of images to keep, from 1 to 1000.
-            type: int
-            required: true
-          unit:
-            description: The unit of an age. Required with V(age).
-            type: str
-            choices: [days, weeks, months, years]
-          retain_at_least:
-            description: With V(age), how many images to keep whatever their age, from 1 to 10.
-            type: int
-      exclusion_rules:
-        description: What the rule leaves alone.
-        type: dict
-        suboptions:
-          tag_map:
-            description: Leave alone the images that carry any of these tags (keys as written).
-            type: dict
-          amis:
-            description: Leave alone these AMIs (V(ami_image) policies only).
-            type: dict
-            suboptions:
-              is_public:
-                description: Public AMIs.
-                type: bool
-              regions:
-                description: AMIs in these regions.
-                type: list
-                elements: str
-              shared_accounts:
-                description: AMIs shared with these AWS accounts (12-digit IDs).
-                type: list
-                elements: str
-              last_launched:
-                description: AMIs launched within this period.
-                type: dict
-                suboptions:
-                  value:
-                    description: How many units, from 1 to 365.
-                    type: int
-                    required: true
-                  unit:
-                    description: The unit.
-                    type: str
-                    required: true
-                    choices: [days, weeks, months, years]
-              tag_map:
-                description: AMIs that carry any of these tags (keys as written).
-                type: dict
-  resource_selection:
-    description:
-      - Which images the policy applies to, by exactly one of O(resource_selection.recipes) and
-        O(resource_selection.tag_map). Required to create a policy; left out, it is kept.
-    type: dict
-    suboptions:
-      recipes:
-        description: The images of these recipes, in any order.
-        type: list
-        elements: dict
-        suboptions:
-          name:
-            description: The recipe's name.
-            type: str
-            required: true
-          semantic_version:
-            description: The recipe's version, with C(x) as a wildcard, such as C(1.0.0), C(1.x.x) or C(x.x.x).
-            type: str
-            required: true
-      tag_map:
-        description: The images that carry any of these tags (keys as written).
-        type: dict
 notes:
   - "IAM permissions: C(imagebuilder:ListLifecyclePolicies) and C(imagebuilder:GetLifecyclePolicy) always;
     C(imagebuilder:CreateLifecyclePolicy) or C(imagebuilder:UpdateLifecyclePolicy) (with C(iam:PassRole) on
@@ -185,6 +65,7 @@ seealso:
     description: The API call that creates a policy.
     link: https://docs.aws.amazon.com/imagebuilder/latest/APIReference/API_CreateLifecyclePolicy.html
 extends_documentation_fragment:
+  - imagebuilder_ops.aws.lifecycle_policy
   - imagebuilder_ops.aws.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -327,12 +208,7 @@ def present(module, client, current):
                 " (names that differ only in case, spaces or underscores are the same policy)"
             )
     else:
-        if params["resource_type"] and params["resource_type"].upper() != current.get("resourceType"):
-            module.fail_json(
-                msg=f"resource_type: lifecycle policy {params['name']!r} is {current.get('resourceType')} and its"
-                " resource type cannot change"
-            )
-        errors = lp.validate_policy(params, (current.get("resourceType") or "").lower())
+        errors = lp.errors_against(params, current)
         if errors:
             module.fail_json(msg="; ".join(errors))
 
@@ -375,70 +251,13 @@ def absent(module, client, current):
 
 
 def main():
-    last_launched = dict(
-        value=dict(type="int", required=True),
-        unit=dict(type="str", required=True, choices=["days", "weeks", "months", "years"]),
-    )
-    detail = dict(
-        action=dict(
-            type="dict",
-            required=True,
-            options=dict(
-                type=dict(type="str", required=True, choices=["delete", "deprecate", "disable"]),
-                include_resources=dict(
-                    type="dict",
-                    options=dict(amis=dict(type="bool"), snapshots=dict(type="bool"), containers=dict(type="bool")),
-                ),
-            ),
-        ),
-        filter=dict(
-            type="dict",
-            required=True,
-            options=dict(
-                type=dict(type="str", required=True, choices=["age", "count"]),
-                value=dict(type="int", required=True),
-                unit=dict(type="str", choices=["days", "weeks", "months", "years"]),
-                retain_at_least=dict(type="int"),
-            ),
-        ),
-        exclusion_rules=dict(
-            type="dict",
-            options=dict(
-                tag_map=dict(type="dict"),
-                amis=dict(
-                    type="dict",
-                    options=dict(
-                        is_public=dict(type="bool"),
-                        regions=dict(type="list", elements="str"),
-                        shared_accounts=dict(type="list", elements="str"),
-                        last_launched=dict(type="dict", options=last_launched),
-                        tag_map=dict(type="dict"),
-                    ),
-                ),
-            ),
-        ),
-    )
     argument_spec = dict(
         state=dict(type="str", default="present", choices=["present", "absent"]),
         name=dict(type="str", required=True),
         description=dict(type="str"),
         status=dict(type="str", choices=["enabled", "disabled"]),
         execution_role=dict(type="str"),
-        resource_type=dict(type="str", choices=["ami_image", "container_image"]),
-        policy_details=dict(type="list", elements="dict", options=detail),
-        resource_selection=dict(
-            type="dict",
-            options=dict(
-                recipes=dict(
-                    type="list",
-                    elements="dict",
-                    options=dict(
-                        name=dict(type="str", required=True), semantic_version=dict(type="str", required=True)
-                    ),
-                ),
-                tag_map=dict(type="dict"),
-            ),
-        ),
+        **lp.policy_argument_spec(),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )

@@ -92,15 +92,20 @@ def wait_sleeps(monkeypatch):
 
 
 @pytest.fixture
-def run_module(monkeypatch, capsys, client, sleeps):
-    """Run a module's main() with these arguments against the stubbed client; return (result, api_client_made).
+def run_module(request, monkeypatch, capsys, client, sleeps):
+    """Run a module's main() with these arguments against the stubbed clients; return (result, api_client_made).
 
-    The result is the module's JSON output as Ansible would read it.
+    Every Image Builder client is ``client``'s; an EC2 client is ``ec2_client``'s (made only when a module asks for
+    one), and ``api_client_made`` names it with its region, such as ``ec2/eu-west-1``. The result is the module's
+    JSON output as Ansible would read it.
     """
     wrapped, dummy = client
     made = []
 
     def fake_client(self, service, retry_decorator=None, **kwargs):
+        if service == "ec2":
+            made.append(f"ec2/{kwargs.get('region')}")
+            return request.getfixturevalue("ec2_client")[0]
         made.append(service)
         return wrapped
 

@@ -7,6 +7,7 @@
 
 import datetime
 
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview
 from ansible_collections.imagebuilder_ops.aws.tests.support import fake_aws
 
 EXECUTION_ID = "lce-0123abcd-4567-89ab-cdef-0123456789ab"
@@ -35,3 +36,44 @@ def execution(status="SUCCESS", execution_id=EXECUTION_ID, start=T0, **extra):
 
 def execution_id(n):
     return f"lce-00000000-0000-4000-8000-{n:012d}"
+
+
+# --- image build versions, as ListImageBuildVersions lists them (the preview's reads) -----------------------------
+
+BUILDS_PAGE = fake_aws.page_size("ListImageBuildVersions")
+IMAGES_PAGE = fake_aws.page_size("ListImages")
+VERSION_ARN = "arn:aws:imagebuilder:us-east-1:123456789012:image/%s/%s"
+
+
+def summary(name, version, build=1, created="2026-01-02T03:04:05.000Z", tags=None, amis=None):
+    return {
+        "arn": (VERSION_ARN % (name, version)) + "/%d" % build,
+        "name": name,
+        "type": "AMI",
+        "version": f"{version}/{build}",
+        "dateCreated": created,
+        "tags": tags or {},
+        "outputResources": {"amis": amis or []},
+    }
+
+
+def builds(stubber, items, **params):
+    stubber.add_response("list_image_build_versions", {"imageSummaryList": items}, dict(params, maxResults=BUILDS_PAGE))
+
+
+def listing(c, stubber, items, image_type, name=None):
+    """The calls the installed model calls for: one listing, or (botocore 1.35.0 requires imageVersionArn) ListImages
+    and then each version's listing."""
+    filters = [{"name": "type", "values": [image_type]}] + ([{"name": "name", "values": [name]}] if name else [])
+    if lifecycle_preview._one_listing_for_all(c):
+        builds(stubber, items, filters=filters)
+        return
+    versions = {item["arn"].rsplit("/", 1)[0]: item for item in items}
+    answer = {
+        "imageVersionList": [
+            {"arn": arn, "name": i["name"], "version": i["version"].split("/")[0]} for arn, i in versions.items()
+        ]
+    }
+    stubber.add_response("list_images", answer, {"filters": filters, "maxResults": IMAGES_PAGE})
+    for arn in versions:
+        builds(stubber, [item for item in items if item["arn"].startswith(arn + "/")], imageVersionArn=arn)

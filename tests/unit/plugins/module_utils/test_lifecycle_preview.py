@@ -12,7 +12,11 @@ import pytest
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
-from ansible_collections.imagebuilder_ops.aws.tests.support import fake_aws
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGES_PAGE
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import VERSION_ARN
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import builds
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import listing
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import summary
 
 NOW = datetime.datetime(2026, 3, 31, 2, 0, tzinfo=datetime.timezone.utc)
 ARN = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/%d"
@@ -189,44 +193,6 @@ def test_several_details_the_most_severe_action_decides_and_the_open_case_said()
 
 
 # --- gathering: one listing per recipe name, or one for a tag selection, every page at the largest size -------------
-
-BUILDS_PAGE = fake_aws.page_size("ListImageBuildVersions")
-IMAGES_PAGE = fake_aws.page_size("ListImages")
-VERSION_ARN = "arn:aws:imagebuilder:us-east-1:123456789012:image/%s/%s"
-
-
-def summary(name, version, build=1, created="2026-01-02T03:04:05.000Z", tags=None, amis=None):
-    return {
-        "arn": (VERSION_ARN % (name, version)) + "/%d" % build,
-        "name": name,
-        "type": "AMI",
-        "version": f"{version}/{build}",
-        "dateCreated": created,
-        "tags": tags or {},
-        "outputResources": {"amis": amis or []},
-    }
-
-
-def builds(stubber, items, **params):
-    stubber.add_response("list_image_build_versions", {"imageSummaryList": items}, dict(params, maxResults=BUILDS_PAGE))
-
-
-def listing(c, stubber, items, image_type, name=None):
-    """The calls the installed model calls for: one listing, or (botocore 1.35.0 requires imageVersionArn) ListImages
-    and then each version's listing."""
-    filters = [{"name": "type", "values": [image_type]}] + ([{"name": "name", "values": [name]}] if name else [])
-    if preview._one_listing_for_all(c):
-        builds(stubber, items, filters=filters)
-        return
-    versions = {item["arn"].rsplit("/", 1)[0]: item for item in items}
-    answer = {
-        "imageVersionList": [
-            {"arn": arn, "name": i["name"], "version": i["version"].split("/")[0]} for arn, i in versions.items()
-        ]
-    }
-    stubber.add_response("list_images", answer, {"filters": filters, "maxResults": IMAGES_PAGE})
-    for arn in versions:
-        builds(stubber, [item for item in items if item["arn"].startswith(arn + "/")], imageVersionArn=arn)
 
 
 @pytest.mark.parametrize(
@@ -429,3 +395,15 @@ def test_a_preview_without_ami_rules_makes_no_ec2_call_and_says_the_count_group_
     result = preview.preview_policy(c, lambda region: pytest.fail("no EC2 client is needed"), policy, NOW)
     assert [entry["action"] for entry in result["images"]] == [None, "DELETE"]
     assert result["open_questions"] == [preview.OPEN_COUNT_GROUP]
+
+
+def test_a_container_image_s_action_lists_its_repository_images_as_an_execution_would():
+    uris = ["123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0.0-1"]
+    img = preview.image(ARN % 1, days_ago(30), containers=[{"region": "us-east-1", "image_uris": uris}])
+    details = [delete({"type": "AGE", "value": 7, "unit": "DAYS"}, include={"containers": True})]
+    acted_on, kept = preview.as_resources(details, preview.decide(details, [img], NOW))
+    assert kept == []
+    assert acted_on[0]["child_resources"] == [
+        {"resource_id": uris[0], "region": "us-east-1", "image_uris": uris, "action": {"name": "DELETE"}}
+    ]
+    assert acted_on[0]["excluded_resources"] == []

@@ -1,0 +1,302 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: imagebuilder_lifecycle_policy_preview_info
+version_added: 2.0.0
+short_description: Preview what an EC2 Image Builder lifecycle policy would deprecate, disable or delete
+description:
+  - Says, before a lifecycle policy runs, which image build versions its rules would deprecate, disable or delete,
+    which rule decided each and why, and which AMIs (per region), snapshots and container images the action would
+    reach, as the tree of impacted resources that
+    M(imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info) shows for an execution, so that the two compare.
+  - Previews an existing policy (O(arn) or O(name)), or the policy that O(resource_type), O(policy_details) and
+    O(resource_selection) describe, as M(imagebuilder_ops.aws.imagebuilder_lifecycle_policy) takes them, so that a
+    change is previewed before it is applied. Options given override the existing policy's; left out, its own stand.
+  - It reads the images the policy selects (every page of C(ListImageBuildVersions)) and, for AMI rules that need
+    them, what EC2 C(DescribeImages) says of their AMIs in each region they were distributed to, then applies the
+    rules at the time of the run. It never writes.
+  - Where botocore's imagebuilder model leaves a case open (an image exactly as old as the filter's age, several
+    rules that select one image, how count groups images of several recipes), the preview shows the reading that acts
+    on more resources and says so in RV(lifecycle_policy_preview.open_questions).
+author:
+  - imagebuilder_ops maintainers (@imagebuilder-ops)
+options:
+  arn:
+    description:
+      - The existing policy to preview, such as
+        C(arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/my-policy).
+      - An ARN that names no policy fails the task.
+    type: str
+    aliases: [lifecycle_policy_arn]
+  name:
+    description:
+      - The policy to preview, by its name as written when it was created (case matters).
+      - A name that no policy has previews a new policy, which needs O(resource_type), O(policy_details) and
+        O(resource_selection).
+    type: str
+notes:
+  - "IAM permissions: C(imagebuilder:GetLifecyclePolicy) and, with O(name), C(imagebuilder:ListLifecyclePolicies);
+    C(imagebuilder:ListImageBuildVersions), and C(imagebuilder:ListImages) too where the installed botocore's model
+    still requires an image version for each C(ListImageBuildVersions) listing; C(ec2:DescribeImages) in each region
+    the selected AMIs are in, when a rule includes snapshots or has AMI exclusion rules."
+  - The options are checked as M(imagebuilder_ops.aws.imagebuilder_lifecycle_policy) checks them, before any call.
+  - One C(ListImageBuildVersions) listing per recipe name (or one for a tag selection), every page at the largest page
+    size, and per region one C(DescribeImages) listing per 200 AMIs, plus one per account that a
+    C(shared_accounts) exclusion names; no call per image.
+  - A disabled policy does not run on its schedule; its preview says what its rules would do if it ran.
+  - The rules are applied as of the time of the run, RV(lifecycle_policy_preview.previewed_at). The service applies
+    them when it runs the policy, once a day, so an image near an age boundary may fall on either side.
+seealso:
+  - module: imagebuilder_ops.aws.imagebuilder_lifecycle_policy
+  - module: imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info
+  - name: How lifecycle policies work
+    description: The Image Builder user guide's lifecycle section.
+    link: https://docs.aws.amazon.com/imagebuilder/latest/userguide/image-lifecycle.html
+extends_documentation_fragment:
+  - imagebuilder_ops.aws.lifecycle_policy
+  - imagebuilder_ops.aws.attributes
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+attributes:
+  check_mode:
+    support: full
+    details:
+      - It only reads, in check mode too.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+# Note: These examples do not set authentication details, see the AWS Guide for details.
+
+- name: What would the golden AMI policy do today?
+  imagebuilder_ops.aws.imagebuilder_lifecycle_policy_preview_info:
+    name: golden-ami-cleanup
+  register: preview
+
+- name: Show the images it would delete
+  ansible.builtin.debug:
+    msg: "{{ preview.lifecycle_policy_preview.resources | selectattr('action.name', '==', 'DELETE')
+             | map(attribute='resource_id') }}"
+
+- name: Preview a stricter rule before applying it (the same options feed imagebuilder_lifecycle_policy)
+  imagebuilder_ops.aws.imagebuilder_lifecycle_policy_preview_info:
+    name: golden-ami-cleanup
+    policy_details:
+      - action:
+          type: delete
+          include_resources:
+            amis: true
+            snapshots: true
+        filter:
+          type: age
+          value: 90
+          unit: days
+          retain_at_least: 3
+  register: stricter
+
+- name: Refuse the change if it would delete anything
+  ansible.builtin.assert:
+    that: stricter.lifecycle_policy_preview.summary.delete == 0
+    fail_msg: "{{ stricter.lifecycle_policy_preview.resources | map(attribute='resource_id') }}"
+"""
+
+RETURN = r"""
+lifecycle_policy_preview:
+  description: What the policy would do if it ran at RV(lifecycle_policy_preview.previewed_at).
+  returned: always
+  type: dict
+  contains:
+    lifecycle_policy:
+      description: The policy previewed.
+      type: dict
+      returned: always
+      contains:
+        arn:
+          description: Its ARN; null for a policy that does not exist yet.
+          type: str
+          returned: always
+          sample: arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup
+        name:
+          description: Its name.
+          type: str
+          returned: always
+          sample: golden-ami-cleanup
+        status:
+          description: C(ENABLED) or C(DISABLED) (a disabled policy does not run on its schedule).
+          type: str
+          returned: always
+          sample: ENABLED
+        resource_type:
+          description: C(AMI_IMAGE) or C(CONTAINER_IMAGE).
+          type: str
+          returned: always
+          sample: AMI_IMAGE
+    previewed_at:
+      description: The time the rules were applied at, in ISO 8601.
+      type: str
+      returned: always
+      sample: "2026-12-03T18:00:00+00:00"
+    resources:
+      description:
+        - The image build versions an action would reach, newest first, each with the resources the action includes,
+          keyed as RV(imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info#module:lifecycle_execution.resources)
+          keys an execution's impacted resources.
+      type: list
+      elements: dict
+      returned: always
+      contains:
+        resource_id:
+          description: The image build version ARN.
+          type: str
+          returned: always
+          sample: arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1
+        date_created:
+          description: When the image was created, in ISO 8601.
+          type: str
+          returned: always
+          sample: "2025-10-29T18:00:00+00:00"
+        action:
+          description: The action and why (the rule, its index in the policy's details, and what it found).
+          type: dict
+          returned: always
+          sample: {"name": "DELETE",
+                   "reason": "policy_details[1]: created 2025-10-29T18:00:00+00:00, 180 days old or older"}
+        policy_detail:
+          description: The index, in the policy's details, of the rule that decided the action.
+          type: int
+          returned: always
+          sample: 1
+        reasons:
+          description: What each rule decided, with C(policy_detail), C(selected) and C(reason).
+          type: list
+          elements: dict
+          returned: always
+          sample: [{"policy_detail": 0, "selected": true,
+                    "reason": "created 2025-10-29T18:00:00+00:00, 60 days old or older"}]
+        child_resources:
+          description:
+            - The AMIs (with C(resource_id), C(region), C(action) and, when the rule includes snapshots, C(snapshots)
+              with C(snapshot_id)) and container images (with C(image_uris)) the action includes.
+          type: list
+          elements: dict
+          returned: always
+          sample: [{"resource_id": "ami-0123456789abcdef0", "region": "us-east-1", "action": {"name": "DELETE"},
+                    "snapshots": [{"snapshot_id": "snap-0123456789abcdef0"}]}]
+        excluded_resources:
+          description: The AMIs an exclusion rule keeps from the action, with C(resource_id), C(region) and C(reason).
+          type: list
+          elements: dict
+          returned: always
+          sample: [{"resource_id": "ami-0fedcba9876543210", "region": "eu-west-1",
+                    "reason": "public AMI (exclusion_rules.amis.is_public)"}]
+        open_questions:
+          description: The cases the model leaves open that this image meets, and the reading shown.
+          type: list
+          elements: str
+          returned: always
+          sample: []
+    kept:
+      description:
+        - The selected image build versions no action would reach, newest first, with C(resource_id),
+          C(date_created), C(reason) (every rule's, joined), C(reasons) and C(open_questions).
+      type: list
+      elements: dict
+      returned: always
+      sample: [{"resource_id": "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.2.0/1",
+                "reason": "policy_details[0]: created 2026-11-28T18:00:00+00:00, not older than 60 days"}]
+    summary:
+      description: How many image build versions each action would reach (C(none) for those kept).
+      type: dict
+      returned: always
+      sample: {"deprecate": 2, "disable": 0, "delete": 1, "none": 3}
+    open_questions:
+      description: Every case the model leaves open that the preview met, and the reading shown (the one that acts on
+        more resources).
+      type: list
+      elements: str
+      returned: always
+      sample:
+        - "several details select this image: the model does not say how they combine (the most severe action is
+          shown)"
+"""
+
+import datetime
+import re
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
+
+NEW_POLICY_NEEDS = ("resource_type", "policy_details", "resource_selection")
+
+
+def current_policy(module, client):
+    """The existing policy the options name, or None for a new one (whose options must then be complete)."""
+    params = module.params
+    if params["arn"] is not None:
+        current = lp.get_lifecycle_policy(client, params["arn"])
+        if current is None:
+            module.fail_json(msg=f"arn: no lifecycle policy {params['arn']!r} in this account and region")
+        return current
+    current = lp.find_lifecycle_policy(client, params["name"])
+    missing = [option for option in NEW_POLICY_NEEDS if params[option] is None]
+    if current is None and missing:
+        module.fail_json(
+            msg=f"name: no lifecycle policy {params['name']!r}; to preview a new one, give {', '.join(missing)}"
+        )
+    return current
+
+
+def main():
+    argument_spec = dict(
+        arn=dict(type="str", aliases=["lifecycle_policy_arn"]),
+        name=dict(type="str"),
+        **lp.policy_argument_spec(),
+    )
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[("arn", "name")],
+        required_one_of=[("arn", "name")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    errors = lp.validate_policy(params)
+    if params["arn"] is not None and not re.fullmatch(ib.LIFECYCLE_POLICY_ARN_PATTERN, params["arn"]):
+        errors.insert(0, f"arn: {params['arn']!r} is not {ib.OPTION_FORMS['lifecycle_policy_arn'][1]}")
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+
+    client = ib.connect(module)
+    ec2_clients = {}
+
+    def ec2_for_region(region):
+        if region not in ec2_clients:
+            ec2_clients[region] = ib.connect(module, "ec2", region)
+        return ec2_clients[region]
+
+    try:
+        current = current_policy(module, client)
+        if current is not None:
+            errors = lp.errors_against(params, current)
+            if errors:
+                module.fail_json(msg="; ".join(errors))
+        policy = dict(lp.desired_policy(params, current), arn=(current or {}).get("arn"))
+        now = datetime.datetime.now(datetime.timezone.utc)
+        result = preview.describe_preview(client, ec2_for_region, policy, now)
+    except ib.ImageBuilderError as e:
+        module.fail_json_aws_error(e)
+
+    module.exit_json(changed=False, lifecycle_policy_preview=result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""main() of imagebuilder_lifecycle_policy_preview_info end to end, against Stubber-checked Image Builder and EC2
+clients: which policy it previews (existing, changed, new), the tree it returns, and the input it refuses before any
+call. The rule semantics are test_lifecycle_preview.py's."""
+
+import datetime
+
+from ansible_collections.imagebuilder_ops.aws.plugins.modules import (
+    imagebuilder_lifecycle_policy_preview_info as module,
+)
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import listing
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import summary
+
+NAME = "golden-ami-cleanup"
+POLICY_ARN = f"arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/{NAME}"
+SELECTION = {"recipes": [{"name": "golden-ami", "semanticVersion": "1.x.x"}]}
+KEEP_FIVE = {"action": {"type": "DELETE"}, "filter": {"type": "COUNT", "value": 5}}
+SCOPE = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
+
+
+def days_ago(days):
+    when = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=days)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def policy(details, resource_type="AMI_IMAGE"):
+    return {
+        "arn": POLICY_ARN,
+        "name": NAME,
+        "status": "ENABLED",
+        "executionRole": "ImageBuilderLifecycleRole",
+        "resourceType": resource_type,
+        "policyDetails": details,
+        "resourceSelection": SELECTION,
+    }
+
+
+def found_by_name(stubber, current):
+    """The policy module's lookup: the name filter, then the policy in full."""
+    stubber.add_response(
+        "list_lifecycle_policies",
+        {"lifecyclePolicySummaryList": [{"arn": POLICY_ARN, "name": NAME}] if current else []},
+        {"filters": [{"name": "name", "values": [NAME]}], "maxResults": POLICY_PAGE_SIZE},
+    )
+    if current:
+        stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": current}, {"lifecyclePolicyArn": POLICY_ARN})
+
+
+def two_images():
+    """golden-ami 1.0.0/1, 400 days old, with AMIs in eu-west-1 (public) and us-east-1; 1.1.0/1, 10 days old."""
+    old = summary(
+        "golden-ami",
+        "1.0.0",
+        created=days_ago(400),
+        amis=[{"region": "eu-west-1", "image": "ami-00000000000000001"}, {"region": "us-east-1", "image": "ami-2"}],
+    )
+    new = summary("golden-ami", "1.1.0", created=days_ago(10), amis=[{"region": "us-east-1", "image": "ami-3"}])
+    return [new, old]
+
+
+def test_an_existing_policy_by_name_its_actions_as_an_execution_tree(run_module, client, ec2_client):
+    c, stubber = client
+    ec2_stubber = ec2_client[1]
+    delete_old = {
+        "action": {"type": "DELETE", "includeResources": {"amis": True, "snapshots": True}},
+        "filter": {"type": "AGE", "value": 180, "unit": "DAYS"},
+        "exclusionRules": {"amis": {"isPublic": True}},
+    }
+    found_by_name(stubber, policy([delete_old]))
+    listing(c, stubber, two_images(), "AMI", "golden-ami")
+    # One DescribeImages per region the selected AMIs are in, sorted, with all of that region's AMIs at once.
+    ec2_stubber.add_response(
+        "describe_images",
+        {"Images": [{"ImageId": "ami-00000000000000001", "Public": True}]},
+        dict(SCOPE, Filters=[{"Name": "image-id", "Values": ["ami-00000000000000001"]}]),
+    )
+    ec2_stubber.add_response(
+        "describe_images",
+        {"Images": [{"ImageId": "ami-2", "BlockDeviceMappings": [{"Ebs": {"SnapshotId": "snap-2"}}]}]},
+        dict(SCOPE, Filters=[{"Name": "image-id", "Values": ["ami-2", "ami-3"]}]),
+    )
+
+    result, made = run_module(module.main, {"name": NAME})
+
+    assert made == ["imagebuilder", "ec2/eu-west-1", "ec2/us-east-1"]
+    preview = result["lifecycle_policy_preview"]
+    assert result["changed"] is False
+    assert preview["lifecycle_policy"] == {
+        "arn": POLICY_ARN,
+        "name": NAME,
+        "status": "ENABLED",
+        "resource_type": "AMI_IMAGE",
+    }
+    (deleted,) = preview["resources"]
+    assert deleted["resource_id"].endswith("/golden-ami/1.0.0/1")
+    assert deleted["action"]["name"] == "DELETE"
+    assert deleted["action"]["reason"].startswith("policy_details[0]: created ")
+    assert deleted["policy_detail"] == 0
+    assert deleted["child_resources"] == [
+        {
+            "resource_id": "ami-2",
+            "region": "us-east-1",
+            "action": {"name": "DELETE"},
+            "snapshots": [{"snapshot_id": "snap-2"}],
+        }
+    ]
+    assert deleted["excluded_resources"] == [
+        {
+            "resource_id": "ami-00000000000000001",
+            "region": "eu-west-1",
+            "reason": "public AMI (exclusion_rules.amis.is_public)",
+        }
+    ]
+    assert [image["resource_id"].split("image/")[1] for image in preview["kept"]] == ["golden-ami/1.1.0/1"]
+    assert preview["kept"][0]["reason"].startswith("policy_details[0]: created ")
+    assert preview["summary"] == {"deprecate": 0, "disable": 0, "delete": 1, "none": 1}
+    assert preview["open_questions"] == []
+
+
+def test_a_change_is_previewed_with_the_options_over_the_existing_policy(run_module, client):
+    c, stubber = client
+    found_by_name(stubber, policy([KEEP_FIVE]))
+    listing(c, stubber, two_images(), "AMI", "golden-ami")
+    stricter = [{"action": {"type": "delete"}, "filter": {"type": "age", "value": 30, "unit": "days"}}]
+
+    result, made = run_module(module.main, {"name": NAME, "policy_details": stricter})
+
+    # The existing rule (keep 5) deletes nothing; the option's deletes the old image, from the existing selection.
+    assert result["lifecycle_policy_preview"]["summary"]["delete"] == 1
+    assert result["lifecycle_policy_preview"]["resources"][0]["child_resources"] == []
+    assert made == ["imagebuilder"]
+
+
+def test_a_new_policy_is_previewed_from_its_options(run_module, client):
+    c, stubber = client
+    found_by_name(stubber, None)
+    listing(c, stubber, two_images(), "AMI", "golden-ami")
+    args = {
+        "name": NAME,
+        "resource_type": "ami_image",
+        "policy_details": [{"action": {"type": "delete"}, "filter": {"type": "count", "value": 1}}],
+        "resource_selection": {"recipes": [{"name": "golden-ami", "semantic_version": "1.x.x"}]},
+    }
+
+    result, _made = run_module(module.main, args)
+
+    preview = result["lifecycle_policy_preview"]
+    assert preview["lifecycle_policy"] == {"arn": None, "name": NAME, "status": "ENABLED", "resource_type": "AMI_IMAGE"}
+    assert [image["resource_id"].split("image/")[1] for image in preview["resources"]] == ["golden-ami/1.0.0/1"]
+
+
+def test_a_name_no_policy_has_needs_the_options_of_a_new_policy(run_module, client):
+    found_by_name(client[1], None)
+    result, _made = run_module(module.main, {"name": NAME, "resource_type": "ami_image"})
+    assert result["failed"] is True
+    assert (
+        result["msg"]
+        == f"name: no lifecycle policy {NAME!r}; to preview a new one, give policy_details, resource_selection"
+    )
+
+
+def test_an_unknown_arn_fails_and_names_it(run_module, client):
+    client[1].add_client_error("get_lifecycle_policy", "ResourceNotFoundException", http_status_code=404)
+    result, _made = run_module(module.main, {"lifecycle_policy_arn": POLICY_ARN})
+    assert result["failed"] is True
+    assert result["msg"] == f"arn: no lifecycle policy {POLICY_ARN!r} in this account and region"
+
+
+def test_another_resource_type_than_the_existing_policy_fails_before_any_image_is_read(run_module, client):
+    client[1].add_response(
+        "get_lifecycle_policy", {"lifecyclePolicy": policy([KEEP_FIVE])}, {"lifecyclePolicyArn": POLICY_ARN}
+    )
+    result, _made = run_module(module.main, {"arn": POLICY_ARN, "resource_type": "container_image"})
+    assert result["failed"] is True
+    assert "resource type cannot change" in result["msg"]
+
+
+def test_the_rules_the_service_refuses_fail_as_in_the_policy_module_before_any_client_is_made(run_module):
+    rules = [{"action": {"type": "deprecate"}, "filter": {"type": "count", "value": 0}}]
+    result, made = run_module(module.main, {"arn": "golden", "policy_details": rules})
+    assert result["failed"] is True and made == []
+    assert result["msg"] == (
+        "arn: 'golden' is not a lifecycle policy ARN such as"
+        " arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/my-policy;"
+        " policy_details[0].filter: a count filter goes with a delete rule only;"
+        " policy_details[0].filter.value: 0 is not between 1 and 1000"
+    )
+
+
+def test_arn_and_name_are_one_or_the_other(run_module):
+    result, made = run_module(module.main, {"arn": POLICY_ARN, "name": NAME})
+    assert result["failed"] is True and made == []
+    assert "mutually exclusive" in result["msg"]
