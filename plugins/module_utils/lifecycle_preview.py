@@ -21,32 +21,56 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _paginate
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
 
-# The order of severity, for an image that several details select (see decide()).
-SEVERITY = ("DEPRECATE", "DISABLE", "DELETE")
+# The user guide's "How lifecycle policy execution works" (lifecycle-policy-execution), cited as "the guide" below:
+# "Image Builder evaluates rules in priority order: deprecate, then disable, then delete. Only one action applies to
+# each image per execution."
+PRIORITY = ("DEPRECATE", "DISABLE", "DELETE")
+# The image states each rule skips. The guide's rules page: "Deprecate rule - Image Builder skips images that are
+# already deprecated, disabled, failed, or canceled. Disable rule - Image Builder skips images that are already
+# disabled, failed, or canceled. Delete rule - Image Builder evaluates images in any state".
+SKIPPED_STATES = {
+    "DEPRECATE": ("DEPRECATED", "DISABLED", "FAILED", "CANCELLED"),
+    "DISABLE": ("DISABLED", "FAILED", "CANCELLED"),
+    "DELETE": (),
+}
+# "Failed or canceled Image Builder images do not count toward retention limits and always qualify for deletion."
+NO_RETENTION_SLOT = ("FAILED", "CANCELLED")
+# The guide: images with a build in progress are skipped and evaluated in a later run; a deleted one is gone.
+NOT_EVALUATED = ("PENDING", "CREATING", "BUILDING", "TESTING", "DISTRIBUTING", "INTEGRATING", "DELETED")
 DAYS_PER_UNIT = {"DAYS": 1, "WEEKS": 7}
+# What a month or a year is, if not a calendar one.
+FIXED_DAYS = {"MONTHS": 30, "YEARS": 365}
 
 OPEN_EXACT_AGE = (
-    "an image exactly as old as the filter's age: the model does not say whether it is selected (it is here)"
+    "an image exactly as old as the filter's age: the model and the guide say 'older than' the threshold, not whether"
+    " the threshold itself is (it is here)"
 )
-OPEN_SEVERAL_DETAILS = (
-    "several details select this image: the model does not say how they combine (the most severe action is shown)"
+OPEN_MONTH_LENGTH = (
+    "an age in months or years: neither the model nor the guide says whether a month is a calendar month or 30 days"
+    " (a year 365 days); the reading that acts on more is shown"
 )
-OPEN_IMAGE_TAGS = (
-    "the image has some but not all of the exclusion tags: the model says only that images 'that have them' are"
-    " skipped (not skipped here)"
-)
-OPEN_COUNT_EXCLUDED = (
-    "an image that an exclusion rule keeps: the model does not say whether it counts among the images kept on hand"
-    " (it does here)"
+OPEN_RETAINED_EXCLUDED = (
+    "an image with an exclusion tag among the newest of its recipe version: the guide says both that 'retention is"
+    " evaluated before tag exclusion' and that 'a tag-excluded image does not consume a retention slot' (it takes one"
+    " here)"
 )
 
 
-def image(arn, date_created, tags=None, amis=None, containers=None, snapshots=None):
+def version_group(arn):
+    """The recipe version an image build version belongs to (``name/1.0.0``): the guide's rules page, "The COUNT
+    filter counts Image Builder image resources per recipe version", and retainAtLeast keeps "the newest images per
+    recipe version, regardless of age"."""
+    return arn.split(":image/", 1)[-1].rsplit("/", 1)[0]
+
+
+def image(arn, date_created, tags=None, amis=None, containers=None, snapshots=None, status="AVAILABLE"):
     """An image build version as the preview sees it: ``amis`` are dicts with ``region``, ``image``, ``public``,
-    ``shared_accounts``, ``last_launched`` (datetime or None) and ``tags``."""
+    ``shared_accounts``, ``last_launched`` (datetime or None) and ``tags``; ``status`` is its ImageStatus."""
     return {
         "arn": arn,
         "date_created": date_created,
+        "status": status,
+        "group": version_group(arn),
         "tags": dict(tags or {}),
         "amis": list(amis or []),
         "containers": list(containers or []),
@@ -64,19 +88,20 @@ def _months_before(when, months):
     return when.replace(year=year, month=month, day=min(when.day, last_day))
 
 
-def age_threshold(now, value, unit):
-    """The creation time that an image must be older than to be ``value`` ``unit`` old at ``now``.
-
-    LifecyclePolicyDetailFilter.unit: "Defines the unit of time that the lifecycle policy uses to determine impacted
-    resources." Days and weeks are fixed lengths; months and years are calendar months and years.
-    """
+def age_thresholds(now, value, unit):
+    """The creation times (earliest, latest) that an image must be at or before to be ``value`` ``unit`` old at
+    ``now``: one time for days and weeks (fixed lengths), two for months and years, a calendar reading and a fixed one
+    (30 and 365 days), since the model says only that unit "Defines the unit of time that the lifecycle policy uses
+    to determine impacted resources". The preview selects by the later one (more images are older than it, fewer AMIs
+    were launched since it) and says so where the two readings differ for an image (OPEN_MONTH_LENGTH)."""
     if unit in DAYS_PER_UNIT:
-        return now - datetime.timedelta(days=value * DAYS_PER_UNIT[unit])
-    if unit == "MONTHS":
-        return _months_before(now, value)
-    if unit == "YEARS":
-        return _months_before(now, 12 * value)
-    raise ValueError(f"unit: {unit!r} is not one of DAYS, WEEKS, MONTHS, YEARS")
+        threshold = now - datetime.timedelta(days=value * DAYS_PER_UNIT[unit])
+        return threshold, threshold
+    if unit not in FIXED_DAYS:
+        raise ValueError(f"unit: {unit!r} is not one of DAYS, WEEKS, MONTHS, YEARS")
+    calendar = _months_before(now, value * (12 if unit == "YEARS" else 1))
+    fixed = now - datetime.timedelta(days=value * FIXED_DAYS[unit])
+    return min(calendar, fixed), max(calendar, fixed)
 
 
 def _tags_match(rule_tags, tags):
@@ -86,101 +111,129 @@ def _tags_match(rule_tags, tags):
 
 
 def ami_exclusion(rules, ami, now):
-    """Why an AMI is kept by the detail's ``exclusionRules.amis``, or None when the action reaches it."""
+    """Why an AMI is kept by the detail's ``exclusionRules.amis`` (None when the action reaches it), and any open
+    question: the guide, "Image Builder reports an output AMI that meets any exclusion criteria as SKIPPED"."""
     rules = rules or {}
     # isPublic: "Configures whether public AMIs are excluded from the lifecycle action."
     if rules.get("isPublic") and ami.get("public"):
-        return "public AMI (exclusion_rules.amis.is_public)"
+        return "public AMI (exclusion_rules.amis.is_public)", None
     # regions: "Configures Amazon Web Services Regions that are excluded from the lifecycle action."
     if ami.get("region") in (rules.get("regions") or ()):
-        return f"in region {ami['region']} (exclusion_rules.amis.regions)"
+        return f"in region {ami['region']} (exclusion_rules.amis.regions)", None
     # sharedAccounts: "The lifecycle action doesn't apply to AMIs that are shared with any of the specified
     # Amazon Web Services accounts."
     shared = sorted(set(rules.get("sharedAccounts") or ()) & set(ami.get("shared_accounts") or ()))
     if shared:
-        return f"shared with {', '.join(shared)} (exclusion_rules.amis.shared_accounts)"
+        return f"shared with {', '.join(shared)} (exclusion_rules.amis.shared_accounts)", None
+    if rules.get("tagMap") and _tags_match(rules["tagMap"], ami.get("tags") or {}):
+        return "has an excluded tag (exclusion_rules.amis.tag_map)", None
     # lastLaunched: "exclude AMIs that were launched within the specified time period from lifecycle actions. AMIs
     # with no recorded last-launched time aren't excluded by this rule."
     launched = rules.get("lastLaunched")
     if launched and ami.get("last_launched") is not None:
-        since = age_threshold(now, launched["value"], launched["unit"])
-        if ami["last_launched"] >= since:
+        earliest, latest = age_thresholds(now, launched["value"], launched["unit"])
+        if ami["last_launched"] >= latest:
             return (
                 f"launched {ami['last_launched'].isoformat()}, within {launched['value']} {launched['unit'].lower()}"
                 " (exclusion_rules.amis.last_launched)"
-            )
-    if rules.get("tagMap") and _tags_match(rules["tagMap"], ami.get("tags") or {}):
-        return "has an excluded tag (exclusion_rules.amis.tag_map)"
-    return None
+            ), None
+        if ami["last_launched"] >= earliest:
+            return None, OPEN_MONTH_LENGTH
+    return None, None
 
 
 def _image_exclusion(rules, img):
-    """Why the image resource is kept by ``exclusionRules.tagMap`` (and any open question), or (None, None).
+    """Why the image resource is kept by ``exclusionRules.tagMap``, or None.
 
     LifecyclePolicyDetailExclusionRules.tagMap: "Contains a list of tags that Image Builder uses to skip lifecycle
-    actions for Image Builder image resources that have them."
+    actions for Image Builder image resources that have them." The guide's rules page: "If an Image Builder image tag
+    matches an entry (exact key and value match), Image Builder skips the image and all associated output resources."
     """
     rule_tags = (rules or {}).get("tagMap") or {}
-    matched = [key for key, value in rule_tags.items() if img["tags"].get(key) == value]
-    if not matched:
-        return None, None
-    if len(matched) < len(rule_tags):
-        return None, OPEN_IMAGE_TAGS
-    return f"has the excluded tag(s) {', '.join(sorted(matched))} (exclusion_rules.tag_map)", None
+    matched = sorted(key for key, value in rule_tags.items() if img["tags"].get(key) == value)
+    if matched:
+        return f"has the excluded tag(s) {', '.join(matched)} (exclusion_rules.tag_map)"
+    return None
+
+
+def _filter_decision(flt, img, position, now):
+    """(selected, reason, questions) of the detail's filter for an image that holds retention slot ``position``."""
+    if flt["type"] == "COUNT":
+        # value: "For count-based filters, this value represents the minimum number of resources to keep on
+        # hand. If you have fewer resources than this number, the resource is excluded from lifecycle actions."
+        if position < flt["value"]:
+            return False, f"among the newest {flt['value']} of {img['group']} kept on hand (#{position + 1})", []
+        return True, f"#{position + 1} of {img['group']}, beyond the newest {flt['value']} kept on hand", []
+    questions = []
+    earliest, latest = age_thresholds(now, flt["value"], flt["unit"])
+    age = f"{flt['value']} {flt['unit'].lower()}"
+    if img["date_created"] == latest:
+        questions.append(OPEN_EXACT_AGE)
+    if img["date_created"] > latest:
+        return False, f"created {img['date_created'].isoformat()}, not older than {age}", questions
+    if img["date_created"] > earliest:
+        questions.append(OPEN_MONTH_LENGTH)
+    # retainAtLeast: "the number of resources to keep on hand after the lifecycle DELETE action is applied.
+    # Impacted resources are only deleted if you have more than this number of resources."
+    if flt.get("retainAtLeast") and position < flt["retainAtLeast"]:
+        reason = f"older than {age}, but among the newest {flt['retainAtLeast']} of {img['group']} (retain_at_least)"
+        return False, reason, questions
+    return True, f"created {img['date_created'].isoformat()}, {age} old or older", questions
 
 
 def evaluate_detail(n, detail, images, now):
-    """For each image (newest first), what policy detail ``n`` decides: a dict by image ARN with ``selected``,
-    ``reason`` and ``open_questions``. ``images`` are the resources one count applies to."""
-    flt, rules = detail["filter"], detail.get("exclusionRules") or {}
-    ordered = sorted(images, key=lambda img: img["date_created"], reverse=True)
+    """What policy detail ``n`` decides for each image: a dict by image ARN with ``selected``, ``reason`` and
+    ``open_questions``.
+
+    The guide: "Image Builder evaluates image resources from newest to oldest (by creation date)", "the newest images
+    fill retention slots first", per recipe version (version_group); "Images in a failed or canceled state qualify
+    for deletion and do not consume a retention slot."
+    """
+    action, flt, rules = detail["action"]["type"], detail["filter"], detail.get("exclusionRules") or {}
+    retains = flt["type"] == "COUNT" or bool(flt.get("retainAtLeast"))
+    slots = {}
     decisions = {}
-    kept_on_hand = 0
-    for img in ordered:
+    for img in sorted(images, key=lambda img: img["date_created"], reverse=True):
         questions = []
-        excluded, question = _image_exclusion(rules, img)
-        if question:
-            questions.append(question)
-        position = kept_on_hand
-        kept_on_hand += 1
-        if excluded and (flt["type"] == "COUNT" or flt.get("retainAtLeast")):
-            questions.append(OPEN_COUNT_EXCLUDED)
-        if flt["type"] == "COUNT":
-            # value: "For count-based filters, this value represents the minimum number of resources to keep on
-            # hand. If you have fewer resources than this number, the resource is excluded from lifecycle actions."
-            if position < flt["value"]:
-                selected, reason = False, f"among the newest {flt['value']} kept on hand (position {position + 1})"
-            else:
-                selected, reason = True, f"position {position + 1}, beyond the newest {flt['value']} kept on hand"
+        status = img["status"]
+        excluded = _image_exclusion(rules, img)
+        if status in NOT_EVALUATED:
+            selected, reason = False, f"{status.lower()}: not evaluated until its build is done (or it is gone)"
+        elif status in SKIPPED_STATES[action]:
+            selected, reason = False, f"already {status.lower()}: a {action.lower()} rule skips it"
+        elif action == "DELETE" and status in NO_RETENTION_SLOT:
+            selected, reason = not excluded, excluded or f"{status.lower()}: always qualifies for deletion"
         else:
-            threshold = age_threshold(now, flt["value"], flt["unit"])
-            age = f"{flt['value']} {flt['unit'].lower()}"
-            if img["date_created"] == threshold:
-                questions.append(OPEN_EXACT_AGE)
-            if img["date_created"] > threshold:
-                selected, reason = False, f"created {img['date_created'].isoformat()}, not older than {age}"
-            # retainAtLeast: "the number of resources to keep on hand after the lifecycle DELETE action is applied.
-            # Impacted resources are only deleted if you have more than this number of resources."
-            elif flt.get("retainAtLeast") and position < flt["retainAtLeast"]:
-                selected = False
-                reason = f"older than {age}, but among the newest {flt['retainAtLeast']} retained (retain_at_least)"
-            else:
-                selected, reason = True, f"created {img['date_created'].isoformat()}, {age} old or older"
-        if selected and excluded:
-            selected, reason = False, excluded
+            position = slots.get(img["group"], 0)
+            within = retains and position < (flt["value"] if flt["type"] == "COUNT" else flt["retainAtLeast"])
+            if excluded and within:
+                questions.append(OPEN_RETAINED_EXCLUDED)
+            slots[img["group"]] = position + 1
+            selected, reason, more = _filter_decision(flt, img, position, now)
+            questions += more
+            if selected and excluded:
+                selected, reason = False, excluded
         decisions[img["arn"]] = {"detail": n, "selected": selected, "reason": reason, "open_questions": questions}
     return decisions
 
 
 def _resources(detail, img, now):
-    """What the detail's action reaches besides the image resource: AMIs (and the AMIs an exclusion keeps),
-    snapshots and containers, as LifecyclePolicyDetailActionIncludeResources names them."""
+    """What the detail's action reaches besides the image resource, and any open question: AMIs (and the AMIs an
+    exclusion keeps), snapshots and containers, as LifecyclePolicyDetailActionIncludeResources names them.
+
+    The guide's rules page: "Image Builder makes lifecycle action decisions at the image level. Associated output
+    resources (AMIs, snapshots, containers) change only if you configured the rule to include them", and AMI exclusion
+    rules "apply to the Amazon EC2 AMI resource, not the Image Builder image resource".
+    """
     include = detail["action"].get("includeResources") or {}
     rules = (detail.get("exclusionRules") or {}).get("amis")
     reached = {"amis": [], "kept_amis": [], "snapshots": [], "containers": []}
+    questions = []
     if include.get("amis"):
         for ami in img["amis"]:
-            why = ami_exclusion(rules, ami, now)
+            why, question = ami_exclusion(rules, ami, now)
+            if question:
+                questions.append(question)
             if why:
                 reached["kept_amis"].append({"image": ami["image"], "region": ami["region"], "reason": why})
             else:
@@ -191,38 +244,48 @@ def _resources(detail, img, now):
         reached["snapshots"] = [snap for snap in img["snapshots"] if snap.get("ami") not in kept]
     if include.get("containers"):
         reached["containers"] = list(img["containers"])
-    return reached
+    return reached, questions
 
 
 def decide(details, images, now):
     """Every image's action under the policy's details: a list, newest first, of dicts with ``arn``, ``action``
     (DEPRECATE, DISABLE, DELETE or None), ``decided_by`` (the detail's index), ``reason``, ``reasons`` (each
-    detail's), ``resources`` and ``open_questions``."""
+    detail's), ``resources`` and ``open_questions``.
+
+    The guide: "Image Builder evaluates rules in priority order: deprecate, then disable, then delete. Only one
+    action applies to each image per execution. If an image matches a deprecate rule, Image Builder skips the disable
+    and delete rules for that image during the same run."
+    """
     per_detail = [evaluate_detail(n, detail, images, now) for n, detail in enumerate(details)]
+    by_priority = sorted(range(len(details)), key=lambda n: PRIORITY.index(details[n]["action"]["type"]))
     result = []
     for img in sorted(images, key=lambda img: img["date_created"], reverse=True):
         decisions = [decisions[img["arn"]] for decisions in per_detail]
-        questions = sorted({q for d in decisions for q in d["open_questions"]})
-        selecting = [d for d in decisions if d["selected"]]
-        entry = {"arn": img["arn"], "date_created": img["date_created"], "action": None, "decided_by": None}
-        entry["resources"] = None
-        if selecting:
-            if len(selecting) > 1:
-                questions.append(OPEN_SEVERAL_DETAILS)
-            chosen = max(selecting, key=lambda d: SEVERITY.index(details[d["detail"]]["action"]["type"]))
+        questions = {q for d in decisions for q in d["open_questions"]}
+        chosen = next((decisions[n] for n in by_priority if decisions[n]["selected"]), None)
+        entry = {"arn": img["arn"], "date_created": img["date_created"], "tags": img["tags"], "action": None}
+        entry.update(decided_by=None, resources=None)
+        reasons = []
+        for d in decisions:
+            reason = d["reason"]
+            if d["selected"] and d is not chosen:
+                first = details[chosen["detail"]]["action"]["type"].lower()
+                reason += f" (the {first} rule acts first: one action per image per run)"
+            reasons.append({"detail": d["detail"], "selected": d["selected"], "reason": reason})
+        if chosen is not None:
             detail = details[chosen["detail"]]
+            resources, more = _resources(detail, img, now)
+            questions.update(more)
             entry.update(
                 action=detail["action"]["type"],
                 decided_by=chosen["detail"],
                 reason=chosen["reason"],
-                resources=_resources(detail, img, now),
+                resources=resources,
             )
         else:
             entry["reason"] = "; ".join(f"policy_details[{d['detail']}]: {d['reason']}" for d in decisions)
-        entry["reasons"] = [
-            {"detail": d["detail"], "selected": d["selected"], "reason": d["reason"]} for d in decisions
-        ]
-        entry["open_questions"] = questions
+        entry["reasons"] = reasons
+        entry["open_questions"] = sorted(questions)
         result.append(entry)
     return result
 
@@ -239,10 +302,6 @@ def summary(decisions):
 
 # LifecyclePolicy.resourceType to the ImageType that ListImageBuildVersions' ``type`` filter takes.
 IMAGE_TYPES = {"AMI_IMAGE": "AMI", "CONTAINER_IMAGE": "DOCKER"}
-OPEN_SELECTION_TAGS = (
-    "the image has some but not all of the selection tags: the model says only that they 'are used as selection"
-    " criteria' (selected here)"
-)
 
 
 def version_matches(semantic_version, version):
@@ -299,12 +358,12 @@ def list_image_build_versions(client, image_type, name=None):
 
 
 def selected_summaries(client, selection, resource_type):
-    """The image build versions (ImageSummary) the resourceSelection selects, each once, with any open question.
+    """The image build versions (ImageSummary) the resourceSelection selects, each once.
 
     LifecyclePolicyResourceSelection: "You must provide exactly one selection criteria: either recipes or a tag map".
     """
     image_type = IMAGE_TYPES[resource_type]
-    selected, questions = {}, set()
+    selected = {}
     if selection.get("recipes"):
         versions = {}
         for recipe in selection["recipes"]:
@@ -314,15 +373,14 @@ def selected_summaries(client, selection, resource_type):
                 if summary.get("name") == name and any(version_matches(w, summary["version"]) for w in wanted):
                     selected.setdefault(summary["arn"], summary)
     else:
+        # The guide's rules page: "The policy selects Image Builder images matching any specified tag key-value pair
+        # (OR logic)."
         tag_map = selection.get("tagMap") or {}
         for summary in list_image_build_versions(client, image_type):
             tags = summary.get("tags") or {}
-            matched = sum(tags.get(key) == value for key, value in tag_map.items())
-            if matched:
+            if any(tags.get(key) == value for key, value in tag_map.items()):
                 selected.setdefault(summary["arn"], summary)
-                if matched < len(tag_map):
-                    questions.add(OPEN_SELECTION_TAGS)
-    return list(selected.values()), sorted(questions)
+    return list(selected.values())
 
 
 def parse_time(value):
@@ -357,7 +415,10 @@ def preview_image(summary, ami_details=None):
         {"region": container["region"], "image_uris": list(container.get("imageUris") or [])}
         for container in resources.get("containers") or []
     ]
-    return image(summary["arn"], parse_time(summary["dateCreated"]), summary.get("tags"), amis, containers, snapshots)
+    status = (summary.get("state") or {}).get("status") or "AVAILABLE"
+    return image(
+        summary["arn"], parse_time(summary["dateCreated"]), summary.get("tags"), amis, containers, snapshots, status
+    )
 
 
 # --- EC2: what the AMI exclusion rules read ------------------------------------------------------------------------
@@ -415,11 +476,6 @@ def describe_amis(ec2, region, image_ids, shared_accounts=()):
 
 # --- the whole preview -----------------------------------------------------------------------------------------------
 
-OPEN_COUNT_GROUP = (
-    "the selection holds images of several names: the model does not say whether count and retain_at_least apply per"
-    " name or to the whole selection (the whole selection here)"
-)
-
 
 def _reads_ec2(details):
     """Whether any detail needs what only EC2 knows: snapshot IDs, or an AMI exclusion rule."""
@@ -438,7 +494,7 @@ def preview_policy(client, ec2_for_region, policy, now):
     only when a detail needs EC2's answers.
     """
     details = policy["policyDetails"]
-    summaries, questions = selected_summaries(client, policy["resourceSelection"], policy["resourceType"])
+    summaries = selected_summaries(client, policy["resourceSelection"], policy["resourceType"])
     ami_details = {}
     if policy["resourceType"] == "AMI_IMAGE" and _reads_ec2(details):
         by_region = {}
@@ -455,11 +511,8 @@ def preview_policy(client, ec2_for_region, policy, now):
         for region in sorted(by_region):
             ami_details.update(describe_amis(ec2_for_region(region), region, by_region[region], accounts))
     images = [preview_image(summary_, ami_details) for summary_ in summaries]
-    counted = any(d["filter"]["type"] == "COUNT" or d["filter"].get("retainAtLeast") for d in details)
-    if counted and len({s.get("name") for s in summaries}) > 1:
-        questions.append(OPEN_COUNT_GROUP)
     decisions = decide(details, images, now)
-    questions = sorted(set(questions) | {q for entry in decisions for q in entry["open_questions"]})
+    questions = sorted({q for entry in decisions for q in entry["open_questions"]})
     return {"images": decisions, "summary": summary(decisions), "open_questions": questions}
 
 
@@ -507,6 +560,7 @@ def as_resources(policy_details, decisions):
         resource = {
             "resource_id": entry["arn"],
             "date_created": entry["date_created"].isoformat(),
+            "tags": dict(entry["tags"]),
             "reasons": reasons,
             "open_questions": entry["open_questions"],
         }

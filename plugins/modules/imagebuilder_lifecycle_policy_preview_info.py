@@ -20,9 +20,12 @@ description:
   - It reads the images the policy selects (every page of C(ListImageBuildVersions)) and, for AMI rules that need
     them, what EC2 C(DescribeImages) says of their AMIs in each region they were distributed to, then applies the
     rules at the time of the run. It never writes.
-  - Where botocore's imagebuilder model leaves a case open (an image exactly as old as the filter's age, several
-    rules that select one image, how count groups images of several recipes), the preview shows the reading that acts
-    on more resources and says so in RV(lifecycle_policy_preview.open_questions).
+  - The rules are applied as botocore's imagebuilder model and the Image Builder user guide's lifecycle pages say
+    the service applies them - deprecate, then disable, then delete, one action per image per run; retention per
+    recipe version; the image states each rule skips - and where they leave a case open (an image exactly as old as
+    the filter's age, whether a month is a calendar month, whether a tagged image among the newest takes a retention
+    slot), the preview shows the reading that acts on more resources and says so in
+    RV(lifecycle_policy_preview.open_questions).
 author:
   - imagebuilder_ops maintainers (@imagebuilder-ops)
 options:
@@ -162,6 +165,11 @@ lifecycle_policy_preview:
           type: str
           returned: always
           sample: "2025-10-29T18:00:00+00:00"
+        tags:
+          description: The image's tags, keys as stored.
+          type: dict
+          returned: always
+          sample: {"Environment": "production"}
         action:
           description: The action and why (the rule, its index in the policy's details, and what it found).
           type: dict
@@ -205,7 +213,7 @@ lifecycle_policy_preview:
     kept:
       description:
         - The selected image build versions no action would reach, newest first, with C(resource_id),
-          C(date_created), C(reason) (every rule's, joined), C(reasons) and C(open_questions).
+          C(date_created), C(tags), C(reason) (every rule's, joined), C(reasons) and C(open_questions).
       type: list
       elements: dict
       returned: always
@@ -223,8 +231,8 @@ lifecycle_policy_preview:
       elements: str
       returned: always
       sample:
-        - "several details select this image: the model does not say how they combine (the most severe action is
-          shown)"
+        - "an image exactly as old as the filter's age: the model and the guide say 'older than' the threshold, not
+          whether the threshold itself is (it is here)"
 """
 
 import datetime

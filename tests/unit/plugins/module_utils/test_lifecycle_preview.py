@@ -60,18 +60,32 @@ def test_an_image_exactly_at_the_age_is_selected_and_the_open_case_said():
     assert [entry["open_questions"] for entry in decisions if entry["arn"] != ARN % 1] == [[], []]
 
 
+def utc(*args):
+    return datetime.datetime(*args, tzinfo=datetime.timezone.utc)
+
+
 @pytest.mark.parametrize(
-    "value, unit, threshold",
+    "value, unit, thresholds",
     [
-        (2, "WEEKS", datetime.datetime(2026, 3, 17, 2, 0, tzinfo=datetime.timezone.utc)),
-        # Calendar months: one month before 31 March is the last day of February.
-        (1, "MONTHS", datetime.datetime(2026, 2, 28, 2, 0, tzinfo=datetime.timezone.utc)),
-        (13, "MONTHS", datetime.datetime(2025, 2, 28, 2, 0, tzinfo=datetime.timezone.utc)),
-        (2, "YEARS", datetime.datetime(2024, 3, 31, 2, 0, tzinfo=datetime.timezone.utc)),
+        (2, "WEEKS", (utc(2026, 3, 17, 2), utc(2026, 3, 17, 2))),
+        # A calendar month before 31 March is the last day of February; 30 days before is 1 March.
+        (1, "MONTHS", (utc(2026, 2, 28, 2), utc(2026, 3, 1, 2))),
+        (13, "MONTHS", (utc(2025, 2, 28, 2), utc(2025, 3, 6, 2))),
+        # Two calendar years back from 31 March 2026 span a 29 February: 730 days either way.
+        (2, "YEARS", (utc(2024, 3, 31, 2), utc(2024, 3, 31, 2))),
+        (1, "YEARS", (utc(2025, 3, 31, 2), utc(2025, 3, 31, 2))),
     ],
 )
-def test_age_units(value, unit, threshold):
-    assert preview.age_threshold(NOW, value, unit) == threshold
+def test_age_units_and_the_two_readings_of_months_and_years(value, unit, thresholds):
+    assert preview.age_thresholds(NOW, value, unit) == thresholds
+
+
+def test_an_image_between_the_two_readings_of_a_month_is_selected_and_the_open_case_said():
+    # Created 2 March: 29 days before 31 March, so one month old as a calendar month (28 Feb) says, not as 30 days.
+    imgs = images(utc(2026, 3, 1, 1), utc(2026, 2, 27, 2))
+    decisions = preview.decide([delete({"type": "AGE", "value": 1, "unit": "MONTHS"})], imgs, NOW)
+    assert actions(decisions) == {"1": "DELETE", "2": "DELETE"}
+    assert [entry["open_questions"] for entry in decisions] == [[preview.OPEN_MONTH_LENGTH], []]
 
 
 def test_retain_at_least_keeps_the_newest_however_old():
@@ -79,7 +93,9 @@ def test_retain_at_least_keeps_the_newest_however_old():
     imgs = images(*(days_ago(40 + n) for n in range(5)))
     decisions = preview.decide([delete({"type": "AGE", "value": 30, "unit": "DAYS", "retainAtLeast": 2})], imgs, NOW)
     assert actions(decisions) == {"1": None, "2": None, "3": "DELETE", "4": "DELETE", "5": "DELETE"}
-    assert "retain_at_least" in decisions[1]["reason"]
+    assert decisions[1]["reasons"][0]["reason"] == (
+        "older than 30 days, but among the newest 2 of golden-ami/1.0.0 (retain_at_least)"
+    )
 
 
 def test_retain_at_least_counts_the_young_images_too():
@@ -95,7 +111,7 @@ def test_count_keeps_the_newest_value_images():
     # Newest first: 2 (1 day), 4, 5, then 3 and 1 (4 and 5 days) beyond the three kept.
     assert [entry["arn"][-1] for entry in decisions] == ["2", "4", "5", "3", "1"]
     assert actions(decisions) == {"2": None, "4": None, "5": None, "3": "DELETE", "1": "DELETE"}
-    assert decisions[3]["reason"] == "position 4, beyond the newest 3 kept on hand"
+    assert decisions[3]["reason"] == "#4 of golden-ami/1.0.0, beyond the newest 3 kept on hand"
 
 
 def test_fewer_images_than_the_count_are_all_kept():
@@ -103,27 +119,69 @@ def test_fewer_images_than_the_count_are_all_kept():
     assert actions(decisions) == {"1": None, "2": None}
 
 
-def test_a_tag_excluded_image_is_kept_and_counts_among_those_kept_on_hand():
+def test_count_and_retain_at_least_apply_per_recipe_version():
+    # Two builds of 1.0.0 and two of 1.1.0 (1.x.x selects both): each version keeps its newest one.
+    imgs = [
+        preview.image(VERSION_ARN % ("golden-ami", version) + "/%d" % build, days_ago(age))
+        for version, build, age in (("1.0.0", 1, 300), ("1.0.0", 2, 200), ("1.1.0", 1, 100), ("1.1.0", 2, 50))
+    ]
+    for flt in ({"type": "COUNT", "value": 1}, {"type": "AGE", "value": 30, "unit": "DAYS", "retainAtLeast": 1}):
+        decisions = preview.decide([delete(flt)], imgs, NOW)
+        assert {entry["arn"].split("image/")[1]: entry["action"] for entry in decisions} == {
+            "golden-ami/1.1.0/2": None,
+            "golden-ami/1.1.0/1": "DELETE",
+            "golden-ami/1.0.0/2": None,
+            "golden-ami/1.0.0/1": "DELETE",
+        }
+
+
+def test_an_image_with_any_of_the_exclusion_tags_is_kept():
+    imgs = images(days_ago(100), tags={"keep": "forever"})
+    rules = {"tagMap": {"keep": "forever", "team": "ops"}}
+    decisions = preview.decide([delete({"type": "AGE", "value": 1, "unit": "DAYS"}, exclusion_rules=rules)], imgs, NOW)
+    assert decisions[0]["action"] is None
+    assert decisions[0]["reason"] == "policy_details[0]: has the excluded tag(s) keep (exclusion_rules.tag_map)"
+    assert decisions[0]["open_questions"] == []
+
+
+def test_a_tag_excluded_image_among_the_newest_takes_a_retention_slot_and_the_open_case_said():
     imgs = images(days_ago(1), days_ago(2), days_ago(3))
     imgs[0]["tags"] = {"keep": "forever"}
     rules = {"tagMap": {"keep": "forever"}}
     decisions = preview.decide([delete({"type": "COUNT", "value": 1}, exclusion_rules=rules)], imgs, NOW)
+    # Read the other way (it takes no slot), image 2 would be the one kept on hand.
     assert actions(decisions) == {"1": None, "2": "DELETE", "3": "DELETE"}
-    assert decisions[0]["reason"] == "policy_details[0]: among the newest 1 kept on hand (position 1)"
-    assert decisions[0]["open_questions"] == [preview.OPEN_COUNT_EXCLUDED]
-    # Beyond the count, the tag keeps an image all the same.
-    imgs[2]["tags"] = {"keep": "forever"}
+    assert decisions[0]["open_questions"] == [preview.OPEN_RETAINED_EXCLUDED]
+    assert decisions[1]["open_questions"] == []
+    # Beyond the count the tag keeps an image all the same, and no question arises.
+    imgs[0]["tags"], imgs[2]["tags"] = {}, {"keep": "forever"}
     decisions = preview.decide([delete({"type": "COUNT", "value": 1}, exclusion_rules=rules)], imgs, NOW)
     assert actions(decisions) == {"1": None, "2": "DELETE", "3": None}
-    assert decisions[2]["reason"] == "policy_details[0]: has the excluded tag(s) keep (exclusion_rules.tag_map)"
+    assert [entry["open_questions"] for entry in decisions] == [[], [], []]
 
 
-def test_an_image_with_some_of_the_exclusion_tags_is_not_kept_and_the_open_case_said():
-    imgs = images(days_ago(100), tags={"keep": "forever"})
-    rules = {"tagMap": {"keep": "forever", "team": "ops"}}
-    decisions = preview.decide([delete({"type": "AGE", "value": 1, "unit": "DAYS"}, exclusion_rules=rules)], imgs, NOW)
-    assert decisions[0]["action"] == "DELETE"
-    assert decisions[0]["open_questions"] == [preview.OPEN_IMAGE_TAGS]
+def test_failed_and_cancelled_images_always_qualify_for_deletion_and_take_no_retention_slot():
+    imgs = images(days_ago(1), days_ago(2), days_ago(300))
+    imgs[0]["status"], imgs[1]["status"] = "FAILED", "CANCELLED"
+    details = [
+        {"action": {"type": "DEPRECATE"}, "filter": {"type": "AGE", "value": 30, "unit": "DAYS"}},
+        delete({"type": "AGE", "value": 90, "unit": "DAYS", "retainAtLeast": 1}),
+    ]
+    decisions = preview.decide(details, imgs, NOW)
+    # The failed and the cancelled image go however young; the old available one is the one retained, so the
+    # deprecate rule takes it.
+    assert actions(decisions) == {"1": "DELETE", "2": "DELETE", "3": "DEPRECATE"}
+    assert decisions[0]["reasons"][0]["reason"] == "already failed: a deprecate rule skips it"
+    assert decisions[0]["reason"] == "failed: always qualifies for deletion"
+    assert decisions[2]["reasons"][1]["selected"] is False
+
+
+def test_images_still_being_built_are_not_evaluated():
+    imgs = images(days_ago(300))
+    imgs[0]["status"] = "BUILDING"
+    [decision] = preview.decide([delete({"type": "COUNT", "value": 1})], imgs, NOW)
+    assert decision["action"] is None
+    assert decision["reason"] == "policy_details[0]: building: not evaluated until its build is done (or it is gone)"
 
 
 def test_ami_exclusions_that_overlap_keep_each_ami_once_and_its_snapshot():
@@ -150,6 +208,7 @@ def test_ami_exclusions_that_overlap_keep_each_ami_once_and_its_snapshot():
     flt = {"type": "AGE", "value": 1, "unit": "YEARS"}
     detail = delete(flt, include={"amis": True, "snapshots": True}, exclusion_rules=rules)
     [decision] = preview.decide([detail], [img], NOW)
+    # The image itself is deleted: AMI exclusions "apply to the Amazon EC2 AMI resource, not the Image Builder image".
     assert decision["action"] == "DELETE"
     resources = decision["resources"]
     assert [ami["image"] for ami in resources["amis"]] == ["ami-never-launched", "ami-gone"]
@@ -165,10 +224,20 @@ def test_ami_exclusions_that_overlap_keep_each_ami_once_and_its_snapshot():
 
 
 def test_an_ami_launched_exactly_at_the_last_launched_bound_is_kept():
+    rules = {"lastLaunched": {"value": 30, "unit": "DAYS"}}
     ami = {"region": "us-east-1", "image": "ami-1", "last_launched": days_ago(30)}
-    assert preview.ami_exclusion({"lastLaunched": {"value": 30, "unit": "DAYS"}}, ami, NOW)
+    assert preview.ami_exclusion(rules, ami, NOW)[0]
     ami["last_launched"] = days_ago(30, seconds=1)
-    assert preview.ami_exclusion({"lastLaunched": {"value": 30, "unit": "DAYS"}}, ami, NOW) is None
+    assert preview.ami_exclusion(rules, ami, NOW) == (None, None)
+
+
+def test_an_ami_launched_between_the_two_readings_of_a_month_is_not_kept_and_the_open_case_said():
+    # Launched 29 February... 1 March 01:00: within a calendar month of 31 March (28 Feb), not within 30 days.
+    ami = {"region": "us-east-1", "image": "ami-1", "last_launched": utc(2026, 3, 1, 1)}
+    assert preview.ami_exclusion({"lastLaunched": {"value": 1, "unit": "MONTHS"}}, ami, NOW) == (
+        None,
+        preview.OPEN_MONTH_LENGTH,
+    )
 
 
 def test_without_include_resources_the_action_reaches_the_image_only():
@@ -176,20 +245,32 @@ def test_without_include_resources_the_action_reaches_the_image_only():
     assert decision["resources"] == {"amis": [], "kept_amis": [], "snapshots": [], "containers": []}
 
 
-def test_several_details_the_most_severe_action_decides_and_the_open_case_said():
+def test_deprecate_then_disable_then_delete_one_action_per_image_per_run():
     details = [
-        {"action": {"type": "DEPRECATE"}, "filter": {"type": "AGE", "value": 30, "unit": "DAYS"}},
-        {"action": {"type": "DISABLE"}, "filter": {"type": "AGE", "value": 60, "unit": "DAYS"}},
         delete({"type": "AGE", "value": 90, "unit": "DAYS"}),
+        {"action": {"type": "DISABLE"}, "filter": {"type": "AGE", "value": 60, "unit": "DAYS"}},
+        {"action": {"type": "DEPRECATE"}, "filter": {"type": "AGE", "value": 30, "unit": "DAYS"}},
     ]
-    decisions = preview.decide(details, images(days_ago(10), days_ago(45), days_ago(75), days_ago(120)), NOW)
-    assert actions(decisions) == {"1": None, "2": "DEPRECATE", "3": "DISABLE", "4": "DELETE"}
-    assert [entry["decided_by"] for entry in decisions] == [None, 0, 1, 2]
-    assert decisions[3]["open_questions"] == [preview.OPEN_SEVERAL_DETAILS]
-    assert decisions[1]["open_questions"] == []
-    assert decisions[0]["reason"].startswith("policy_details[0]: created ")
+    imgs = images(days_ago(10), days_ago(45), days_ago(75), days_ago(120), days_ago(130), days_ago(140))
+    # An earlier run deprecated 3 and 5, and disabled 6: the rules that skip those states let the next rule act.
+    imgs[2]["status"], imgs[4]["status"], imgs[5]["status"] = "DEPRECATED", "DEPRECATED", "DISABLED"
+    decisions = preview.decide(details, imgs, NOW)
+    assert actions(decisions) == {
+        "1": None,
+        "2": "DEPRECATE",
+        "3": "DISABLE",
+        "4": "DEPRECATE",
+        "5": "DISABLE",
+        "6": "DELETE",
+    }
+    assert [entry["decided_by"] for entry in decisions] == [None, 2, 1, 2, 1, 0]
+    # Image 4 (120 days, available) meets all three rules: deprecate acts, and the others say why they did not.
     assert [reason["selected"] for reason in decisions[3]["reasons"]] == [True, True, True]
-    assert preview.summary(decisions) == {"DEPRECATE": 1, "DISABLE": 1, "DELETE": 1, "none": 1}
+    assert decisions[3]["reasons"][0]["reason"].endswith(
+        "(the deprecate rule acts first: one action per image per run)"
+    )
+    assert decisions[0]["reason"].startswith("policy_details[0]: created ")
+    assert preview.summary(decisions) == {"DEPRECATE": 2, "DISABLE": 2, "DELETE": 1, "none": 1}
 
 
 # --- gathering: one listing per recipe name, or one for a tag selection, every page at the largest size -------------
@@ -223,16 +304,15 @@ def test_recipes_one_listing_per_name_and_the_wanted_versions(client):
             {"name": "base", "semanticVersion": "3.1.4"},
         ]
     }
-    summaries, questions = preview.selected_summaries(c, selection, "AMI_IMAGE")
+    summaries = preview.selected_summaries(c, selection, "AMI_IMAGE")
     assert [s["arn"].split("image/")[1] for s in summaries] == [
         "golden-ami/1.0.0/1",
         "golden-ami/1.2.0/1",
         "base/3.1.4/1",
     ]
-    assert questions == []
 
 
-def test_tags_one_listing_and_partial_matches_said(client):
+def test_tags_one_listing_and_any_of_the_tags_selects(client):
     c, stubber = client
     items = [
         summary("a", "1.0.0", tags={"lifecycle": "golden", "team": "ops"}),
@@ -240,11 +320,8 @@ def test_tags_one_listing_and_partial_matches_said(client):
         summary("c", "1.0.0", tags={"lifecycle": "other"}),
     ]
     listing(c, stubber, items, "DOCKER")
-    summaries, questions = preview.selected_summaries(
-        c, {"tagMap": {"lifecycle": "golden", "team": "ops"}}, "CONTAINER_IMAGE"
-    )
+    summaries = preview.selected_summaries(c, {"tagMap": {"lifecycle": "golden", "team": "ops"}}, "CONTAINER_IMAGE")
     assert [s["name"] for s in summaries] == ["a", "b"]
-    assert questions == [preview.OPEN_SELECTION_TAGS]
 
 
 def test_where_the_model_requires_the_version_arn_list_images_names_the_versions(client, monkeypatch):
@@ -264,6 +341,7 @@ def test_preview_image_from_a_summary_and_ec2_details():
     amis = [{"region": "us-east-1", "image": "ami-1"}, {"region": "eu-west-1", "image": "ami-2"}]
     details = {"ami-1": {"public": True, "shared_accounts": ["210987654321"], "snapshots": ["snap-1", "snap-2"]}}
     img = preview.preview_image(summary("golden-ami", "1.0.0", tags={"a": "b"}, amis=amis), details)
+    assert img["status"] == "AVAILABLE" and img["group"] == "golden-ami/1.0.0"
     assert img["date_created"] == datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
     assert img["tags"] == {"a": "b"}
     assert [(ami["image"], ami["public"], ami["shared_accounts"]) for ami in img["amis"]] == [
@@ -376,14 +454,16 @@ def test_a_whole_preview_reads_ec2_only_for_the_regions_of_the_selected_amis(cli
     assert result["open_questions"] == []
 
 
-def test_a_preview_without_ami_rules_makes_no_ec2_call_and_says_the_count_group_is_open(client):
+def test_a_preview_without_ami_rules_makes_no_ec2_call_and_counts_each_recipe_version_apart(client):
     c, stubber = client
     # Their AMIs are known to Image Builder; no detail needs what EC2 says of them.
     ami = [{"region": "eu-west-1", "image": "ami-1"}]
     items = [
         summary("a", "1.0.0", created="2026-01-01T00:00:00Z", amis=ami),
         summary("b", "1.0.0", created="2026-02-01T00:00:00Z", amis=ami),
+        summary("b", "1.0.0", 2, created="2026-03-01T00:00:00Z", amis=ami),
     ]
+    items[0]["state"] = {"status": "DEPRECATED"}
     listing(c, stubber, items, "AMI")
     policy = {
         "resourceType": "AMI_IMAGE",
@@ -393,8 +473,13 @@ def test_a_preview_without_ami_rules_makes_no_ec2_call_and_says_the_count_group_
     for item in items:
         item["tags"] = {"lifecycle": "golden"}
     result = preview.preview_policy(c, lambda region: pytest.fail("no EC2 client is needed"), policy, NOW)
-    assert [entry["action"] for entry in result["images"]] == [None, "DELETE"]
-    assert result["open_questions"] == [preview.OPEN_COUNT_GROUP]
+    # a/1.0.0 and b/1.0.0 each keep their newest: only b's older build goes.
+    assert [(entry["arn"].split("image/")[1], entry["action"]) for entry in result["images"]] == [
+        ("b/1.0.0/2", None),
+        ("b/1.0.0/1", "DELETE"),
+        ("a/1.0.0/1", None),
+    ]
+    assert result["open_questions"] == []
 
 
 def test_a_container_image_s_action_lists_its_repository_images_as_an_execution_would():

@@ -52,11 +52,12 @@ def found_by_name(stubber, current):
 
 
 def two_images():
-    """golden-ami 1.0.0/1, 400 days old, with AMIs in eu-west-1 (public) and us-east-1; 1.1.0/1, 10 days old."""
+    """golden-ami 1.0.0/1, 400 days old, in production, with AMIs in eu-west-1 and us-east-1; 1.1.0/1, 10 days old."""
     old = summary(
         "golden-ami",
         "1.0.0",
         created=days_ago(400),
+        tags={"Environment": "production"},
         amis=[{"region": "eu-west-1", "image": "ami-00000000000000001"}, {"region": "us-east-1", "image": "ami-2"}],
     )
     new = summary("golden-ami", "1.1.0", created=days_ago(10), amis=[{"region": "us-east-1", "image": "ami-3"}])
@@ -101,6 +102,7 @@ def test_an_existing_policy_by_name_its_actions_as_an_execution_tree(run_module,
     assert deleted["action"]["name"] == "DELETE"
     assert deleted["action"]["reason"].startswith("policy_details[0]: created ")
     assert deleted["policy_detail"] == 0
+    assert deleted["tags"] == {"Environment": "production"}
     assert deleted["child_resources"] == [
         {
             "resource_id": "ami-2",
@@ -143,7 +145,7 @@ def test_a_new_policy_is_previewed_from_its_options(run_module, client):
     args = {
         "name": NAME,
         "resource_type": "ami_image",
-        "policy_details": [{"action": {"type": "delete"}, "filter": {"type": "count", "value": 1}}],
+        "policy_details": [{"action": {"type": "delete"}, "filter": {"type": "age", "value": 30, "unit": "days"}}],
         "resource_selection": {"recipes": [{"name": "golden-ami", "semantic_version": "1.x.x"}]},
     }
 
