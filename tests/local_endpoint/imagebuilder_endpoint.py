@@ -6,6 +6,9 @@ shape before sending it, so it cannot drift from the service model; where the mo
 (which ARNs a listing takes, what StartResourceStateUpdate accepts and when it runs an execution), it follows it.
 State comes from a JSON scenario; status timelines advance per GetLifecycleExecution call (or by wall-clock time),
 faults can be injected per call, and answers can leave out optional members on demand (``omit_members``).
+On the same port it answers EC2 DescribeImages (query protocol in, XML out, checked against botocore's ec2 model) from
+the AMIs of the image records, for a request whose SigV4 credential scope names ec2; ``/_endpoint/run_policy`` runs a
+lifecycle policy as the scenario's ``policy_runs`` writes it out.
 See README.md in this directory for the scenario format, the control API and the fault rules.
 """
 
@@ -110,6 +113,39 @@ IMAGE_SUMMARY_ONLY = ("owner",)
 FAULT_KINDS = ("error", "delay", "drop", "truncate", "garbage")
 OUTPUT_INVALID_CODE = "LocalEndpointOutputValidationError"
 
+# EC2, on the same port: a request whose SigV4 credential scope names the ec2 service (query protocol, XML answers).
+EC2 = "ec2"
+SERVICES = (SERVICE, EC2)
+EC2_OPERATIONS = ("DescribeImages",)
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/[0-9]{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+# EC2 models no error shapes: the status of the codes the endpoint sends (and fault rules may name), as EC2 sends them.
+EC2_ERROR_STATUS = {
+    "RequestLimitExceeded": 503,
+    "Unavailable": 503,
+    "InternalError": 500,
+    "AuthFailure": 401,
+    "UnauthorizedOperation": 403,
+    "DryRunOperation": 412,
+    "InvalidAction": 400,
+    "UnsupportedOperation": 400,
+    "NoSuchVersion": 400,
+    "MissingParameter": 400,
+    "UnknownParameter": 400,
+    "InvalidParameterValue": 400,
+    "InvalidParameterCombination": 400,
+    "InvalidPaginationToken": 400,
+    "InvalidAMIID.Malformed": 400,
+    "InvalidAMIID.NotFound": 400,
+}
+_AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
+_SNAPSHOT_ID = re.compile(r"^snap-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+# The stand-in knob on an image's AMI resource: what EC2 DescribeImages says of that AMI.
+AMI_EC2_KEYS = ("public", "shared_accounts", "last_launched", "tags", "snapshots")
+# The Image Builder image status -> the AMI's EC2 state; a DELETED image's AMIs are deregistered (never listed).
+# EC2 has no "deprecated" state: a deprecated AMI is "available" with a DeprecationTime in the past.
+AMI_STATES = {"AVAILABLE": "available", "DEPRECATED": "available", "DISABLED": "disabled", "FAILED": "failed"}
+
 
 class EndpointError(Exception):
     """An API error answered as rest-json: ``x-amzn-ErrorType`` header, ``{"message": ...}`` body."""
@@ -123,6 +159,15 @@ class EndpointError(Exception):
 
 class ScenarioError(ValueError):
     """The scenario document is malformed."""
+
+
+class ControlError(Exception):
+    """A control-API request the endpoint refuses, with the HTTP status to answer."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 _AGO = re.compile(r"^-P(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$")
@@ -272,11 +317,22 @@ def _validation_message(errors):
     return f"{len(errors)} validation {noun} detected: " + "; ".join(errors)
 
 
-class ServiceModel:
-    """The parts of botocore's imagebuilder model the endpoint needs, loaded once per process."""
+class _LoadedOnce:
+    """A model's parts, built once per process and class (loading a botocore model is slow), on first use."""
 
     _instance = None
     _instance_lock = threading.Lock()
+
+    @classmethod
+    def get(cls):
+        with cls._instance_lock:
+            if cls.__dict__.get("_instance") is None:
+                cls._instance = cls()
+            return cls._instance
+
+
+class ServiceModel(_LoadedOnce):
+    """The parts of botocore's imagebuilder model the endpoint needs, loaded once per process."""
 
     def __init__(self):
         self.model = botocore.session.get_session().get_service_model(SERVICE)
@@ -299,13 +355,6 @@ class ServiceModel:
         self.output_member_names = set()
         for operation in self.operations.values():
             _collect_member_names(operation.output_shape, self.output_member_names, set())
-
-    @classmethod
-    def get(cls):
-        with cls._instance_lock:
-            if cls._instance is None:
-                cls._instance = cls()
-            return cls._instance
 
     def error_status(self, code):
         """The HTTP status the model gives an error shape, or None when the code is not a modeled error."""
@@ -389,6 +438,155 @@ class ServiceModel:
             for name, value in result.items()
             if name == keep or not _omitted(shape, name, omit)
         }
+
+
+class Ec2Model(_LoadedOnce):
+    """The parts of botocore's ec2 model the endpoint needs (query protocol in, XML out), loaded on first use."""
+
+    def __init__(self):
+        self.model = botocore.session.get_session().get_service_model(EC2)
+        self.api_version = self.model.metadata["apiVersion"]
+        self.namespace = self.model.metadata["xmlNamespace"].rstrip("/") + "/"
+        self.operations = {name: self.model.operation_model(name) for name in EC2_OPERATIONS}
+        self.validator = ShapeValidator()
+
+    def action(self, form):
+        """The Action a form names, after checking it and the API version: an EndpointError with EC2's code if not."""
+        action = _single(form, "Action")
+        if action is None:
+            raise EndpointError("MissingAction", "The request must contain the parameter Action", 400)
+        if action not in self.model.operation_names:
+            raise EndpointError("InvalidAction", f"The action {action} is not valid for this web service.", 400)
+        if action not in self.operations:
+            raise EndpointError(
+                "UnsupportedOperation", f"The action {action} is not implemented by the local endpoint.", 400
+            )
+        version = _single(form, "Version")
+        if version is None:
+            raise EndpointError("MissingParameter", "The request must contain the parameter Version", 400)
+        if version != self.api_version:
+            raise EndpointError(
+                "NoSuchVersion", f"The requested version ({version}) of service AmazonEC2 does not exist.", 400
+            )
+        return action
+
+    def parse_request(self, action, form):
+        """Rebuild the parameters botocore's EC2 serializer flattened (``Filter.1.Value.1=...``) from the model."""
+        flat = {}
+        for key, values in form.items():
+            if key in ("Action", "Version"):
+                continue
+            if len(values) != 1:
+                raise EndpointError("InvalidParameterValue", f"The parameter {key} appears more than once", 400)
+            flat[key] = values[0]
+        consumed = set()
+        params = _ec2_parse(self.operations[action].input_shape, "", flat, consumed)
+        unknown = sorted(set(flat) - consumed)
+        if unknown:
+            raise EndpointError("UnknownParameter", f"The parameter {unknown[0]} is not recognized", 400)
+        return params
+
+    def check_input(self, action, params):
+        errors = self.validator.errors(self.operations[action].input_shape, params, "")
+        if errors:
+            raise EndpointError("InvalidParameterValue", _validation_message(errors), 400)
+
+    def output_errors(self, action, result):
+        return self.validator.errors(self.operations[action].output_shape, result, "")
+
+    def answer(self, action, result, request_id):
+        """The XML EC2 answers: ``<ActionResponse xmlns=...><requestId/>`` and the output members by locationName."""
+        shape = self.operations[action].output_shape
+        out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{action}Response xmlns="{self.namespace}">']
+        out.append(f"<requestId>{request_id}</requestId>")
+        for name, member in shape.members.items():
+            if name in result:
+                _ec2_xml(member, result[name], member.serialization.get("name", name), out)
+        out.append(f"</{action}Response>")
+        return "".join(out).encode("utf-8")
+
+
+def _single(form, key):
+    values = form.get(key)
+    return values[0] if values else None
+
+
+def _ec2_wire_name(member, name):
+    """The name botocore's EC2 serializer gives a member: queryName, else locationName capitalised, else its name."""
+    if "queryName" in member.serialization:
+        return member.serialization["queryName"]
+    location = member.serialization.get("name")
+    return location[0].upper() + location[1:] if location else name
+
+
+def _ec2_parse(shape, prefix, flat, consumed):
+    if shape.type_name == "structure":
+        value = {}
+        for name, member in shape.members.items():
+            key = _join(prefix, _ec2_wire_name(member, name))
+            if key in flat or any(wire.startswith(key + ".") for wire in flat):
+                value[name] = _ec2_parse(member, key, flat, consumed)
+        return value
+    if shape.type_name == "list":
+        if flat.get(prefix) == "":
+            consumed.add(prefix)
+            return []
+        item = re.compile(re.escape(prefix) + r"\.([0-9]+)(?:\.|$)")
+        indexes = sorted({int(match.group(1)) for match in map(item.match, flat) if match})
+        if indexes != list(range(1, len(indexes) + 1)):
+            raise EndpointError(
+                "InvalidParameterValue", f"The list {prefix} must be numbered 1, 2, ... without gaps", 400
+            )
+        return [_ec2_parse(shape.member, f"{prefix}.{index}", flat, consumed) for index in indexes]
+    if prefix not in flat:
+        raise EndpointError("InvalidParameterValue", f"The parameter {prefix} takes a single value", 400)
+    consumed.add(prefix)
+    raw = flat[prefix]
+    if shape.type_name in ("integer", "long"):
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise EndpointError("InvalidParameterValue", f"Invalid value '{raw}' for {prefix}", 400) from exc
+    if shape.type_name == "boolean":
+        if raw.lower() not in ("true", "false"):
+            raise EndpointError("InvalidParameterValue", f"Invalid value '{raw}' for {prefix}", 400)
+        return raw.lower() == "true"
+    return raw
+
+
+def _ec2_xml(shape, value, tag, out):
+    """One member as EC2 writes it: lists wrapped, their items named by the member's locationName (``item``)."""
+    if shape.type_name == "structure":
+        out.append(f"<{tag}>")
+        for name, member in shape.members.items():
+            if name in value:
+                _ec2_xml(member, value[name], member.serialization.get("name", name), out)
+        out.append(f"</{tag}>")
+    elif shape.type_name == "list":
+        if not value:
+            out.append(f"<{tag}/>")
+            return
+        out.append(f"<{tag}>")
+        item = shape.member.serialization.get("name", "member")
+        for element in value:
+            _ec2_xml(shape.member, element, item, out)
+        out.append(f"</{tag}>")
+    elif shape.type_name == "boolean":
+        out.append(f"<{tag}>{'true' if value else 'false'}</{tag}>")
+    else:
+        out.append(f"<{tag}>{_xml_escape(str(value))}</{tag}>")
+
+
+def _xml_escape(text):
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def _ec2_error_body(code, message, request_id):
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        f"<Response><Errors><Error><Code>{_xml_escape(code)}</Code><Message>{_xml_escape(message)}</Message>"
+        f"</Error></Errors><RequestID>{request_id}</RequestID></Response>"
+    ).encode("utf-8")
 
 
 def _collect_member_names(shape, names, seen):
@@ -629,7 +827,18 @@ class World:
         "deprecationTime",
         "lifecycleExecutionId",
     )
-    TOP_KEYS = ("description", "account_id", "region", "policies", "images", "executions", "faults", "omit_members")
+    TOP_KEYS = (
+        "description",
+        "account_id",
+        "region",
+        "policies",
+        "images",
+        "executions",
+        "policy_runs",
+        "faults",
+        "omit_members",
+    )
+    POLICY_RUN_KEYS = ("resources",)
 
     def __init__(self, scenario, service):
         _check_keys(scenario, self.TOP_KEYS, "scenario")
@@ -655,6 +864,8 @@ class World:
             self._add(Execution(self._execution_spec(spec, f"executions[{index}]")))
         for index, policy in enumerate(scenario.get("policies", [])):
             self._load_policy(policy, f"policies[{index}]")
+        # What /_endpoint/run_policy makes a policy's run act on, by policy name: written by hand, never computed.
+        self.policy_runs = self._policy_runs(scenario.get("policy_runs", {}))
 
     # -- scenario loading -------------------------------------------------------------------------------------
 
@@ -682,9 +893,14 @@ class World:
 
         Enumerated members (platform, buildType, ...) are not checked here: the output validator catches them.
         """
-        resources = [
-            self._resource(item, f"{where}.resources[{i}]") for i, item in enumerate(image.get("resources", []))
-        ]
+        resources, ec2 = [], {}
+        for i, item in enumerate(image.get("resources", [])):
+            resource = self._resource(item, f"{where}.resources[{i}]")
+            # The EC2 knob is the stand-in's own: it never reaches an Image Builder answer.
+            knob = resource.pop("ec2", None)
+            if knob is not None:
+                ec2[resource.get("resourceId")] = self._ami_ec2(resource, knob, f"{where}.resources[{i}].ec2")
+            resources.append(resource)
         image_type = image.get("type", "AMI")
         if image_type not in IMAGE_TYPES:
             raise ScenarioError(f"{where}.type: expected one of {list(IMAGE_TYPES)}, got {image_type!r}")
@@ -693,6 +909,9 @@ class World:
             "status": image.get("state", "AVAILABLE"),
             "type": image_type,
             "created": _epoch(image.get("dateCreated", IMAGE_DEFAULTS["dateCreated"]), f"{where}.dateCreated"),
+            "ec2": ec2,
+            # When the status was last set (the load, or a state update): a deprecated AMI's DeprecationTime.
+            "status_since": float(int(time.time())),
         }
         for key in ("platform", "osVersion", "buildType", "imageSource"):
             record[key] = image.get(key, IMAGE_DEFAULTS[key])
@@ -706,6 +925,65 @@ class World:
         if "deprecationTime" in image:
             record["deprecationTime"] = _epoch(image["deprecationTime"], f"{where}.deprecationTime")
         return record
+
+    @staticmethod
+    def _ami_ec2(resource, knob, where):
+        """``ec2`` on an image's AMI resource: what DescribeImages says of that AMI, checked key by key."""
+        if not str(resource.get("resourceId", "")).startswith("ami-"):
+            raise ScenarioError(f"{where}: only an AMI resource (resourceId ami-...) takes 'ec2'")
+        _check_keys(knob, AMI_EC2_KEYS, where)
+        info = {}
+        if "public" in knob:
+            if not isinstance(knob["public"], bool):
+                raise ScenarioError(f"{where}.public: expected true or false, got {knob['public']!r}")
+            info["public"] = knob["public"]
+        accounts = knob.get("shared_accounts", [])
+        if not isinstance(accounts, list) or not all(
+            isinstance(account, str) and _ACCOUNT_ID.match(account) for account in accounts
+        ):
+            raise ScenarioError(f"{where}.shared_accounts: expected a list of 12-digit account ids, got {accounts!r}")
+        info["shared_accounts"] = list(accounts)
+        if "last_launched" in knob:
+            info["last_launched"] = _epoch(knob["last_launched"], f"{where}.last_launched")
+        tags = knob.get("tags", {})
+        if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+            raise ScenarioError(f"{where}.tags: expected an object of tag names and string values, got {tags!r}")
+        info["tags"] = dict(tags)
+        if "snapshots" in knob:
+            snapshots = knob["snapshots"]
+            if not isinstance(snapshots, list) or not all(
+                isinstance(snap, str) and _SNAPSHOT_ID.match(snap) for snap in snapshots
+            ):
+                raise ScenarioError(f"{where}.snapshots: expected a list of snapshot ids (snap-...), got {snapshots!r}")
+            info["snapshots"] = list(snapshots)
+        return info
+
+    def _policy_runs(self, runs):
+        if not isinstance(runs, dict):
+            raise ScenarioError("scenario.policy_runs: expected an object of policy names and runs")
+        shape = self.service.model.shape_for("LifecycleExecutionResource")
+        loaded = {}
+        for name, run in runs.items():
+            where = f"policy_runs[{name!r}]"
+            _check_keys(run, self.POLICY_RUN_KEYS, where)
+            if not isinstance(run.get("resources"), list):
+                raise ScenarioError(f"{where}.resources: expected a list of resources")
+            resources = [self._resource(item, f"{where}.resources[{i}]") for i, item in enumerate(run["resources"])]
+            top = {r.get("resourceId") for r in resources if "parentResourceId" not in r}
+            for i, resource in enumerate(resources):
+                place = f"{where}.resources[{i}]"
+                errors = self.service.validator.errors(shape, _api_resource(resource), place)
+                if errors:
+                    raise ScenarioError("; ".join(errors))
+                parent = resource.get("parentResourceId")
+                if parent is None and not self.service.image_build_version_arn.search(
+                    str(resource.get("resourceId", ""))
+                ):
+                    raise ScenarioError(f"{place}: a top-level resource is an image (an image build version ARN)")
+                if parent is not None and parent not in top:
+                    raise ScenarioError(f"{place}.parentResourceId: {parent!r} is not a top-level resource of the run")
+            loaded[name] = resources
+        return loaded
 
     def _resource(self, resource, where):
         if not isinstance(resource, dict):
@@ -932,6 +1210,7 @@ class World:
         # deprecation scheduled with updateAt, which happens later.
         if "updateAt" not in params:
             image["status"] = wanted
+            image["status_since"] = float(int(now))
         self._remember("StartResourceStateUpdate", params, result)
         return result
 
@@ -1216,6 +1495,171 @@ class World:
         image = {key: value for key, value in summary.items() if key not in IMAGE_SUMMARY_ONLY}
         return {"requestId": str(uuid.uuid4()), "image": image}
 
+    # -- EC2 ------------------------------------------------------------------------------------------------------
+
+    def describe_images(self, params, region, now):
+        """EC2 DescribeImages in one region: the AMIs of the image records' resources, as the caller's account sees
+        them (its own, and others' that are public or shared with it)."""
+        if params.get("DryRun"):
+            raise EndpointError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
+        amis = [ami for ami in self._amis(region, now) if ami["OwnerId"] == self.account_id or _visible(ami, self)]
+        if "ImageIds" in params:
+            amis = self._by_ids(amis, params["ImageIds"])
+        if "Owners" in params:
+            owners = {self.account_id if owner == "self" else owner for owner in params["Owners"]}
+            amis = [ami for ami in amis if ami["OwnerId"] in owners]
+        if "ExecutableUsers" in params:
+            amis = [ami for ami in amis if _executable_by(ami, params["ExecutableUsers"], self.account_id)]
+        for name, values in _ec2_filters(params.get("Filters", [])):
+            amis = [ami for ami in amis if _ec2_filter_matches(ami, name, values)]
+        amis = [ami for ami in amis if self._included(ami, params, now)]
+        page, token = self._ec2_page(params, region, amis)
+        result = {"Images": [{key: value for key, value in ami.items() if not key.startswith("_")} for ami in page]}
+        if token is not None:
+            result["NextToken"] = token
+        return result
+
+    def _amis(self, region, now):
+        """Every AMI the image records hold in one region, as DescribeImages writes it (private fields with _)."""
+        amis = []
+        for arn, image in self.images.items():
+            state = AMI_STATES.get(image["status"], "pending")
+            if image["status"] == "DELETED" or not self.service.image_build_version_arn.search(arn):
+                continue
+            for resource in image["resources"]:
+                ami_id = str(resource.get("resourceId", ""))
+                if ami_id.startswith("ami-") and resource.get("region", self.region) == region:
+                    amis.append(self._ami(arn, image, resource, state, now))
+        return sorted(amis, key=lambda ami: ami["ImageId"])
+
+    def _ami(self, arn, image, resource, state, now):
+        name, version, build = _image_parts(arn)
+        ami_id = resource["resourceId"]
+        knob = image["ec2"].get(ami_id, {})
+        owner = resource.get("accountId", self.account_id)
+        ami_name = f"{name}-{version}-{build}"
+        windows = image["platform"] == "Windows"
+        ami = {
+            "ImageId": ami_id,
+            "ImageLocation": f"{owner}/{ami_name}",
+            "State": state,
+            "OwnerId": owner,
+            "CreationDate": _date_time(image["created"]),
+            "Public": knob.get("public", False),
+            "Architecture": "x86_64",
+            "ImageType": "machine",
+            "Name": ami_name,
+            "Description": f"Image Builder image {arn}",
+            "RootDeviceName": "/dev/xvda",
+            "RootDeviceType": "ebs",
+            "VirtualizationType": "hvm",
+            "Hypervisor": "xen",
+            "EnaSupport": True,
+            "PlatformDetails": "Windows" if windows else "Linux/UNIX",
+            "UsageOperation": "RunInstances:0002" if windows else "RunInstances",
+            "BlockDeviceMappings": [
+                {
+                    "DeviceName": f"/dev/xvd{chr(ord('a') + index)}",
+                    "Ebs": {
+                        "SnapshotId": snapshot,
+                        "DeleteOnTermination": True,
+                        "VolumeSize": 8,
+                        "VolumeType": "gp3",
+                        "Encrypted": False,
+                    },
+                }
+                for index, snapshot in enumerate(_ami_snapshots(resource, knob))
+            ],
+            "_shared_accounts": knob.get("shared_accounts", []),
+        }
+        deprecation = image.get("deprecationTime")
+        if deprecation is None and image["status"] == "DEPRECATED":
+            deprecation = image["status_since"]
+        if deprecation is not None:
+            ami["DeprecationTime"] = _date_time(deprecation)
+        ami["_deprecated"] = image["status"] == "DEPRECATED" or (deprecation is not None and deprecation <= now)
+        if "last_launched" in knob:
+            ami["LastLaunchedTime"] = _date_time(knob["last_launched"])
+        if knob.get("tags"):
+            ami["Tags"] = [{"Key": key, "Value": value} for key, value in knob["tags"].items()]
+        return ami
+
+    @staticmethod
+    def _by_ids(amis, ids):
+        malformed = [ami_id for ami_id in ids if not _AMI_ID.match(ami_id)]
+        if malformed:
+            raise EndpointError("InvalidAMIID.Malformed", f'Invalid id: "{malformed[0]}"', 400)
+        known = {ami["ImageId"] for ami in amis}
+        missing = [ami_id for ami_id in ids if ami_id not in known]
+        if missing:
+            raise EndpointError("InvalidAMIID.NotFound", f"The image id '[{', '.join(missing)}]' does not exist", 400)
+        return [ami for ami in amis if ami["ImageId"] in set(ids)]
+
+    def _included(self, ami, params, now):
+        """IncludeDisabled: "No disabled AMIs are included" by default. IncludeDeprecated: none by default, but "If you
+        are the AMI owner, all deprecated AMIs appear in the response regardless"."""
+        if ami["State"] == "disabled" and not params.get("IncludeDisabled"):
+            return False
+        if ami["_deprecated"] and ami["OwnerId"] != self.account_id and not params.get("IncludeDeprecated"):
+            return False
+        return True
+
+    def _ec2_page(self, params, region, items):
+        size = params.get("MaxResults")
+        if size is not None and size < 1:
+            raise EndpointError("InvalidParameterValue", f"Value ({size}) for parameter MaxResults is invalid.", 400)
+        scope = json.dumps(
+            dict({k: v for k, v in params.items() if k not in ("MaxResults", "NextToken")}, region=region),
+            sort_keys=True,
+        )
+        offset = 0
+        if "NextToken" in params:
+            found = self.tokens.get(params["NextToken"])
+            if found is None or found[:2] != ("DescribeImages", scope):
+                raise EndpointError("InvalidPaginationToken", "The token provided is invalid or expired.", 400)
+            offset = found[2]
+        end = len(items) if size is None else offset + size
+        token = None
+        if end < len(items):
+            token = hashlib.sha256(f"{self.token_secret}|DescribeImages|{scope}|{end}".encode()).hexdigest()
+            self.tokens[token] = ("DescribeImages", scope, end)
+        return items[offset:end], token
+
+    # -- running a policy (the control API's run_policy) --------------------------------------------------------
+
+    def run_policy(self, arn, now):
+        """A run of a lifecycle policy: a new SUCCESS execution whose resources are the scenario's ``policy_runs``
+        entry for the policy's name (what the service would do, written by hand: the endpoint computes nothing)."""
+        policy = self.policies.get(arn)
+        if policy is None:
+            raise ControlError(404, f"no lifecycle policy {arn!r} (the scenario's or one CreateLifecyclePolicy made)")
+        declared = self.policy_runs.get(policy["name"])
+        if declared is None:
+            raise ControlError(
+                409, f"the scenario has no policy_runs entry for policy {policy['name']!r}: nothing to run"
+            )
+        start = float(int(now))
+        resources = []
+        for resource in declared:
+            resource = copy.deepcopy(resource)
+            resource.setdefault("startTime", start)
+            resource.setdefault("endTime", start)
+            resources.append(resource)
+        execution_id = f"lce-{uuid.uuid4()}"
+        spec = {
+            "id": execution_id,
+            "policy": arn,
+            "images": [r["resourceId"] for r in resources if "parentResourceId" not in r],
+            "start": start,
+            "end": start,
+            "has_impacted": bool(resources),
+            "timeline": (("SUCCESS", None, None),),
+            "resources": resources,
+        }
+        self._add(Execution(spec))
+        policy["dateLastRun"] = start
+        return {"lifecycleExecutionId": execution_id}
+
     def _check_not_busy(self, arn, now):
         """Any execution touching the image holds it, a policy's too (though listing the image does not show those)."""
         for execution in self.by_image.get(arn, []):
@@ -1243,6 +1687,75 @@ class World:
             child["action"] = dict(action)
             resources.append(child)
         return resources
+
+
+def _visible(ami, world):
+    """Another account's AMI is visible when it is public or shared with the caller's account."""
+    return ami["Public"] or world.account_id in ami["_shared_accounts"]
+
+
+def _executable_by(ami, users, account_id):
+    """ExecutableUsers: ``all`` gives public AMIs; an account id (``self`` is the caller's) the AMIs shared with it.
+    An owner's implicit launch permission is not an explicit one: its own AMIs match only when shared with it."""
+    for user in users:
+        if user == "all" and ami["Public"]:
+            return True
+        if (account_id if user == "self" else user) in ami["_shared_accounts"]:
+            return True
+    return False
+
+
+# DescribeImages filters the endpoint answers (the model documents more: those are refused as not implemented).
+EC2_FILTERS = ("image-id", "is-public", "name", "owner-id", "state", "tag-key", "tag:<key>")
+
+
+def _ec2_filters(filters):
+    found = []
+    for item in filters:
+        name = item.get("Name")
+        if name is None or not item.get("Values"):
+            raise EndpointError(
+                "InvalidParameterValue", f"The filter '{name}' needs a Name and at least one Value", 400
+            )
+        if name not in EC2_FILTERS and not (name.startswith("tag:") and len(name) > 4):
+            raise EndpointError(
+                "InvalidParameterValue",
+                f"The filter '{name}' is invalid or not implemented by the local endpoint; "
+                f"use one of {list(EC2_FILTERS)}",
+                400,
+            )
+        found.append((name, [_wildcard(value) for value in item["Values"]]))
+    return found
+
+
+def _wildcard(value):
+    """EC2 filter values take ``*`` (any characters) and ``?`` (one)."""
+    return re.compile("^" + re.escape(value).replace(r"\*", ".*").replace(r"\?", ".") + "$")
+
+
+def _ec2_filter_matches(ami, name, values):
+    tags = {tag["Key"]: tag["Value"] for tag in ami.get("Tags", [])}
+    if name == "tag-key":
+        candidates = list(tags)
+    elif name.startswith("tag:"):
+        candidates = [tags[name[4:]]] if name[4:] in tags else []
+    else:
+        field = {"image-id": "ImageId", "name": "Name", "owner-id": "OwnerId", "state": "State"}.get(name)
+        candidates = ["true" if ami["Public"] else "false"] if name == "is-public" else [ami[field]]
+    return any(value.match(candidate) for value in values for candidate in candidates)
+
+
+def _ami_snapshots(resource, knob):
+    """The knob's snapshots, else the resource's own (what an execution shows), else one derived from the AMI id."""
+    if "snapshots" in knob:
+        return knob["snapshots"]
+    declared = [snap["snapshotId"] for snap in resource.get("snapshots", []) if "snapshotId" in snap]
+    return declared or [default_snapshot_id(resource["resourceId"])]
+
+
+def default_snapshot_id(ami_id):
+    """The snapshot an AMI without declared snapshots has: ``snap-`` and 17 hex digits derived from its id."""
+    return "snap-" + hashlib.sha256(ami_id.encode()).hexdigest()[:17]
 
 
 def _echo_detail_defaults(detail):
@@ -1458,6 +1971,7 @@ class FaultRule:
 
     KEYS = (
         "operation",
+        "service",
         "fault",
         "skip",
         "count",
@@ -1474,10 +1988,17 @@ class FaultRule:
         _check_keys(spec, self.KEYS, "fault rule")
         self.spec = dict(spec)
         self.operation = spec.get("operation", "*")
-        if self.operation != "*" and self.operation not in OPERATIONS:
-            raise ScenarioError(
-                f"fault rule: unknown operation {self.operation!r}; use one of {list(OPERATIONS)} or '*'"
-            )
+        known = OPERATIONS + EC2_OPERATIONS
+        if self.operation != "*" and self.operation not in known:
+            raise ScenarioError(f"fault rule: unknown operation {self.operation!r}; use one of {list(known)} or '*'")
+        self.service = spec.get("service")
+        if self.service is not None and self.service not in SERVICES:
+            raise ScenarioError(f"fault rule: unknown service {self.service!r}; use one of {list(SERVICES)}")
+        if self.operation != "*":
+            implied = EC2 if self.operation in EC2_OPERATIONS else SERVICE
+            if self.service not in (None, implied):
+                raise ScenarioError(f"fault rule: {self.operation} is an {implied} operation, not {self.service}")
+            self.service = implied
         self.kind = spec.get("fault")
         if self.kind not in FAULT_KINDS:
             raise ScenarioError(f"fault rule: 'fault' must be one of {list(FAULT_KINDS)}")
@@ -1495,7 +2016,7 @@ class FaultRule:
             if not isinstance(self.code, str):
                 raise ScenarioError("fault rule: an 'error' fault needs a 'code'")
             if self.status is None:
-                self.status = service.error_status(self.code)
+                self.status = self._status(service)
                 if self.status is None:
                     raise ScenarioError(f"fault rule: {self.code!r} is not a modeled error; give an explicit 'status'")
         self.message = spec.get("message", f"Injected {self.code or self.kind} fault")
@@ -1504,9 +2025,16 @@ class FaultRule:
         self.seen = 0
         self.fired = 0
 
-    def offer(self, operation, taken):
+    def _status(self, service):
+        """The status of a code: Image Builder's model gives its errors'; EC2 models none, so its codes come from
+        EC2_ERROR_STATUS (first, for a rule that can only hit EC2)."""
+        modeled = service.error_status(self.code)
+        ec2 = EC2_ERROR_STATUS.get(self.code)
+        return (ec2 or modeled) if self.service == EC2 else (modeled or ec2)
+
+    def offer(self, service, operation, taken):
         """Count a call; True when this rule takes it (an earlier rule may already have taken it)."""
-        if self.operation not in ("*", operation):
+        if self.operation not in ("*", operation) or self.service not in (None, service):
             return False
         self.seen += 1
         if taken or self.seen <= self.skip or (self.count is not None and self.fired >= self.count):
@@ -1586,9 +2114,13 @@ class LocalEndpoint:
 
     # -- control ---------------------------------------------------------------------------------------------------
 
-    def requests(self, operation=None):
+    def requests(self, operation=None, service=None):
         with self._log_lock:
-            return [dict(entry) for entry in self._log if operation is None or entry["operation"] == operation]
+            return [
+                dict(entry)
+                for entry in self._log
+                if operation in (None, entry["operation"]) and service in (None, entry["service"])
+            ]
 
     def add_faults(self, rules):
         if isinstance(rules, dict):
@@ -1647,11 +2179,12 @@ class LocalEndpoint:
             else:
                 self._connections.discard(connection)
 
-    def record(self, operation, params, module=None):
+    def record(self, operation, params, module=None, service=SERVICE):
         with self._log_lock:
             entry = {
                 "seq": len(self._log) + 1,
                 "time": time.time(),
+                "service": service,
                 "operation": operation,
                 "module": module,
                 "params": params,
@@ -1669,13 +2202,13 @@ class LocalEndpoint:
                 self._log_file.write(json.dumps(entry, sort_keys=True) + "\n")
                 self._log_file.flush()
 
-    def pick_fault(self, operation, entry):
+    def pick_fault(self, operation, entry, service=SERVICE):
         """The first rule that takes this call, marked on its log entry at once (a delayed call is still in flight)."""
         with self._lock:
             rule = None
             for candidate in self._faults:
                 # Every rule counts every call of its operation, so 'skip' means the same thing whatever precedes it.
-                if candidate.offer(operation, taken=rule is not None):
+                if candidate.offer(service, operation, taken=rule is not None):
                     rule = candidate
         if rule is not None:
             with self._log_lock:
@@ -1696,6 +2229,30 @@ class LocalEndpoint:
             )
         # Only what is sent loses members: replays and timelines work on the whole answer.
         return self.service.without_members(operation, result, world.omit)
+
+    def call_ec2(self, action, params, region):
+        """Validate, run and check one EC2 call; returns the answer's members or raises EndpointError (EC2 codes)."""
+        ec2 = Ec2Model.get()
+        ec2.check_input(action, params)
+        with self._lock:
+            result = getattr(self._world, _snake(action))(params, region, time.time())
+        errors = ec2.output_errors(action, result)
+        if errors:
+            LOG.error("BUG: the %s answer does not match the output shape: %s", action, "; ".join(errors))
+            raise EndpointError(
+                OUTPUT_INVALID_CODE, f"{action} answer failed output-shape validation: " + "; ".join(errors), 500
+            )
+        return result
+
+    def run_policy(self, document):
+        """``POST /_endpoint/run_policy``: ``{"lifecyclePolicyArn": ARN}`` -> ``{"lifecycleExecutionId": ...}``."""
+        if not isinstance(document, dict) or set(document) != {"lifecyclePolicyArn"}:
+            raise ControlError(400, 'expected {"lifecyclePolicyArn": "<lifecycle policy ARN>"} and nothing else')
+        arn = document["lifecyclePolicyArn"]
+        if not isinstance(arn, str):
+            raise ControlError(400, "lifecyclePolicyArn: expected a string")
+        with self._lock:
+            return self._world.run_policy(arn, time.time())
 
 
 def _calling_module(user_agent):
@@ -1773,6 +2330,10 @@ class _Handler(BaseHTTPRequestHandler):
         if parts.path.startswith(CONTROL_PREFIX):
             self._control(parts, body)
             return
+        scope = _CREDENTIAL_SCOPE.search(self.headers.get("Authorization", ""))
+        if scope is not None and scope.group(2) == EC2:
+            self._dispatch_ec2(parts, body, region=scope.group(1))
+            return
         endpoint = self.server.endpoint
         operation, uri_params = endpoint.service.route(self.command, parts.path)
         if operation not in endpoint.service.operations:
@@ -1804,9 +2365,49 @@ class _Handler(BaseHTTPRequestHandler):
         endpoint.finish(entry, 200, fault=rule and rule.kind)
         self._send_json(200, result)
 
-    def _send_fault(self, rule, entry):
+    def _dispatch_ec2(self, parts, body, region):
+        """An EC2 query-protocol request (form body, or query string): DescribeImages, answered in XML."""
         endpoint = self.server.endpoint
-        if rule.kind == "error":
+        form = parse_qs(parts.query, keep_blank_values=True)
+        for key, values in parse_qs(body, keep_blank_values=True).items():
+            form.setdefault(key, []).extend(values)
+        action = _single(form, "Action")
+        module = _calling_module(self.headers.get("User-Agent", ""))
+        try:
+            ec2 = Ec2Model.get()
+            ec2.action(form)
+            params = ec2.parse_request(action, form)
+        except EndpointError as exc:
+            self._send_ec2_error(exc, endpoint.record(action, None, module, service=EC2))
+            return
+        entry = endpoint.record(action, params, module, service=EC2)
+        rule = endpoint.pick_fault(action, entry, service=EC2)
+        if rule is not None and rule.kind != "delay":
+            self._send_fault(rule, entry, service=EC2)
+            return
+        if rule is not None:
+            time.sleep(rule.seconds)
+        request_id = str(uuid.uuid4())
+        try:
+            result = endpoint.call_ec2(action, params, region)
+        except EndpointError as exc:
+            self._send_ec2_error(exc, entry, fault=rule and rule.kind)
+            return
+        endpoint.finish(entry, 200, fault=rule and rule.kind)
+        self._send_bytes(200, ec2.answer(action, result, request_id), "text/xml;charset=UTF-8", request_id=request_id)
+
+    def _send_ec2_error(self, error, entry, fault=None):
+        status = error.status or EC2_ERROR_STATUS.get(error.code, 400)
+        request_id = str(uuid.uuid4())
+        self.server.endpoint.finish(entry, status, fault=fault, error=error.code)
+        body = _ec2_error_body(error.code, error.message, request_id)
+        self._send_bytes(status, body, "text/xml;charset=UTF-8", request_id=request_id)
+
+    def _send_fault(self, rule, entry, service=SERVICE):
+        endpoint = self.server.endpoint
+        if rule.kind == "error" and service == EC2:
+            self._send_ec2_error(EndpointError(rule.code, rule.message, rule.status), entry, fault="error")
+        elif rule.kind == "error":
             self._send_error(EndpointError(rule.code, rule.message, rule.status), entry, fault="error")
         elif rule.kind == "drop":
             endpoint.finish(entry, None, fault="drop")
@@ -1815,8 +2416,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif rule.kind == "truncate":
             endpoint.finish(entry, 200, fault="truncate")
             partial = b'{"lifecycleExecution": {"lifecycleExecutionId": "lce-'
+            if service == EC2:
+                partial = b'<?xml version="1.0" encoding="UTF-8"?>\n<DescribeImagesResponse><imagesSet><item><imageId>'
             self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "application/json" if service == SERVICE else "text/xml;charset=UTF-8")
             self.send_header("Content-Length", str(len(partial) + 512))
             self.end_headers()
             self.wfile.write(partial)
@@ -1836,12 +2439,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status, document):
         self._send_bytes(status, json.dumps(document, separators=(",", ":")).encode("utf-8"), "application/json")
 
-    def _send_bytes(self, status, body, content_type, headers=None):
+    def _send_bytes(self, status, body, content_type, headers=None, request_id=None):
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
-            self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+            self.send_header("x-amzn-RequestId", request_id or str(uuid.uuid4()))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
@@ -1861,8 +2464,8 @@ class _Handler(BaseHTTPRequestHandler):
             if route == ("GET", "health"):
                 answer = {"status": "ok"}
             elif route == ("GET", "requests"):
-                operation = parse_qs(parts.query).get("operation", [None])[0]
-                answer = endpoint.requests(operation)
+                query = parse_qs(parts.query)
+                answer = endpoint.requests(query.get("operation", [None])[0], query.get("service", [None])[0])
             elif route == ("POST", "reset"):
                 endpoint.reset()
                 answer = {"reset": True}
@@ -1878,9 +2481,14 @@ class _Handler(BaseHTTPRequestHandler):
             elif route == ("POST", "scenario"):
                 endpoint.load_scenario(document if document is not None else {})
                 answer = {"loaded": True}
+            elif route == ("POST", "run_policy"):
+                answer = endpoint.run_policy(document)
             else:
                 self._send_json(404, {"message": f"no control route {self.command} {parts.path}"})
                 return
+        except ControlError as exc:
+            self._send_json(exc.status, {"message": exc.message})
+            return
         except (ScenarioError, ValueError, TypeError) as exc:
             self._send_json(400, {"message": str(exc)})
             return

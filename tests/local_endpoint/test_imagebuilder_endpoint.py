@@ -1683,3 +1683,552 @@ def test_the_integration_images_are_listed_as_get_image_answers_them(client):
     assert FAILED_IMAGE in [s["arn"] for s in summaries] and image("1.0.0/1") in [s["arn"] for s in summaries]
     for summary in summaries:
         assert image_of(client, summary["arn"])["state"] == summary["state"]
+
+
+# -- EC2 DescribeImages ------------------------------------------------------------------------------------------------
+
+
+PREVIEW_POLICY = policy_arn("preview-golden")
+
+
+def preview(version):
+    return ARN + "image/preview-ami/" + version
+
+
+def ami(number):
+    """The integration scenario's preview AMIs: ami-0f1a00000000NNNNN (see README.md)."""
+    return f"ami-0f1a00000000{number:05d}"
+
+
+def ec2_client(url, region="us-east-1", **config):
+    config.setdefault("retries", {"total_max_attempts": 1})
+    return boto3.client(
+        "ec2",
+        endpoint_url=url,
+        region_name=region,
+        aws_access_key_id=FAKE_ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        config=Config(**config),
+    )
+
+
+def ami_ids(ec2, **params):
+    return [image_["ImageId"] for image_ in ec2.describe_images(**params)["Images"]]
+
+
+def post_ec2(url, body, region="eu-west-1"):
+    """A raw EC2 query request, signed only as far as the endpoint looks (the credential scope)."""
+    scope = f"Credential={FAKE_ACCESS_KEY}/20261203/{region}/ec2/aws4_request"
+    request = urllib.request.Request(
+        url + "/",
+        data=body.encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+            "Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0",
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+# golden-ami/3.0.0/1's first AMI, then the preview images' (ids sort: the listing is by ImageId).
+US_EAST_1 = ["ami-0c3d4e5f6a7b80001", ami(101), ami(201), ami(1101), ami(1201), ami(2101), ami(2201), ami(9101)]
+
+
+def test_describe_images_answers_the_amis_of_the_request_region_only(ep):
+    assert ami_ids(ec2_client(ep.url), Owners=["self"]) == US_EAST_1
+    assert ami_ids(ec2_client(ep.url, "eu-west-1"), Owners=["self"]) == [
+        "ami-0c3d4e5f6a7b80002",  # golden-ami/3.0.0/1's second AMI
+        ami(102),
+        ami(202),
+        ami(1102),
+        ami(2202),
+    ]
+    images = ec2_client(ep.url, "ap-southeast-2").describe_images(Owners=[ACCOUNT])["Images"]
+    assert [image_["ImageId"] for image_ in images] == [ami(103)]
+    first = images[0]
+    assert first["Name"] == "preview-ami-1.0.0-1" and first["State"] == "available" and first["OwnerId"] == ACCOUNT
+    # preview-ami/1.0.0/1 is DEPRECATED: EC2 has no such state, its AMIs carry a deprecation time.
+    assert first["Public"] is False and "Tags" not in first and "DeprecationTime" in first
+    created = datetime.datetime.fromisoformat(first["CreationDate"].replace("Z", "+00:00"))
+    assert (
+        abs((datetime.datetime.now(datetime.timezone.utc) - created) - datetime.timedelta(days=400)).total_seconds() < 5
+    )
+    # One default snapshot per AMI, derived from its id.
+    assert [m["Ebs"]["SnapshotId"] for m in first["BlockDeviceMappings"]] == ["snap-053918720d695f513"]
+    assert ami_ids(ec2_client(ep.url, "us-west-2")) == []
+
+
+def test_describe_images_by_image_id_filter_and_by_image_ids(ep):
+    ec2 = ec2_client(ep.url)
+    wanted = [ami(2201), ami(101), "ami-0f1a0000000000102"]  # the last is in eu-west-1: not here
+    assert ami_ids(ec2, Owners=["self"], Filters=[{"Name": "image-id", "Values": wanted}]) == [ami(101), ami(2201)]
+    assert ami_ids(ec2, Filters=[{"Name": "image-id", "Values": ["ami-0f1a000000000110*"]}]) == [ami(1101)]
+    assert ami_ids(ec2, ImageIds=[ami(2201), ami(101)]) == [ami(101), ami(2201)]
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        ec2.describe_images(ImageIds=[ami(101), ami(102)])
+    assert error_of(excinfo) == ("InvalidAMIID.NotFound", 400, f"The image id '[{ami(102)}]' does not exist")
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        ec2.describe_images(ImageIds=["ami-xyz"])
+    assert error_of(excinfo)[:2] == ("InvalidAMIID.Malformed", 400)
+
+
+def test_executable_users_gives_only_the_amis_shared_with_that_account(ep):
+    ec2 = ec2_client(ep.url)
+    shared = ami_ids(ec2, Owners=["self"], ExecutableUsers=["111122223333"], IncludeDeprecated=True)
+    assert shared == [ami(201)]
+    assert ec2.describe_images(ImageIds=[ami(201)])["Images"][0]["Public"] is False
+    # The owner's own launch permission is implicit, not explicit: self lists only what others shared with it.
+    assert ami_ids(ec2, ExecutableUsers=["self"]) == [] and ami_ids(ec2, ExecutableUsers=["444455556666"]) == []
+    assert ami_ids(ec2_client(ep.url, "eu-west-1"), Owners=["self"], ExecutableUsers=["all"]) == [ami(102)]
+
+
+def test_public_last_launched_and_tags_come_from_the_knob(ep):
+    eu = ec2_client(ep.url, "eu-west-1")
+    assert ami_ids(eu, Filters=[{"Name": "is-public", "Values": ["true"]}]) == [ami(102)]
+    assert ami(102) not in ami_ids(eu, Filters=[{"Name": "is-public", "Values": ["false"]}])
+    launched = eu.describe_images(ImageIds=[ami(202)])["Images"][0]["LastLaunchedTime"]
+    age = datetime.datetime.now(datetime.timezone.utc) - datetime.datetime.fromisoformat(
+        launched.replace("Z", "+00:00")
+    )
+    assert abs(age - datetime.timedelta(days=3)).total_seconds() < 5
+    assert "LastLaunchedTime" not in eu.describe_images(ImageIds=[ami(102)])["Images"][0]
+    scenario = {
+        "images": [
+            {
+                "arn": image("1.0.0/1"),
+                "resources": [
+                    {"resourceId": ami(1), "ec2": {"tags": {"Team": "core", "Env": "prod"}, "snapshots": SNAPS}},
+                    {"resourceId": ami(2), "ec2": {"tags": {"Team": "edge"}}},
+                ],
+            }
+        ]
+    }
+    with LocalEndpoint(scenario) as tagged:
+        ec2 = ec2_client(tagged.url)
+        first = ec2.describe_images(ImageIds=[ami(1)])["Images"][0]
+        assert first["Tags"] == [{"Key": "Team", "Value": "core"}, {"Key": "Env", "Value": "prod"}]
+        assert [(m["DeviceName"], m["Ebs"]["SnapshotId"]) for m in first["BlockDeviceMappings"]] == [
+            ("/dev/xvda", SNAPS[0]),
+            ("/dev/xvdb", SNAPS[1]),
+        ]
+        assert ami_ids(ec2, Filters=[{"Name": "tag:Team", "Values": ["edge"]}]) == [ami(2)]
+        assert ami_ids(ec2, Filters=[{"Name": "tag:Env", "Values": ["prod"]}]) == [ami(1)]
+        # A value under another key does not match.
+        assert ami_ids(ec2, Filters=[{"Name": "tag:Env", "Values": ["edge"]}]) == []
+        assert ami_ids(ec2, Filters=[{"Name": "tag-key", "Values": ["Env"]}]) == [ami(1)]
+
+
+SNAPS = ["snap-0123456789abcdef0", "snap-0123456789abcdef1"]
+FOREIGN = "210987654321"
+STATES_SCENARIO = {
+    "images": [
+        {"arn": image("1.0.0/1"), "resources": [{"resourceId": ami(1)}]},
+        {"arn": image("1.0.0/2"), "state": "DEPRECATED", "resources": [{"resourceId": ami(2)}]},
+        {
+            "arn": image("1.0.0/3"),
+            "deprecationTime": "2024-04-01T00:00:00Z",
+            "state": "DEPRECATED",
+            "resources": [{"resourceId": ami(3)}],
+        },
+        {"arn": image("1.0.0/4"), "state": "DISABLED", "resources": [{"resourceId": ami(4)}]},
+        # Another account's AMI shared with this one (a distribution's target account).
+        {
+            "arn": image("1.0.0/5"),
+            "state": "DEPRECATED",
+            "resources": [{"resourceId": ami(5), "accountId": FOREIGN, "ec2": {"shared_accounts": [ACCOUNT]}}],
+        },
+        {"arn": image("1.0.0/6"), "state": "DELETED", "resources": [{"resourceId": ami(6)}]},
+    ]
+}
+
+
+def test_deprecated_and_disabled_amis_follow_the_model_rules():
+    with LocalEndpoint(STATES_SCENARIO) as ep:
+        ec2, client = ec2_client(ep.url), make_client(ep.url)
+        # "If you are the AMI owner, all deprecated AMIs appear ... regardless"; disabled ones only when asked for.
+        assert ami_ids(ec2, Owners=["self"]) == [ami(1), ami(2), ami(3)]
+        assert ami_ids(ec2, Owners=["self"], IncludeDisabled=True) == [ami(1), ami(2), ami(3), ami(4)]
+        # Another owner's deprecated AMI: only with IncludeDeprecated ("Default: No deprecated AMIs are included").
+        assert ami_ids(ec2) == [ami(1), ami(2), ami(3)]
+        assert ami_ids(ec2, IncludeDeprecated=True) == [ami(1), ami(2), ami(3), ami(5)]
+        assert ami_ids(ec2, IncludeDeprecated=True, Owners=[FOREIGN]) == [ami(5)]
+        assert ami_ids(ec2, IncludeDeprecated=True, ExecutableUsers=["self"]) == [ami(5)]
+        every = {i["ImageId"]: i for i in ec2.describe_images(IncludeDeprecated=True, IncludeDisabled=True)["Images"]}
+        assert {key: value["State"] for key, value in every.items()} == {
+            ami(1): "available",
+            ami(2): "available",
+            ami(3): "available",
+            ami(4): "disabled",
+            ami(5): "available",
+        }
+        assert "DeprecationTime" not in every[ami(1)] and "DeprecationTime" in every[ami(2)]
+        assert every[ami(3)]["DeprecationTime"] == "2024-04-01T00:00:00.000Z"
+        # A DELETED image's AMIs are deregistered: listed nowhere, not found by id.
+        with pytest.raises(botocore.exceptions.ClientError, match="InvalidAMIID.NotFound"):
+            ec2.describe_images(ImageIds=[ami(6)])
+        # The image record is the one source: a state update shows in EC2 at once.
+        client.start_resource_state_update(resourceArn=image("1.0.0/1"), state={"status": "DISABLED"})
+        assert ami_ids(ec2, Owners=["self"]) == [ami(2), ami(3)]
+        client.start_resource_state_update(resourceArn=image("1.0.0/4"), state={"status": "DEPRECATED"})
+        assert "DeprecationTime" in ec2.describe_images(ImageIds=[ami(4)])["Images"][0]
+
+
+def test_describe_images_pages_with_max_results_and_otherwise_answers_everything(ep):
+    ec2 = ec2_client(ep.url)
+    whole = ec2.describe_images(Owners=["self"])
+    assert "NextToken" not in whole and len(whole["Images"]) == len(US_EAST_1)
+    ids, tokens, request = [], [], {"Owners": ["self"], "MaxResults": 3}
+    while True:
+        page = ec2.describe_images(**request)
+        assert len(page["Images"]) <= 3
+        ids += [i["ImageId"] for i in page["Images"]]
+        if "NextToken" not in page:
+            break
+        tokens.append(page["NextToken"])
+        request["NextToken"] = page["NextToken"]
+    assert ids == US_EAST_1 and len(tokens) == 2
+    pages = ec2.get_paginator("describe_images").paginate(Owners=["self"], PaginationConfig={"PageSize": 2})
+    assert [i["ImageId"] for page in pages for i in page["Images"]] == US_EAST_1
+    # A token belongs to its request: other parameters (or another region) refuse it.
+    for other in (ec2_client(ep.url, "eu-west-1"), ec2):
+        with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+            other.describe_images(Owners=["amazon"] if other is ec2 else ["self"], NextToken=tokens[0], MaxResults=3)
+        assert error_of(excinfo)[:2] == ("InvalidPaginationToken", 400)
+    unchecked = ec2_client(ep.url, parameter_validation=False)
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        unchecked.describe_images(MaxResults=0)
+    assert error_of(excinfo)[:2] == ("InvalidParameterValue", 400)
+
+
+def test_describe_images_requests_are_read_as_botocore_serializes_them(ep):
+    ec2 = ec2_client(ep.url, "eu-west-1")
+    ec2.describe_images(
+        Owners=["self"],
+        ExecutableUsers=["111122223333"],
+        Filters=[{"Name": "image-id", "Values": [ami(102), ami(202)]}],
+        IncludeDeprecated=True,
+        IncludeDisabled=True,
+        MaxResults=5,
+    )
+    assert ep.requests(service="ec2")[0]["params"] == {
+        "Owners": ["self"],
+        "ExecutableUsers": ["111122223333"],
+        "Filters": [{"Name": "image-id", "Values": [ami(102), ami(202)]}],
+        "IncludeDeprecated": True,
+        "IncludeDisabled": True,
+        "MaxResults": 5,
+    }
+
+
+def test_ec2_errors_are_xml_as_ec2_writes_them(ep):
+    status, body = post_ec2(ep.url, "Action=DescribeImages&Version=2016-11-15&Colour=red")
+    assert status == 400
+    assert re.fullmatch(
+        r'<\?xml version="1.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>UnknownParameter</Code>'
+        r"<Message>The parameter Colour is not recognized</Message></Error></Errors><RequestID>[0-9a-f-]{36}"
+        r"</RequestID></Response>",
+        body,
+    ), body
+    assert post_ec2(ep.url, "Action=Explode&Version=2016-11-15")[1].count("<Code>InvalidAction</Code>") == 1
+    assert "<Code>NoSuchVersion</Code>" in post_ec2(ep.url, "Action=DescribeImages&Version=2014-01-01")[1]
+    assert (
+        "<Code>InvalidParameterValue</Code>"
+        in post_ec2(ep.url, "Action=DescribeImages&Version=2016-11-15&MaxResults=many")[1]
+    )
+    status, body = post_ec2(ep.url, "Action=DescribeImages&Version=2016-11-15&Owner.1=self&MaxResults=1")
+    assert status == 200 and body.startswith(
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<DescribeImagesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>'
+    )
+    assert "<imagesSet><item>" in body and "<imageId>ami-0c3d4e5f6a7b80002</imageId>" in body
+    assert "<tagSet>" not in body and "<nextToken>" in body
+    ec2 = ec2_client(ep.url)
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        ec2.describe_instances()
+    assert error_of(excinfo) == (
+        "UnsupportedOperation",
+        400,
+        "The action DescribeInstances is not implemented by the local endpoint.",
+    )
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        ec2.describe_images(Filters=[{"Name": "colour", "Values": ["red"]}])
+    assert error_of(excinfo)[:2] == ("InvalidParameterValue", 400) and "colour" in error_of(excinfo)[2]
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        ec2.describe_images(DryRun=True)
+    assert error_of(excinfo)[:2] == ("DryRunOperation", 412)
+    assert [(r["operation"], r["error"]) for r in ep.requests(service="ec2")][:3] == [
+        ("DescribeImages", "UnknownParameter"),
+        ("Explode", "InvalidAction"),
+        ("DescribeImages", "NoSuchVersion"),
+    ]
+
+
+def test_an_answer_off_the_ec2_model_is_a_bug_and_a_500(ep, monkeypatch, caplog):
+    # EC2 has no "deprecated" state: an endpoint that sent one would be caught before the answer leaves.
+    monkeypatch.setitem(endpoint_module.AMI_STATES, "AVAILABLE", "deprecated")
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        ec2_client(ep.url).describe_images(Owners=["self"])
+    code, status, message = error_of(excinfo)
+    assert (code, status) == ("LocalEndpointOutputValidationError", 500) and "Images.1.State" in message
+    assert any("BUG" in record.getMessage() for record in caplog.records)
+
+
+def test_request_limit_exceeded_is_ec2_throttling_that_botocore_retries(ep):
+    ep.add_faults([{"operation": "DescribeImages", "fault": "error", "code": "RequestLimitExceeded", "count": 2}])
+    retrying = ec2_client(ep.url, retries={"mode": "standard", "total_max_attempts": 3})
+    answer = retrying.describe_images(Owners=["self"])
+    assert len(answer["Images"]) == len(US_EAST_1) and answer["ResponseMetadata"]["RetryAttempts"] == 2
+    assert [(r["status"], r["fault"], r["error"]) for r in ep.requests("DescribeImages")] == [
+        (503, "error", "RequestLimitExceeded"),
+        (503, "error", "RequestLimitExceeded"),
+        (200, None, None),
+    ]
+    ep.add_faults([{"service": "ec2", "fault": "error", "code": "RequestLimitExceeded"}])
+    with pytest.raises(botocore.exceptions.ClientError) as excinfo:
+        ec2_client(ep.url).describe_images(Owners=["self"])
+    assert error_of(excinfo)[:2] == ("RequestLimitExceeded", 503)
+
+
+def test_fault_rules_target_a_service(ep, client):
+    ep.add_faults([{"service": "ec2", "fault": "error", "code": "Unavailable", "count": None}])
+    assert status_of(client, lce(101)) == "PENDING", "an ec2 rule never takes an Image Builder call"
+    with pytest.raises(botocore.exceptions.ClientError, match="Unavailable"):
+        ec2_client(ep.url).describe_images()
+    ep.clear_faults()
+    ep.add_faults([{"service": "imagebuilder", "fault": "drop", "count": None}])
+    assert ami_ids(ec2_client(ep.url, "ap-southeast-2")) == [ami(103)]
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(101))
+    for rule in (
+        {"operation": "DescribeImages", "service": "imagebuilder", "fault": "drop"},
+        {"service": "s3", "fault": "drop"},
+        {"operation": "DescribeInstances", "fault": "drop"},
+    ):
+        with pytest.raises(endpoint_module.ScenarioError):
+            ep.add_faults([rule])
+
+
+def test_the_log_names_the_service_operation_and_module_of_each_call(ep, client):
+    named = ec2_client(ep.url, user_agent_extra="ansible-module/imagebuilder_lifecycle_policy_preview_info")
+    named.describe_images(Owners=["self"])
+    client.get_image(imageBuildVersionArn=preview("1.0.0/1"))
+    log = control(ep.url, "GET", "requests")[1]
+    assert [(r["service"], r["operation"], r["module"]) for r in log] == [
+        ("ec2", "DescribeImages", "imagebuilder_lifecycle_policy_preview_info"),
+        ("imagebuilder", "GetImage", None),
+    ]
+    assert [r["seq"] for r in control(ep.url, "GET", "requests?service=ec2")[1]] == [1]
+    assert [r["seq"] for r in control(ep.url, "GET", "requests?service=imagebuilder")[1]] == [2]
+
+
+def test_log_file_lines_carry_the_service(tmp_path):
+    log_path = tmp_path / "requests.jsonl"
+    with LocalEndpoint(os.path.join(SCENARIOS, "integration.json"), log_path=str(log_path)) as ep:
+        ec2_client(ep.url).describe_images()
+        make_client(ep.url).get_image(imageBuildVersionArn=preview("1.0.0/1"))
+    lines = [json.loads(line) for line in log_path.read_text(encoding="utf-8").splitlines()]
+    assert [(r["service"], r["operation"], r["status"]) for r in lines] == [
+        ("ec2", "DescribeImages", 200),
+        ("imagebuilder", "GetImage", 200),
+    ]
+
+
+@pytest.mark.parametrize(
+    "resource, words",
+    [
+        (
+            {"resourceId": ami(1), "ec2": {"colour": "red"}},
+            r"images\[0\]\.resources\[0\]\.ec2: unknown keys \['colour'\]",
+        ),
+        ({"resourceId": ami(1), "ec2": {"public": "yes"}}, r"resources\[0\]\.ec2\.public"),
+        ({"resourceId": ami(1), "ec2": {"shared_accounts": ["1111"]}}, r"resources\[0\]\.ec2\.shared_accounts"),
+        ({"resourceId": ami(1), "ec2": {"shared_accounts": "111122223333"}}, r"ec2\.shared_accounts"),
+        ({"resourceId": ami(1), "ec2": {"last_launched": "yesterday"}}, r"resources\[0\]\.ec2\.last_launched"),
+        ({"resourceId": ami(1), "ec2": {"tags": {"a": 1}}}, r"resources\[0\]\.ec2\.tags"),
+        ({"resourceId": ami(1), "ec2": {"snapshots": ["vol-1"]}}, r"resources\[0\]\.ec2\.snapshots"),
+        ({"resourceId": ami(1), "ec2": ["public"]}, r"resources\[0\]\.ec2: expected an object"),
+        ({"resourceId": "snap-0123456789abcdef0", "ec2": {}}, r"resources\[0\]\.ec2: only an AMI resource"),
+    ],
+)
+def test_malformed_ec2_knobs_are_refused_naming_the_place(resource, words):
+    with pytest.raises(endpoint_module.ScenarioError, match=words):
+        LocalEndpoint({"images": [{"arn": image("1.0.0/1"), "resources": [resource]}]})
+
+
+def test_the_ec2_knob_never_reaches_an_image_builder_answer():
+    resources = [{"accountId": ACCOUNT, "resourceId": ami(1), "region": "us-east-1", "state": {"status": "SUCCESS"}}]
+    knob = {"public": True, "shared_accounts": ["111122223333"], "last_launched": "-P3D", "tags": {"a": "b"}}
+
+    def answers(scenario_resources):
+        with LocalEndpoint({"images": [{"arn": image("3.0.0/1"), "resources": scenario_resources}]}) as ep:
+            client = make_client(ep.url)
+            got = [answer_of(client.get_image, imageBuildVersionArn=image("3.0.0/1"))]
+            got.append(answer_of(client.list_image_build_versions)["imageSummaryList"])
+            started = client.start_resource_state_update(
+                resourceArn=image("3.0.0/1"), state={"status": "DEPRECATED"}, **WITH_AMIS
+            )["lifecycleExecutionId"]
+            got.append(
+                answer_of(
+                    client.list_lifecycle_execution_resources,
+                    lifecycleExecutionId=started,
+                    parentResourceId=image("3.0.0/1"),
+                )["resources"]
+            )
+        for answer in got[:1]:
+            answer.pop("requestId")
+        for resource in got[2]:
+            resource.pop("startTime", None)
+        got[1][0].pop("lifecycleExecutionId", None)
+        return got
+
+    assert answers([dict(resources[0], ec2=knob)]) == answers(resources)
+
+
+def test_the_preview_scenario_has_the_images_and_amis_the_readme_lists(client):
+    summaries = client.list_image_build_versions(filters=[{"name": "name", "values": ["preview-ami", "other-ami"]}])[
+        "imageSummaryList"
+    ]
+    amis = {s["arn"]: [(a["image"], a["region"]) for a in s["outputResources"]["amis"]] for s in summaries}
+    assert amis == {
+        preview("1.2.0/2"): [(ami(2201), "us-east-1"), (ami(2202), "eu-west-1")],
+        preview("1.2.0/1"): [(ami(2101), "us-east-1")],
+        preview("1.1.0/2"): [(ami(1201), "us-east-1")],
+        preview("1.1.0/1"): [(ami(1101), "us-east-1"), (ami(1102), "eu-west-1")],
+        preview("1.0.0/2"): [(ami(201), "us-east-1"), (ami(202), "eu-west-1")],
+        preview("1.0.0/1"): [(ami(101), "us-east-1"), (ami(102), "eu-west-1"), (ami(103), "ap-southeast-2")],
+        ARN + "image/other-ami/1.0.0/1": [(ami(9101), "us-east-1")],
+    }
+    assert list(amis)[:6] == [preview(v) for v in ("1.2.0/2", "1.2.0/1", "1.1.0/2", "1.1.0/1", "1.0.0/2", "1.0.0/1")]
+    assert image_of(client, preview("1.1.0/2"))["tags"] == {"Retain": "yes"}
+    policy = client.get_lifecycle_policy(lifecyclePolicyArn=PREVIEW_POLICY)["lifecyclePolicy"]
+    assert policy["status"] == "ENABLED" and policy["resourceSelection"]["recipes"][0]["name"] == "preview-ami"
+
+
+# -- running a policy (/_endpoint/run_policy) --------------------------------------------------------------------------
+
+
+def run_policy(url, arn):
+    return control(url, "POST", "run_policy", {"lifecyclePolicyArn": arn})
+
+
+def resources_of(client, execution_id, parent=None):
+    params = {"lifecycleExecutionId": execution_id}
+    if parent is not None:
+        params["parentResourceId"] = parent
+    return client.list_lifecycle_execution_resources(**params)["resources"]
+
+
+def test_run_policy_starts_an_execution_of_the_scenario_run(ep, client):
+    before = time.time()
+    status, answer = run_policy(ep.url, PREVIEW_POLICY)
+    assert status == 200 and list(answer) == ["lifecycleExecutionId"]
+    execution_id = answer["lifecycleExecutionId"]
+    assert re.fullmatch(r"lce-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", execution_id)
+    listed = client.list_lifecycle_executions(resourceArn=PREVIEW_POLICY)["lifecycleExecutions"]
+    assert [e["lifecycleExecutionId"] for e in listed] == [execution_id]
+    execution = client.get_lifecycle_execution(lifecycleExecutionId=execution_id)["lifecycleExecution"]
+    assert execution["state"] == {"status": "SUCCESS"} and execution["lifecyclePolicyArn"] == PREVIEW_POLICY
+    assert execution["resourcesImpactedSummary"] == {"hasImpactedResources": True}
+    assert int(before) <= execution["startTime"].timestamp() <= time.time()
+
+    top = resources_of(client, execution_id)
+    assert [(r["resourceId"], r["action"]["name"], r["state"]["status"]) for r in top] == [
+        (preview("1.0.0/1"), "DELETE", "SUCCESS"),
+        (preview("1.0.0/2"), "DEPRECATE", "SUCCESS"),
+        (preview("1.1.0/1"), "DEPRECATE", "SUCCESS"),
+    ]
+    deleted = resources_of(client, execution_id, preview("1.0.0/1"))
+    # The AMIs an exclusion rule keeps are listed too, SKIPPED, as the user guide says the service reports them.
+    assert [(r["resourceId"], r["region"], r["action"]["name"], r["state"]["status"]) for r in deleted] == [
+        (ami(101), "us-east-1", "DELETE", "SUCCESS"),
+        (ami(102), "eu-west-1", "DELETE", "SKIPPED"),
+        (ami(103), "ap-southeast-2", "DELETE", "SKIPPED"),
+    ]
+    assert deleted[0]["snapshots"] == [{"snapshotId": "snap-17aa28bc5c436d73f", "state": {"status": "SUCCESS"}}]
+    # The snapshot the run deletes is the one EC2 shows on that AMI.
+    ec2_snapshots = ec2_client(ep.url).describe_images(ImageIds=[ami(101)])["Images"][0]["BlockDeviceMappings"]
+    assert [m["Ebs"]["SnapshotId"] for m in ec2_snapshots] == ["snap-17aa28bc5c436d73f"]
+    skipped = resources_of(client, execution_id, preview("1.0.0/2"))
+    assert [(r["resourceId"], r["state"]["status"]) for r in skipped] == [(ami(201), "SKIPPED"), (ami(202), "SKIPPED")]
+    deprecated = resources_of(client, execution_id, preview("1.1.0/1"))
+    assert [(r["resourceId"], r["region"], r["action"]["name"]) for r in deprecated] == [
+        (ami(1101), "us-east-1", "DEPRECATE"),
+        (ami(1102), "eu-west-1", "DEPRECATE"),
+    ]
+    assert all(r["startTime"] == execution["startTime"] for r in top + deleted + deprecated)
+    # The service's dateLastRun, and the images' last execution of a lifecycle policy.
+    policy = client.get_lifecycle_policy(lifecyclePolicyArn=PREVIEW_POLICY)["lifecyclePolicy"]
+    assert policy["dateLastRun"] == execution["startTime"]
+    assert image_of(client, preview("1.0.0/1"))["lifecycleExecutionId"] == execution_id
+    # Each run is a new execution, newest first.
+    again = run_policy(ep.url, PREVIEW_POLICY)[1]["lifecycleExecutionId"]
+    listed = client.list_lifecycle_executions(resourceArn=PREVIEW_POLICY)["lifecycleExecutions"]
+    assert again != execution_id and {e["lifecycleExecutionId"] for e in listed} == {execution_id, again}
+    assert control(ep.url, "POST", "reset")[0] == 200
+    assert client.list_lifecycle_executions(resourceArn=PREVIEW_POLICY)["lifecycleExecutions"] == []
+
+
+def test_run_policy_refuses_an_unknown_policy_a_policy_without_a_run_and_a_bad_body(ep, client):
+    cases = [
+        ({"lifecyclePolicyArn": policy_arn("no-such-policy")}, 404, "no lifecycle policy"),
+        # golden-ami-cleanup only owns executions (no details): no policy to run.
+        ({"lifecyclePolicyArn": POLICY}, 404, "no lifecycle policy"),
+        ({"lifecyclePolicyArn": NIGHTLY}, 409, "no policy_runs entry for policy 'nightly-sweep'"),
+        ({"arn": PREVIEW_POLICY}, 400, "lifecyclePolicyArn"),
+        ({"lifecyclePolicyArn": 1}, 400, "string"),
+    ]
+    for document, code, words in cases:
+        with pytest.raises(urllib.error.HTTPError) as excinfo:
+            control(ep.url, "POST", "run_policy", document)
+        assert excinfo.value.code == code and words in json.loads(excinfo.value.read())["message"], document
+    assert len(client.list_lifecycle_executions(resourceArn=NIGHTLY, maxResults=25)["lifecycleExecutions"]) == 25
+
+
+def test_run_policy_runs_a_policy_created_through_the_api():
+    top = {"resourceId": image("1.0.0/1"), "state": {"status": "SUCCESS"}, "action": {"name": "DEPRECATE"}}
+    scenario = {"policy_runs": {"Golden AMI": {"resources": [top]}}}
+    with LocalEndpoint(scenario) as ep:
+        client = make_client(ep.url)
+        with pytest.raises(urllib.error.HTTPError) as excinfo:
+            run_policy(ep.url, policy_arn("golden-ami"))
+        assert excinfo.value.code == 404
+        arn = client.create_lifecycle_policy(**policy_request())["lifecyclePolicyArn"]
+        execution_id = run_policy(ep.url, arn)[1]["lifecycleExecutionId"]
+        assert [r["resourceId"] for r in resources_of(client, execution_id)] == [image("1.0.0/1")]
+
+
+@pytest.mark.parametrize(
+    "runs, words",
+    [
+        ([], "policy_runs: expected an object"),
+        ({"p": {"resources": [], "status": "FAILED"}}, r"policy_runs\['p'\]: unknown keys \['status'\]"),
+        ({"p": {}}, r"policy_runs\['p'\]\.resources: expected a list"),
+        ({"p": {"resources": [{"resourceId": ami(1)}]}}, r"resources\[0\]: a top-level resource is an image"),
+        (
+            {"p": {"resources": [{"resourceId": ami(1), "parentResourceId": image("1.0.0/1")}]}},
+            r"resources\[0\]\.parentResourceId",
+        ),
+        (
+            {"p": {"resources": [{"resourceId": image("1.0.0/1"), "action": {"name": "EXPLODE"}}]}},
+            r"policy_runs\['p'\]\.resources\[0\]\.action\.name",
+        ),
+    ],
+)
+def test_malformed_policy_runs_are_refused(runs, words):
+    with pytest.raises(endpoint_module.ScenarioError, match=words):
+        LocalEndpoint({"policy_runs": runs})
+
+
+def test_policy_runs_of_the_shipped_scenarios_form_the_service_tree():
+    with open(os.path.join(SCENARIOS, "integration.json"), encoding="utf-8") as handle:
+        runs = json.load(handle)["policy_runs"]
+    build_version = endpoint_module.ServiceModel.get().image_build_version_arn
+    for run in runs.values():
+        top = [r["resourceId"] for r in run["resources"] if "parentResourceId" not in r]
+        assert all(build_version.search(arn) for arn in top)
+        assert {r["parentResourceId"] for r in run["resources"] if "parentResourceId" in r} <= set(top)
