@@ -14,6 +14,11 @@ once, in a shuffled order, so that a busy moment on the machine falls on module 
   boto3 paginator loop at the best page size. Data floor: a trivial module returning the same answer
   (benchmarks/modules/bench_echo.py) plus the bare loop, which adds what Ansible itself spends carrying a result
   that large;
+* preview 500: imagebuilder_lifecycle_policy_preview_info on a policy over 500 image build versions of one recipe
+  (50 versions of 10 builds), each with an AMI in 3 regions, whose rules read EC2 (snapshots, AMI exclusions with a
+  shared account). Floor: ping plus a bare boto3 script making the same calls in one session
+  (benchmarks/bare_boto3.py preview). Data floor: the echo module returning the module's own result plus that script.
+  The API calls the module makes are counted from the request log against the bound (pages, never a call per image);
 * wait: a wait on an execution whose terminal status appears at a known time, counted from the endpoint's
   request log (one GetLifecycleExecution per poll, none after the terminal status) and timed from the terminal
   status to the module returning its result;
@@ -52,6 +57,7 @@ from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import PAGE
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import REGION
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import execution_id
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import image_arn
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import page_size
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import policy_arn
 
 HERE = Path(__file__).resolve().parent
@@ -80,13 +86,22 @@ LISTINGS = {
     ),
     "res 10k": ({"lifecycle_execution_id": RES_ID, "include_resources": True}, ("resources", RES_ID), RESOURCES),
 }
+# The preview case: a policy over PREVIEW_IMAGES image build versions, each with one AMI in every PREVIEW_REGIONS.
+PREVIEW = "imagebuilder_ops.aws.imagebuilder_lifecycle_policy_preview_info"
+PREVIEW_CASE = "preview 500"
+PREVIEW_POLICY = "bench-preview"
+PREVIEW_IMAGES = 500
+PREVIEW_BUILDS = 10  # per recipe version
+PREVIEW_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
+PREVIEW_SHARED = "111122223333"
+PREVIEW_AMI_BATCH = 200  # AMI IDs per DescribeImages (module_utils/lifecycle_preview.py's AMI_BATCH)
 WAIT_SLEEP = 2
 # The terminal status appears this long after the first poll: just after the third poll (0, 2, 4 s), so that
 # the module sees it nearly a whole wait_sleep later, the worst case the goal allows for.
 WAIT_TERMINAL_AFTER = 2 * WAIT_SLEEP + 0.3
 RATIO_GOAL = 1.10
 # Against the data floor (what Ansible spends carrying the same result), the large listings must add nothing.
-DATA_FLOOR_GOAL = {"list 1k": 1.10, "list 10k": 1.00, "res 10k": 1.00}
+DATA_FLOOR_GOAL = {"list 1k": 1.10, "list 10k": 1.00, "res 10k": 1.00, PREVIEW_CASE: 1.20}
 # Against the ping floor, only the small cases have a goal; the large ones show it as information.
 FLOOR_GOAL = {"get": 1.10, "list 1k": 1.10}
 
@@ -186,7 +201,73 @@ def scenario(wait_reps):
         {"arn": policy_arn(name), "generate_executions": count, "generate_id_prefix": f"{count:08x}"}
         for name, count in (("bench-1k", 1000), ("bench-10k", 10000))
     ]
-    return {"description": "benchmarks/run.py", "executions": executions, "policies": policies}
+    policies.append(preview_policy())
+    return {
+        "description": "benchmarks/run.py",
+        "executions": executions,
+        "policies": policies,
+        "images": preview_images(),
+    }
+
+
+def preview_policy():
+    """Deprecate after 30 days (not AMIs launched in the last week or shared with PREVIEW_SHARED), delete after 90
+    keeping the 2 newest of each version, with their snapshots (not public AMIs)."""
+    return {
+        "arn": policy_arn(PREVIEW_POLICY),
+        "name": PREVIEW_POLICY,
+        "status": "ENABLED",
+        "executionRole": "ImageBuilderLifecycleRole",
+        "resourceType": "AMI_IMAGE",
+        "policyDetails": [
+            {
+                "action": {"type": "DEPRECATE", "includeResources": {"amis": True}},
+                "filter": {"type": "AGE", "value": 30, "unit": "DAYS"},
+                "exclusionRules": {
+                    "amis": {"lastLaunched": {"value": 7, "unit": "DAYS"}, "sharedAccounts": [PREVIEW_SHARED]}
+                },
+            },
+            {
+                "action": {"type": "DELETE", "includeResources": {"amis": True, "snapshots": True}},
+                "filter": {"type": "AGE", "value": 90, "unit": "DAYS", "retainAtLeast": 2},
+                "exclusionRules": {"amis": {"isPublic": True}},
+            },
+        ],
+        "resourceSelection": {"recipes": [{"name": PREVIEW_POLICY, "semanticVersion": "1.x.x"}]},
+        "dateCreated": "2024-05-01T00:00:00Z",
+    }
+
+
+def preview_images():
+    """PREVIEW_IMAGES builds, one every 12 hours back from now, each with an AMI per region; some AMIs public,
+    shared or launched lately, so that every exclusion rule has work."""
+    images = []
+    for n in range(PREVIEW_IMAGES):
+        version, build = divmod(n, PREVIEW_BUILDS)
+        resources = []
+        for r, region in enumerate(PREVIEW_REGIONS):
+            ec2 = {}
+            if n % 7 == 0 and region == "eu-west-1":
+                ec2["public"] = True
+            if n % 11 == 0 and region == "us-east-1":
+                ec2["shared_accounts"] = [PREVIEW_SHARED]
+            if n % 5 == 0:
+                ec2["last_launched"] = "-P2D"
+            resource = {"accountId": ACCOUNT, "resourceId": f"ami-0b{n:06x}{r:09x}", "region": region}
+            if ec2:
+                resource["ec2"] = ec2
+            resources.append(resource)
+        arn = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image/{PREVIEW_POLICY}/1.{version}.0/{build + 1}"
+        images.append({"arn": arn, "dateCreated": f"-PT{12 * (PREVIEW_IMAGES - n)}H", "resources": resources})
+    return images
+
+
+def preview_call_bound(page_size):
+    """The calls a preview of PREVIEW_POLICY needs at most: the policy by name (a listing and a read), the pages of
+    its image build versions, and per region a DescribeImages per batch of AMIs, and again per shared account."""
+    pages = -(-PREVIEW_IMAGES // page_size)
+    batches = -(-PREVIEW_IMAGES // PREVIEW_AMI_BATCH)
+    return 2 + pages + len(PREVIEW_REGIONS) * batches * 2
 
 
 def wait_id(rep):
@@ -354,6 +435,36 @@ class Bench:
             self.samples[f"{case}: bare boto3"].pop()
         self.ansible(f"{case}: echo", "bench_echo", {"path": str(self.data[case])}, lambda a: None)
 
+    def preview_module(self, keep=None):
+        def expect(answer):
+            got = answer.get("lifecycle_policy_preview", {})
+            counted = sum(got.get("summary", {}).values())
+            if counted != PREVIEW_IMAGES or not got.get("resources"):
+                return f"{counted} images previewed, {len(got.get('resources') or [])} acted on"
+            if keep is not None:
+                keep.write_text(json.dumps(got))
+            return None
+
+        before = max((e["seq"] for e in self.endpoint.requests()), default=0)
+        self.ansible(f"{PREVIEW_CASE}: module", PREVIEW, {"name": PREVIEW_POLICY}, expect)
+        made = [
+            e
+            for e in self.endpoint.requests()
+            if e["seq"] > before and e.get("module") == "imagebuilder_lifecycle_policy_preview_info"
+        ]
+        self.samples[f"{PREVIEW_CASE}: module"][-1]["calls"] = len(made)
+
+    def preview_bare(self):
+        self.bare(f"{PREVIEW_CASE}: bare boto3", "preview", PREVIEW_POLICY, PREVIEW_IMAGES)
+
+    def preview_echo(self):
+        if PREVIEW_CASE not in self.data:
+            # The module's own result is the data; this first run is not a sample of its own.
+            self.data[PREVIEW_CASE] = self.workdir / "data-preview.json"
+            self.preview_module(keep=self.data[PREVIEW_CASE])
+            self.samples[f"{PREVIEW_CASE}: module"].pop()
+        self.ansible(f"{PREVIEW_CASE}: echo", "bench_echo", {"path": str(self.data[PREVIEW_CASE])}, lambda a: None)
+
     def wait(self, rep):
         ident = wait_id(rep)
         args = {"lifecycle_execution_id": ident, "wait": True, "wait_sleep": WAIT_SLEEP, "wait_timeout": 120}
@@ -418,6 +529,7 @@ class Bench:
                         lambda c=case: self.listing_bare(c),
                         lambda c=case: self.listing_echo(c),
                     ]
+                steps += [self.preview_module, self.preview_bare, self.preview_echo]
             if number < self.args.wait_reps:
                 steps.append(lambda n=number: self.wait(n))
             steps += self.peer_steps(number)
@@ -595,9 +707,13 @@ def report(samples):
     out = Report()
     out.row("ansible -m ping", wall(samples["ping"]), cpu_values=cpu(samples["ping"]))
     medians = {}
-    for case in ("get", *LISTINGS):
+    for case in ("get", *LISTINGS, PREVIEW_CASE):
         if f"{case}: module" in samples:
             medians[case] = floor_rows(out, samples, case)
+    if f"{PREVIEW_CASE}: module" in samples:
+        bound = preview_call_bound(page_size("ListImageBuildVersions"))
+        made = [x["calls"] for x in samples[f"{PREVIEW_CASE}: module"]]
+        out.row(f"{PREVIEW_CASE}: API calls", made, "", f"<= {bound}", max(made) <= bound, unit="n")
     if {"list 1k", "list 10k"} <= set(medians):
         whole = medians["list 10k"] / medians["list 1k"]
         out.row("list: 10x items, time x", (), f"{whole:.2f}", "<= 10", whole <= 10)
@@ -615,7 +731,7 @@ def report(samples):
         out.row("wait: calls after the terminal status", (), f"{after}", "0", after == 0)
     day = peer_rows(out, samples)
     memory = []
-    for case in ("get", *LISTINGS):
+    for case in ("get", *LISTINGS, PREVIEW_CASE):
         runs = samples.get(f"{case}: module")
         if runs:
             rss = [x["rss"] for x in runs if x["rss"]]
