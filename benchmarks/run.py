@@ -336,7 +336,12 @@ class Bench:
         self.env = isolated_env(
             args.collections_path,
             workdir,
-            {"BENCH_RSS_FILE": str(self.module_file), "ANSIBLE_LIBRARY": str(LIBRARY)},
+            # endpoint_url is Image Builder's: the preview's EC2 clients find the endpoint as botocore configures it.
+            {
+                "BENCH_RSS_FILE": str(self.module_file),
+                "ANSIBLE_LIBRARY": str(LIBRARY),
+                "AWS_ENDPOINT_URL_EC2": endpoint.url,
+            },
         )
         self.bare_env = isolated_env(args.collections_path, workdir, {"AWS_DEFAULT_REGION": REGION})
         # The CLI, run by the command module on localhost, takes the fake credentials and the region from here.

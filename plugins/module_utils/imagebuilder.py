@@ -434,10 +434,16 @@ def connect(module, service="imagebuilder", region=None):
     """A client (Image Builder's unless ``service`` says otherwise) whose calls retry with our policy when called
     with aws_retry=True; ``region`` overrides the module's, for the EC2 regions an image was distributed to.
 
+    The module's ``endpoint_url`` is Image Builder's: another service's client is made without it, so that it goes to
+    that service's endpoint in its region, or wherever botocore's own configuration says (``AWS_ENDPOINT_URL_EC2``,
+    a profile's ``services`` section). An Image Builder VPC or FIPS endpoint cannot answer EC2 in three regions.
+
     Its User-Agent names the module (``ansible-module/NAME``), so that CloudTrail, and the tests that compare each
     module's calls with the IAM permissions its documentation lists, can tell which module made a call.
     """
     name = (module._name or "imagebuilder_ops").rsplit(".", 1)[-1]  # pylint: disable=protected-access
     config = botocore.config.Config(user_agent_extra=f"ansible-module/{name}")
     extra = {"region": region} if region else {}
+    if service != "imagebuilder":
+        extra["endpoint"] = None
     return module.client(service, retry_decorator=retry_decorator, config=config, **extra)

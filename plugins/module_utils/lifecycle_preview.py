@@ -36,7 +36,7 @@ SKIPPED_STATES = {
 # "Failed or canceled Image Builder images do not count toward retention limits and always qualify for deletion."
 NO_RETENTION_SLOT = ("FAILED", "CANCELLED")
 # The guide: images with a build in progress are skipped and evaluated in a later run; a deleted one is gone.
-NOT_EVALUATED = ("PENDING", "CREATING", "BUILDING", "TESTING", "DISTRIBUTING", "INTEGRATING", "DELETED")
+IN_BUILD = ("PENDING", "CREATING", "BUILDING", "TESTING", "DISTRIBUTING", "INTEGRATING")
 DAYS_PER_UNIT = {"DAYS": 1, "WEEKS": 7}
 # What a month or a year is, if not a calendar one.
 FIXED_DAYS = {"MONTHS": 30, "YEARS": 365}
@@ -48,6 +48,19 @@ OPEN_EXACT_AGE = (
 OPEN_MONTH_LENGTH = (
     "an age in months or years: neither the model nor the guide says whether a month is a calendar month or 30 days"
     " (a year 365 days); the reading that acts on more is shown"
+)
+OPEN_RETAINED_SKIPPED = (
+    "an image the rule does not evaluate (still being built, or already in a state the rule skips) among the newest"
+    " of its recipe version: neither the model nor the guide says whether it takes a retention slot (it takes one"
+    " here)"
+)
+OPEN_AMI_UNKNOWN = (
+    "an AMI that EC2 DescribeImages did not return for this account (deregistered, or owned by another account):"
+    " what its exclusion rules and snapshots would say is unknown (the action is shown reaching it)"
+)
+OPEN_UNDATED = (
+    "an image build version that ListImageBuildVersions gave without a creation date: it is not evaluated (the"
+    " service may act on it)"
 )
 OPEN_RETAINED_EXCLUDED = (
     "an image with an exclusion tag among the newest of its recipe version: the guide says both that 'retention is"
@@ -190,22 +203,31 @@ def evaluate_detail(n, detail, images, now):
     for deletion and do not consume a retention slot."
     """
     action, flt, rules = detail["action"]["type"], detail["filter"], detail.get("exclusionRules") or {}
-    retains = flt["type"] == "COUNT" or bool(flt.get("retainAtLeast"))
+    limit = flt["value"] if flt["type"] == "COUNT" else flt.get("retainAtLeast") or 0
     slots = {}
     decisions = {}
     for img in sorted(images, key=lambda img: img["date_created"], reverse=True):
         questions = []
         status = img["status"]
         excluded = _image_exclusion(rules, img)
-        if status in NOT_EVALUATED:
-            selected, reason = False, f"{status.lower()}: not evaluated until its build is done (or it is gone)"
-        elif status in SKIPPED_STATES[action]:
-            selected, reason = False, f"already {status.lower()}: a {action.lower()} rule skips it"
-        elif action == "DELETE" and status in NO_RETENTION_SLOT:
-            selected, reason = not excluded, excluded or f"{status.lower()}: always qualifies for deletion"
+        position = slots.get(img["group"], 0)
+        within = position < limit
+        if status == "DELETED":
+            selected, reason = False, "deleted already"
+        elif status in IN_BUILD or (status in SKIPPED_STATES[action] and status not in NO_RETENTION_SLOT):
+            if status in IN_BUILD:
+                selected, reason = False, f"{status.lower()}: not evaluated until its build is done"
+            else:
+                selected, reason = False, f"already {status.lower()}: a {action.lower()} rule skips it"
+            if within:
+                questions.append(OPEN_RETAINED_SKIPPED)
+                slots[img["group"]] = position + 1
+        elif status in NO_RETENTION_SLOT:
+            if action == "DELETE":
+                selected, reason = not excluded, excluded or f"{status.lower()}: always qualifies for deletion"
+            else:
+                selected, reason = False, f"already {status.lower()}: a {action.lower()} rule skips it"
         else:
-            position = slots.get(img["group"], 0)
-            within = retains and position < (flt["value"] if flt["type"] == "COUNT" else flt["retainAtLeast"])
             if excluded and within:
                 questions.append(OPEN_RETAINED_EXCLUDED)
             slots[img["group"]] = position + 1
@@ -234,10 +256,13 @@ def _resources(detail, img, now):
             why, question = ami_exclusion(rules, ami, now)
             if question:
                 questions.append(question)
+            if ami.get("described") is False and (rules or include.get("snapshots")):
+                questions.append(OPEN_AMI_UNKNOWN)
+            where = {"image": ami["image"], "region": ami["region"], "account_id": ami.get("account_id")}
             if why:
-                reached["kept_amis"].append({"image": ami["image"], "region": ami["region"], "reason": why})
+                reached["kept_amis"].append(dict(where, reason=why))
             else:
-                reached["amis"].append({"image": ami["image"], "region": ami["region"]})
+                reached["amis"].append(where)
     # includeResources: "you can only include snapshots together with AMIs"; DELETE rules alone include them.
     if include.get("snapshots") and include.get("amis"):
         kept = {ami["image"] for ami in reached["kept_amis"]}
@@ -394,16 +419,18 @@ def parse_time(value):
 
 def preview_image(summary, ami_details=None):
     """image() from an ImageSummary, with what EC2 DescribeImages says of each AMI (``ami_details`` by AMI ID:
-    ``public``, ``shared_accounts``, ``last_launched``, ``tags``, ``snapshots``)."""
-    ami_details = ami_details or {}
+    ``public``, ``shared_accounts``, ``last_launched``, ``tags``, ``snapshots``; None when EC2 was not asked, and
+    then ``described`` is None rather than False)."""
     resources = summary.get("outputResources") or {}
     amis, snapshots = [], []
     for ami in resources.get("amis") or []:
-        details = ami_details.get(ami["image"], {})
+        details = (ami_details or {}).get(ami["image"], {})
         amis.append(
             {
                 "region": ami["region"],
                 "image": ami["image"],
+                "account_id": ami.get("accountId"),
+                "described": None if ami_details is None else ami["image"] in ami_details,
                 "public": details.get("public"),
                 "shared_accounts": details.get("shared_accounts") or [],
                 "last_launched": details.get("last_launched"),
@@ -481,7 +508,8 @@ def _reads_ec2(details):
     """Whether any detail needs what only EC2 knows: snapshot IDs, or an AMI exclusion rule."""
     for detail in details:
         include = detail["action"].get("includeResources") or {}
-        if include.get("snapshots") or (detail.get("exclusionRules") or {}).get("amis"):
+        # Without amis the action reaches no AMI: neither its exclusion rules nor its snapshots matter.
+        if include.get("amis") and (include.get("snapshots") or (detail.get("exclusionRules") or {}).get("amis")):
             return True
     return False
 
@@ -494,9 +522,13 @@ def preview_policy(client, ec2_for_region, policy, now):
     only when a detail needs EC2's answers.
     """
     details = policy["policyDetails"]
-    summaries = selected_summaries(client, policy["resourceSelection"], policy["resourceType"])
-    ami_details = {}
+    selected = selected_summaries(client, policy["resourceSelection"], policy["resourceType"])
+    # No member of ImageSummary is required in the model: one without a creation date cannot be placed by age.
+    summaries = [summary_ for summary_ in selected if summary_.get("dateCreated")]
+    questions = {OPEN_UNDATED} if len(summaries) < len(selected) else set()
+    ami_details = None
     if policy["resourceType"] == "AMI_IMAGE" and _reads_ec2(details):
+        ami_details = {}
         by_region = {}
         for summary_ in summaries:
             for ami in (summary_.get("outputResources") or {}).get("amis") or []:
@@ -512,7 +544,7 @@ def preview_policy(client, ec2_for_region, policy, now):
             ami_details.update(describe_amis(ec2_for_region(region), region, by_region[region], accounts))
     images = [preview_image(summary_, ami_details) for summary_ in summaries]
     decisions = decide(details, images, now)
-    questions = sorted({q for entry in decisions for q in entry["open_questions"]})
+    questions = sorted(questions | {q for entry in decisions for q in entry["open_questions"]})
     return {"images": decisions, "summary": summary(decisions), "open_questions": questions}
 
 
@@ -521,6 +553,8 @@ def preview_policy(client, ec2_for_region, policy, now):
 
 def _ami_resource(ami, action, snapshots):
     resource = {"resource_id": ami["image"], "region": ami["region"], "action": {"name": action}}
+    if ami.get("account_id"):
+        resource["account_id"] = ami["account_id"]
     if snapshots is not None:
         resource["snapshots"] = [{"snapshot_id": snap} for snap in snapshots]
     return resource
@@ -575,7 +609,10 @@ def as_resources(policy_details, decisions):
             policy_detail=entry["decided_by"],
             child_resources=_child_resources(entry["action"], resources, bool(include.get("snapshots"))),
             excluded_resources=[
-                {"resource_id": ami["image"], "region": ami["region"], "reason": ami["reason"]}
+                dict(
+                    {"resource_id": ami["image"], "region": ami["region"], "reason": ami["reason"]},
+                    **({"account_id": ami["account_id"]} if ami.get("account_id") else {}),
+                )
                 for ami in resources["kept_amis"]
             ],
         )

@@ -46,11 +46,16 @@ notes:
   - "IAM permissions: C(imagebuilder:GetLifecyclePolicy) and, with O(name), C(imagebuilder:ListLifecyclePolicies);
     C(imagebuilder:ListImageBuildVersions), and C(imagebuilder:ListImages) too where the installed botocore's model
     still requires an image version for each C(ListImageBuildVersions) listing; C(ec2:DescribeImages) in each region
-    the selected AMIs are in, when a rule includes snapshots or has AMI exclusion rules."
-  - The options are checked as M(imagebuilder_ops.aws.imagebuilder_lifecycle_policy) checks them, before any call.
+    the selected AMIs are in, when a rule includes AMIs and their snapshots or has AMI exclusion rules."
+  - The options are checked as M(imagebuilder_ops.aws.imagebuilder_lifecycle_policy) checks them, before any call. A
+    name that no policy has is previewed as a new policy (with a warning), and refused, as the policy module would
+    refuse to create it, when it differs from an existing policy's only in case, spaces or underscores.
   - One C(ListImageBuildVersions) listing per recipe name (or one for a tag selection), every page at the largest page
-    size, and per region one C(DescribeImages) listing per 200 AMIs, plus one per account that a
-    C(shared_accounts) exclusion names; no call per image.
+    size; where the installed botocore's model requires an image version, one C(ListImages) listing and then one
+    C(ListImageBuildVersions) listing per image version. Then, in each region, one C(DescribeImages) listing per 200
+    AMIs, and as many again for each account that a C(shared_accounts) exclusion names. No call is made per image.
+  - O(endpoint_url) is Image Builder's. C(DescribeImages) goes to EC2's endpoint in each region, or where botocore's
+    own configuration says (C(AWS_ENDPOINT_URL_EC2), a profile's C(services) section).
   - A disabled policy does not run on its schedule; its preview says what its rules would do if it ran.
   - The rules are applied as of the time of the run, RV(lifecycle_policy_preview.previewed_at). The service applies
     them when it runs the policy, once a day, so an image near an age boundary may fall on either side.
@@ -190,8 +195,9 @@ lifecycle_policy_preview:
                     "reason": "created 2025-10-29T18:00:00+00:00, 60 days old or older"}]
         child_resources:
           description:
-            - The AMIs (with C(resource_id), C(region), C(action) and, when the rule includes snapshots, C(snapshots)
-              with C(snapshot_id)) and container images (with C(image_uris)) the action includes.
+            - The AMIs (with C(resource_id), C(region), C(account_id) when Image Builder names it, C(action) and, when
+              the rule includes snapshots, C(snapshots) with C(snapshot_id)) and container images (with C(image_uris),
+              and their first URI as C(resource_id), null without one) the action includes.
           type: list
           elements: dict
           returned: always
@@ -256,12 +262,22 @@ def current_policy(module, client):
             module.fail_json(msg=f"arn: no lifecycle policy {params['arn']!r} in this account and region")
         return current
     current = lp.find_lifecycle_policy(client, params["name"])
+    if current is not None:
+        return current
     missing = [option for option in NEW_POLICY_NEEDS if params[option] is None]
-    if current is None and missing:
+    if missing:
         module.fail_json(
             msg=f"name: no lifecycle policy {params['name']!r}; to preview a new one, give {', '.join(missing)}"
         )
-    return current
+    # As imagebuilder_lifecycle_policy would refuse to create it: a name that is another's but for case or spaces.
+    conflict = lp.name_conflict(client, params["name"])
+    if conflict:
+        module.fail_json(
+            msg=f"name: {params['name']!r} gives the same ARN as the existing lifecycle policy {conflict!r}"
+            " (names that differ only in case, spaces or underscores are the same policy)"
+        )
+    module.warn(f"No lifecycle policy is named {params['name']!r}: previewing it as a new policy, from the options")
+    return None
 
 
 def main():

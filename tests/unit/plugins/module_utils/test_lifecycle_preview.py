@@ -176,12 +176,28 @@ def test_failed_and_cancelled_images_always_qualify_for_deletion_and_take_no_ret
     assert decisions[2]["reasons"][1]["selected"] is False
 
 
-def test_images_still_being_built_are_not_evaluated():
-    imgs = images(days_ago(300))
+def test_images_still_being_built_are_not_evaluated_and_take_a_retention_slot_with_the_open_case_said():
+    imgs = images(days_ago(1), days_ago(300), days_ago(400))
     imgs[0]["status"] = "BUILDING"
-    [decision] = preview.decide([delete({"type": "COUNT", "value": 1})], imgs, NOW)
-    assert decision["action"] is None
-    assert decision["reason"] == "policy_details[0]: building: not evaluated until its build is done (or it is gone)"
+    decisions = preview.decide([delete({"type": "COUNT", "value": 1})], imgs, NOW)
+    assert actions(decisions) == {"1": None, "2": "DELETE", "3": "DELETE"}
+    assert decisions[0]["reason"] == "policy_details[0]: building: not evaluated until its build is done"
+    assert decisions[0]["open_questions"] == [preview.OPEN_RETAINED_SKIPPED]
+
+
+def test_an_image_a_rule_skips_by_its_state_takes_a_retention_slot_with_the_open_case_said():
+    # Deprecated already, the 50-day image is skipped by the deprecate rule, but it is the newest one kept on hand.
+    imgs = images(days_ago(50), days_ago(60), days_ago(70))
+    imgs[0]["status"] = "DEPRECATED"
+    rule = {"action": {"type": "DEPRECATE"}, "filter": {"type": "AGE", "value": 30, "unit": "DAYS", "retainAtLeast": 1}}
+    decisions = preview.decide([rule], imgs, NOW)
+    assert actions(decisions) == {"1": None, "2": "DEPRECATE", "3": "DEPRECATE"}
+    assert decisions[0]["open_questions"] == [preview.OPEN_RETAINED_SKIPPED]
+    # A deleted image is gone: it holds no slot, and no question arises.
+    imgs[0]["status"] = "DELETED"
+    decisions = preview.decide([rule], imgs, NOW)
+    assert actions(decisions) == {"1": None, "2": None, "3": "DEPRECATE"}
+    assert decisions[0]["open_questions"] == []
 
 
 def test_ami_exclusions_that_overlap_keep_each_ami_once_and_its_snapshot():
@@ -454,9 +470,10 @@ def test_a_whole_preview_reads_ec2_only_for_the_regions_of_the_selected_amis(cli
     assert result["open_questions"] == []
 
 
-def test_a_preview_without_ami_rules_makes_no_ec2_call_and_counts_each_recipe_version_apart(client):
+def test_a_preview_that_reaches_no_ami_makes_no_ec2_call_and_reads_each_image_s_state(client):
     c, stubber = client
-    # Their AMIs are known to Image Builder; no detail needs what EC2 says of them.
+    # Their AMIs are known to Image Builder; the delete rule has AMI exclusions but does not include the AMIs, so no
+    # detail needs what EC2 says of them.
     ami = [{"region": "eu-west-1", "image": "ami-1"}]
     items = [
         summary("a", "1.0.0", created="2026-01-01T00:00:00Z", amis=ami),
@@ -468,18 +485,79 @@ def test_a_preview_without_ami_rules_makes_no_ec2_call_and_counts_each_recipe_ve
     policy = {
         "resourceType": "AMI_IMAGE",
         "resourceSelection": {"tagMap": {"lifecycle": "golden"}},
-        "policyDetails": [{"action": {"type": "DELETE"}, "filter": {"type": "COUNT", "value": 1}}],
+        "policyDetails": [
+            {"action": {"type": "DEPRECATE"}, "filter": {"type": "AGE", "value": 1, "unit": "DAYS"}},
+            {
+                "action": {"type": "DELETE"},
+                "filter": {"type": "COUNT", "value": 1},
+                "exclusionRules": {"amis": {"isPublic": True}},
+            },
+        ],
     }
     for item in items:
         item["tags"] = {"lifecycle": "golden"}
     result = preview.preview_policy(c, lambda region: pytest.fail("no EC2 client is needed"), policy, NOW)
-    # a/1.0.0 and b/1.0.0 each keep their newest: only b's older build goes.
+    # a/1.0.0/1 is deprecated already: the deprecate rule skips it, and it is the one image of its version.
     assert [(entry["arn"].split("image/")[1], entry["action"]) for entry in result["images"]] == [
-        ("b/1.0.0/2", None),
-        ("b/1.0.0/1", "DELETE"),
+        ("b/1.0.0/2", "DEPRECATE"),
+        ("b/1.0.0/1", "DEPRECATE"),
         ("a/1.0.0/1", None),
     ]
+    assert result["images"][2]["reasons"][0]["reason"] == "already deprecated: a deprecate rule skips it"
     assert result["open_questions"] == []
+
+
+def test_an_ami_ec2_does_not_return_is_shown_reached_and_the_open_case_said(client, ec2_client):
+    c, stubber = client
+    ec2, ec2_stubber = ec2_client
+    amis = [
+        {"region": "eu-west-1", "image": "ami-1"},
+        {"region": "eu-west-1", "image": "ami-2", "accountId": "210987654321"},
+    ]
+    listing(
+        c, stubber, [summary("golden-ami", "1.0.0", created="2025-01-01T00:00:00Z", amis=amis)], "AMI", "golden-ami"
+    )
+    scope = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
+    ec2_stubber.add_response(
+        "describe_images",
+        {"Images": [{"ImageId": "ami-1", "Public": True}]},
+        dict(scope, Filters=[{"Name": "image-id", "Values": ["ami-1", "ami-2"]}]),
+    )
+    policy = {
+        "resourceType": "AMI_IMAGE",
+        "resourceSelection": {"recipes": [{"name": "golden-ami", "semanticVersion": "1.0.0"}]},
+        "policyDetails": [
+            delete({"type": "AGE", "value": 1, "unit": "DAYS"}, {"amis": True}, {"amis": {"isPublic": True}})
+        ],
+    }
+    result = preview.preview_policy(c, lambda region: ec2, policy, NOW)
+    [entry] = result["images"]
+    # ami-2, another account's copy, is not this account's to describe: whether it is public is unknown.
+    assert entry["resources"]["amis"] == [{"image": "ami-2", "region": "eu-west-1", "account_id": "210987654321"}]
+    assert [ami["image"] for ami in entry["resources"]["kept_amis"]] == ["ami-1"]
+    assert result["open_questions"] == [preview.OPEN_AMI_UNKNOWN]
+
+
+def test_an_image_build_version_without_a_creation_date_is_not_evaluated_and_said(client):
+    c, stubber = client
+    undated = summary("golden-ami", "1.0.0")
+    del undated["dateCreated"]
+    listing(c, stubber, [undated], "AMI", "golden-ami")
+    policy = {
+        "resourceType": "AMI_IMAGE",
+        "resourceSelection": {"recipes": [{"name": "golden-ami", "semanticVersion": "1.0.0"}]},
+        "policyDetails": [delete({"type": "COUNT", "value": 1})],
+    }
+    result = preview.preview_policy(c, lambda region: pytest.fail("no EC2 client is needed"), policy, NOW)
+    assert result["images"] == [] and result["open_questions"] == [preview.OPEN_UNDATED]
+
+
+def test_a_container_image_summary_gives_its_repository_images():
+    item = summary("app", "1.0.0")
+    uris = ["123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.0.0-1"]
+    item["outputResources"] = {"containers": [{"region": "us-east-1", "imageUris": uris}]}
+    img = preview.preview_image(item)
+    assert img["containers"] == [{"region": "us-east-1", "image_uris": uris}] and img["amis"] == []
 
 
 def test_a_container_image_s_action_lists_its_repository_images_as_an_execution_would():

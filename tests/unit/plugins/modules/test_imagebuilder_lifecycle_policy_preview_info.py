@@ -138,22 +138,47 @@ def test_a_change_is_previewed_with_the_options_over_the_existing_policy(run_mod
     assert made == ["imagebuilder"]
 
 
-def test_a_new_policy_is_previewed_from_its_options(run_module, client):
+NEW_POLICY = {
+    "name": NAME,
+    "resource_type": "ami_image",
+    "policy_details": [{"action": {"type": "delete"}, "filter": {"type": "age", "value": 30, "unit": "days"}}],
+    "resource_selection": {"recipes": [{"name": "golden-ami", "semantic_version": "1.x.x"}]},
+}
+
+
+def every_policy(stubber, names):
+    """The policy module's name-conflict check: every policy, unfiltered."""
+    summaries = [{"arn": POLICY_ARN.replace(NAME, name), "name": name} for name in names]
+    stubber.add_response(
+        "list_lifecycle_policies", {"lifecyclePolicySummaryList": summaries}, {"maxResults": POLICY_PAGE_SIZE}
+    )
+
+
+def test_a_new_policy_is_previewed_from_its_options_with_a_warning(run_module, client):
     c, stubber = client
     found_by_name(stubber, None)
+    every_policy(stubber, ["other-policy"])
     listing(c, stubber, two_images(), "AMI", "golden-ami")
-    args = {
-        "name": NAME,
-        "resource_type": "ami_image",
-        "policy_details": [{"action": {"type": "delete"}, "filter": {"type": "age", "value": 30, "unit": "days"}}],
-        "resource_selection": {"recipes": [{"name": "golden-ami", "semantic_version": "1.x.x"}]},
-    }
 
-    result, _made = run_module(module.main, args)
+    result, _made = run_module(module.main, NEW_POLICY)
 
     preview = result["lifecycle_policy_preview"]
     assert preview["lifecycle_policy"] == {"arn": None, "name": NAME, "status": "ENABLED", "resource_type": "AMI_IMAGE"}
     assert [image["resource_id"].split("image/")[1] for image in preview["resources"]] == ["golden-ami/1.0.0/1"]
+    # A plain string, or (ansible-core >= 2.19's summaries) a dict that holds it.
+    warning = f"No lifecycle policy is named {NAME!r}: previewing it as a new policy, from the options"
+    assert [warning in str(w) for w in result["warnings"]] == [True]
+
+
+def test_a_new_name_that_is_an_existing_policy_s_but_for_case_is_refused_as_the_policy_module_would(run_module, client):
+    found_by_name(client[1], None)
+    every_policy(client[1], ["Golden AMI cleanup"])
+    result, _made = run_module(module.main, NEW_POLICY)
+    assert result["failed"] is True
+    assert result["msg"] == (
+        f"name: {NAME!r} gives the same ARN as the existing lifecycle policy 'Golden AMI cleanup' (names that differ"
+        " only in case, spaces or underscores are the same policy)"
+    )
 
 
 def test_a_name_no_policy_has_needs_the_options_of_a_new_policy(run_module, client):
