@@ -23,9 +23,9 @@ description:
   - The rules are applied as botocore's imagebuilder model and the Image Builder user guide's lifecycle pages say
     the service applies them - deprecate, then disable, then delete, one action per image per run; retention per
     recipe version; the image states each rule skips - and where they leave a case open (an image exactly as old as
-    the filter's age, whether a month is a calendar month, whether a tagged image among the newest takes a retention
-    slot), the preview shows the reading that acts on more resources and says so in
-    RV(lifecycle_policy_preview.open_questions).
+    the filter's age, whether a month is a calendar month, whether a tagged or skipped image among the newest takes a
+    retention slot, an AMI that EC2 does not describe), the preview shows the reading that acts on more resources
+    and says so in RV(lifecycle_policy_preview.open_questions).
 author:
   - imagebuilder_ops maintainers (@imagebuilder-ops)
 options:
