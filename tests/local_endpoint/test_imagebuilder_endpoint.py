@@ -2105,6 +2105,7 @@ def test_the_preview_scenario_has_the_images_and_amis_the_readme_lists(client):
     }
     assert list(amis)[:6] == [preview(v) for v in ("1.2.0/2", "1.2.0/1", "1.1.0/2", "1.1.0/1", "1.0.0/2", "1.0.0/1")]
     assert image_of(client, preview("1.1.0/2"))["tags"] == {"Retain": "yes"}
+    assert image_of(client, preview("1.0.0/1"))["tags"] == {"Environment": "production"}
     policy = client.get_lifecycle_policy(lifecyclePolicyArn=PREVIEW_POLICY)["lifecyclePolicy"]
     assert policy["status"] == "ENABLED" and policy["resourceSelection"]["recipes"][0]["name"] == "preview-ami"
 
