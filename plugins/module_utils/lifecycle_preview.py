@@ -8,18 +8,22 @@
 The rule semantics are pure functions over the policy's ``policyDetails`` in the API's form (as GetLifecyclePolicy
 returns them and as lifecycle_policy.desired_policy builds them) and over images described as ``image()`` below; the
 gathering (ListImageBuildVersions, or ListImages where the model needs it, and EC2 DescribeImages) reads in pages, never
-one call per image where a listing answers. Each rule follows a sentence of botocore's imagebuilder model, quoted
-where it is applied. Where the model leaves a case open, the decision says so in ``open_questions`` rather than guess
-silently, and shows the reading that acts on more resources: a preview must never promise less than the service may
-do.
+one call per image where a listing answers. Each rule follows a sentence of botocore's imagebuilder model or of the
+user guide, quoted where it is applied. Where they leave a case open (lifecycle_open_cases.OPEN_CASES), the preview
+shows the reading that acts on more resources, so that it never promises less than the service may do, and each image
+or AMI whose outcome another reading would change carries the case in ``open_questions``.
 """
 
 import datetime
+import functools
 import re
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _call
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _paginate
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import OPEN_CASES
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import SHOWN
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import listed
 
 # The user guide's "How lifecycle policy execution works" (lifecycle-policy-execution), cited as "the guide" below:
 # "Image Builder evaluates rules in priority order: deprecate, then disable, then delete. Only one action applies to
@@ -41,33 +45,6 @@ DAYS_PER_UNIT = {"DAYS": 1, "WEEKS": 7}
 # What a month or a year is, if not a calendar one.
 FIXED_DAYS = {"MONTHS": 30, "YEARS": 365}
 
-OPEN_EXACT_AGE = (
-    "an image exactly as old as the filter's age: the model and the guide say 'older than' the threshold, not whether"
-    " the threshold itself is (it is here)"
-)
-OPEN_MONTH_LENGTH = (
-    "an age in months or years: neither the model nor the guide says whether a month is a calendar month or 30 days"
-    " (a year 365 days); the reading that acts on more is shown"
-)
-OPEN_RETAINED_SKIPPED = (
-    "an image the rule does not evaluate (still being built, or already in a state the rule skips) among the newest"
-    " of its recipe version: neither the model nor the guide says whether it takes a retention slot (it takes one"
-    " here)"
-)
-OPEN_AMI_UNKNOWN = (
-    "an AMI that EC2 DescribeImages did not return for this account (deregistered, or owned by another account):"
-    " what its exclusion rules and snapshots would say is unknown (the action is shown reaching it)"
-)
-OPEN_UNDATED = (
-    "an image build version that ListImageBuildVersions gave without a creation date: it is not evaluated (the"
-    " service may act on it)"
-)
-OPEN_RETAINED_EXCLUDED = (
-    "an image with an exclusion tag among the newest of its recipe version: the guide says both that 'retention is"
-    " evaluated before tag exclusion' and that 'a tag-excluded image does not consume a retention slot' (it takes one"
-    " here)"
-)
-
 
 def version_group(arn):
     """The recipe version an image build version belongs to (``name/1.0.0``): the guide's rules page, "The COUNT
@@ -83,7 +60,6 @@ def image(arn, date_created, tags=None, amis=None, containers=None, snapshots=No
         "arn": arn,
         "date_created": date_created,
         "status": status,
-        "group": version_group(arn),
         "tags": dict(tags or {}),
         "amis": list(amis or []),
         "containers": list(containers or []),
@@ -101,20 +77,63 @@ def _months_before(when, months):
     return when.replace(year=year, month=month, day=min(when.day, last_day))
 
 
-def age_thresholds(now, value, unit):
-    """The creation times (earliest, latest) that an image must be at or before to be ``value`` ``unit`` old at
-    ``now``: one time for days and weeks (fixed lengths), two for months and years, a calendar reading and a fixed one
-    (30 and 365 days), since the model says only that unit "Defines the unit of time that the lifecycle policy uses
-    to determine impacted resources". The preview selects by the later one (more images are older than it, fewer AMIs
-    were launched since it) and says so where the two readings differ for an image (OPEN_MONTH_LENGTH)."""
+@functools.lru_cache(maxsize=64)
+def _before(now, value, unit):
+    """The times (calendar, fixed) ``value`` ``unit`` before ``now``: the same for days and weeks (fixed lengths);
+    for months and years, calendar ones and 30 or 365 days (the case ``month_length``)."""
     if unit in DAYS_PER_UNIT:
         threshold = now - datetime.timedelta(days=value * DAYS_PER_UNIT[unit])
         return threshold, threshold
     if unit not in FIXED_DAYS:
         raise ValueError(f"unit: {unit!r} is not one of DAYS, WEEKS, MONTHS, YEARS")
     calendar = _months_before(now, value * (12 if unit == "YEARS" else 1))
-    fixed = now - datetime.timedelta(days=value * FIXED_DAYS[unit])
-    return min(calendar, fixed), max(calendar, fixed)
+    return calendar, now - datetime.timedelta(days=value * FIXED_DAYS[unit])
+
+
+def time_before(now, value, unit, readings):
+    """``value`` ``unit`` before ``now`` under the reading of ``month_length``: the later of the two ("shorter",
+    which selects more images by age and keeps fewer AMIs by last launch), the calendar one or the fixed one."""
+    calendar, fixed = _before(now, value, unit)
+    return {"shorter": max(calendar, fixed), "calendar": calendar, "fixed": fixed}[readings["month_length"]]
+
+
+def _utc_date(when):
+    return when.astimezone(datetime.timezone.utc).date()
+
+
+def old_enough(created, now, value, unit, readings):
+    """Whether an image created at ``created`` is ``value`` ``unit`` old at ``now``, under the readings of
+    ``age_boundary``: the guide's "older than the threshold", the CDK's "minimum age", to the instant or in whole
+    units (older than N whole units is N + 1 of them at least), or by UTC date."""
+    reading = readings["age_boundary"]
+    if reading == "older_than_whole_units":
+        return created <= time_before(now, value + 1, unit, readings)
+    threshold = time_before(now, value, unit, readings)
+    if reading == "at_least_by_date":
+        return _utc_date(created) <= _utc_date(threshold)
+    if reading == "at_least_exact":
+        return created <= threshold
+    return created < threshold
+
+
+def launched_within(launched, now, value, unit, readings):
+    """Whether an AMI last launched at ``launched`` (None: no launch recorded) was launched within ``value`` ``unit``
+    of ``now``, under the readings of ``last_launched_boundary`` and ``last_launched_delay``.
+
+    LifecyclePolicyDetailExclusionRulesAmis.lastLaunched: "AMIs with no recorded last-launched time aren't excluded
+    by this rule."
+    """
+    if readings["last_launched_delay"] == "launched_in_the_last_day":
+        launched = now
+    if launched is None:
+        return False
+    threshold = time_before(now, value, unit, readings)
+    reading = readings["last_launched_boundary"]
+    if reading == "by_date":
+        return _utc_date(launched) >= _utc_date(threshold)
+    if reading == "at_or_after_the_bound":
+        return launched >= threshold
+    return launched > threshold
 
 
 def _tags_match(rule_tags, tags):
@@ -123,36 +142,69 @@ def _tags_match(rule_tags, tags):
     return any(tags.get(key) == value for key, value in rule_tags.items())
 
 
-def ami_exclusion(rules, ami, now):
-    """Why an AMI is kept by the detail's ``exclusionRules.amis`` (None when the action reaches it), and any open
-    question: the guide, "Image Builder reports an output AMI that meets any exclusion criteria as SKIPPED"."""
-    rules = rules or {}
-    # isPublic: "Configures whether public AMIs are excluded from the lifecycle action."
-    if rules.get("isPublic") and ami.get("public"):
-        return "public AMI (exclusion_rules.amis.is_public)", None
-    # regions: "Configures Amazon Web Services Regions that are excluded from the lifecycle action."
-    if ami.get("region") in (rules.get("regions") or ()):
-        return f"in region {ami['region']} (exclusion_rules.amis.regions)", None
-    # sharedAccounts: "The lifecycle action doesn't apply to AMIs that are shared with any of the specified
-    # Amazon Web Services accounts."
-    shared = sorted(set(rules.get("sharedAccounts") or ()) & set(ami.get("shared_accounts") or ()))
-    if shared:
-        return f"shared with {', '.join(shared)} (exclusion_rules.amis.shared_accounts)", None
-    if rules.get("tagMap") and _tags_match(rules["tagMap"], ami.get("tags") or {}):
-        return "has an excluded tag (exclusion_rules.amis.tag_map)", None
-    # lastLaunched: "exclude AMIs that were launched within the specified time period from lifecycle actions. AMIs
-    # with no recorded last-launched time aren't excluded by this rule."
+def _launch_exclusion(rules, ami, now, readings):
     launched = rules.get("lastLaunched")
-    if launched and ami.get("last_launched") is not None:
-        earliest, latest = age_thresholds(now, launched["value"], launched["unit"])
-        if ami["last_launched"] >= latest:
-            return (
-                f"launched {ami['last_launched'].isoformat()}, within {launched['value']} {launched['unit'].lower()}"
-                " (exclusion_rules.amis.last_launched)"
-            ), None
-        if ami["last_launched"] >= earliest:
-            return None, OPEN_MONTH_LENGTH
-    return None, None
+    if not launched or not launched_within(
+        ami.get("last_launched"), now, launched["value"], launched["unit"], readings
+    ):
+        return None
+    period = f"{launched['value']} {launched['unit'].lower()}"
+    if ami.get("last_launched") is None:
+        return f"launched within {period} (exclusion_rules.amis.last_launched)"
+    return f"launched {ami['last_launched'].isoformat()}, within {period} (exclusion_rules.amis.last_launched)"
+
+
+# The guide's AMI-level exclusions: "Image Builder checks conditions in order and skips the AMI at the first match:
+# 1. Region exclusion 2. Public AMI exclusion 3. Tag exclusion 4. Shared account exclusion 5. Last launched
+# exclusion", and "skipped AMIs display a SKIPPED status with a reason that indicates which exclusion condition
+# matched". Each condition: (the member of exclusion_rules.amis, in snake_case; why it keeps the AMI, or None).
+AMI_EXCLUSIONS = (
+    (
+        "regions",
+        lambda rules, ami, now, readings: (
+            f"in region {ami['region']} (exclusion_rules.amis.regions)"
+            if ami.get("region") in (rules.get("regions") or ())
+            else None
+        ),
+    ),
+    (
+        "is_public",
+        lambda rules, ami, now, readings: (
+            "public AMI (exclusion_rules.amis.is_public)" if rules.get("isPublic") and ami.get("public") else None
+        ),
+    ),
+    (
+        "tag_map",
+        lambda rules, ami, now, readings: (
+            "has an excluded tag (exclusion_rules.amis.tag_map)"
+            if rules.get("tagMap") and _tags_match(rules["tagMap"], ami.get("tags") or {})
+            else None
+        ),
+    ),
+    (
+        # sharedAccounts: "The lifecycle action doesn't apply to AMIs that are shared with any of the specified
+        # Amazon Web Services accounts."
+        "shared_accounts",
+        lambda rules, ami, now, readings: (
+            "shared with %s (exclusion_rules.amis.shared_accounts)"
+            % ", ".join(sorted(set(rules.get("sharedAccounts") or ()) & set(ami.get("shared_accounts") or ())))
+            if set(rules.get("sharedAccounts") or ()) & set(ami.get("shared_accounts") or ())
+            else None
+        ),
+    ),
+    ("last_launched", _launch_exclusion),
+)
+
+
+def ami_exclusion(rules, ami, now, readings=SHOWN):
+    """The first of the detail's ``exclusionRules.amis`` that keeps an AMI, in the guide's order: (the condition,
+    why), or None when the action reaches it. The guide: "Image Builder reports an output AMI that meets any exclusion
+    criteria as SKIPPED"."""
+    for condition, keeps in AMI_EXCLUSIONS:
+        why = keeps(rules or {}, ami, now, readings)
+        if why:
+            return condition, why
+    return None
 
 
 def _image_exclusion(rules, img):
@@ -169,79 +221,84 @@ def _image_exclusion(rules, img):
     return None
 
 
-def _filter_decision(flt, img, position, now):
-    """(selected, reason, questions) of the detail's filter for an image that holds retention slot ``position``."""
+def _filter_decision(flt, img, group, position, now, readings):
+    """(selected, reason) of the detail's filter for an image that holds retention slot ``position`` of ``group``."""
     if flt["type"] == "COUNT":
         # value: "For count-based filters, this value represents the minimum number of resources to keep on
         # hand. If you have fewer resources than this number, the resource is excluded from lifecycle actions."
         if position < flt["value"]:
-            return False, f"among the newest {flt['value']} of {img['group']} kept on hand (#{position + 1})", []
-        return True, f"#{position + 1} of {img['group']}, beyond the newest {flt['value']} kept on hand", []
-    questions = []
-    earliest, latest = age_thresholds(now, flt["value"], flt["unit"])
+            return False, f"among the newest {flt['value']} of {group} kept on hand (#{position + 1})"
+        return True, f"#{position + 1} of {group}, beyond the newest {flt['value']} kept on hand"
     age = f"{flt['value']} {flt['unit'].lower()}"
-    if img["date_created"] == latest:
-        questions.append(OPEN_EXACT_AGE)
-    if img["date_created"] > latest:
-        return False, f"created {img['date_created'].isoformat()}, not older than {age}", questions
-    if img["date_created"] > earliest:
-        questions.append(OPEN_MONTH_LENGTH)
+    if not old_enough(img["date_created"], now, flt["value"], flt["unit"], readings):
+        return False, f"created {img['date_created'].isoformat()}, not {age} old"
     # retainAtLeast: "the number of resources to keep on hand after the lifecycle DELETE action is applied.
     # Impacted resources are only deleted if you have more than this number of resources."
     if flt.get("retainAtLeast") and position < flt["retainAtLeast"]:
-        reason = f"older than {age}, but among the newest {flt['retainAtLeast']} of {img['group']} (retain_at_least)"
-        return False, reason, questions
-    return True, f"created {img['date_created'].isoformat()}, {age} old or older", questions
+        return False, f"{age} old or older, but among the newest {flt['retainAtLeast']} of {group} (retain_at_least)"
+    return True, f"created {img['date_created'].isoformat()}, {age} old or older"
 
 
-def evaluate_detail(n, detail, images, now):
-    """What policy detail ``n`` decides for each image: a dict by image ARN with ``selected``, ``reason`` and
-    ``open_questions``.
+def _evaluate(img, action, flt, rules, group, position, acted, now, readings):
+    """(selected, matched, takes_slot, reason) of one detail for one image: ``matched`` when the filter selects an
+    image that the detail's own tag exclusion keeps."""
+    status = img["status"]
+    if status == "DELETED":
+        return False, False, False, "deleted already"
+    if img["arn"] in acted and readings["retention_after_higher_priority"] == "takes_no_slot":
+        return False, False, False, f"{acted[img['arn']].lower()}d by a higher-priority rule in this run"
+    if status in IN_BUILD:
+        return (
+            False,
+            False,
+            readings["retained_skipped"] == "takes_a_slot",
+            f"{status.lower()}: not evaluated until its build is done",
+        )
+    if status in SKIPPED_STATES[action]:
+        skipped = f"already {status.lower()}: a {action.lower()} rule skips it"
+        return False, False, status not in NO_RETENTION_SLOT and readings["retained_skipped"] == "takes_a_slot", skipped
+    excluded = _image_exclusion(rules, img)
+    if status in NO_RETENTION_SLOT:
+        # A delete rule: "always qualify for deletion", unless its AGE filter applies to them too.
+        if flt["type"] == "AGE" and readings["failed_image_age"] == "age_filter_applies":
+            if not old_enough(img["date_created"], now, flt["value"], flt["unit"], readings):
+                return False, False, False, f"{status.lower()}, not {flt['value']} {flt['unit'].lower()} old"
+        if excluded:
+            return False, True, False, excluded
+        return True, False, False, f"{status.lower()}: always qualifies for deletion"
+    takes_slot = not excluded or readings["retained_excluded"] == "takes_a_slot"
+    selected, reason = _filter_decision(flt, img, group, position, now, readings)
+    if selected and excluded:
+        return False, True, takes_slot, excluded
+    return selected, False, takes_slot, reason
+
+
+def evaluate_detail(n, detail, images, now, readings=SHOWN, group_of=version_group, acted=None):
+    """What policy detail ``n`` decides for each image: a dict by image ARN with ``selected``, ``matched`` (selected
+    by the filter, kept by the detail's tag exclusion) and ``reason``. ``acted`` maps the images that higher-priority
+    rules act on in this run to their action.
 
     The guide: "Image Builder evaluates image resources from newest to oldest (by creation date)", "the newest images
-    fill retention slots first", per recipe version (version_group); "Images in a failed or canceled state qualify
-    for deletion and do not consume a retention slot."
+    fill retention slots first", per recipe version (``group_of``).
     """
     action, flt, rules = detail["action"]["type"], detail["filter"], detail.get("exclusionRules") or {}
-    limit = flt["value"] if flt["type"] == "COUNT" else flt.get("retainAtLeast") or 0
-    slots = {}
-    decisions = {}
+    slots, decisions = {}, {}
     for img in sorted(images, key=lambda img: img["date_created"], reverse=True):
-        questions = []
-        status = img["status"]
-        excluded = _image_exclusion(rules, img)
-        position = slots.get(img["group"], 0)
-        within = position < limit
-        if status == "DELETED":
-            selected, reason = False, "deleted already"
-        elif status in IN_BUILD or (status in SKIPPED_STATES[action] and status not in NO_RETENTION_SLOT):
-            if status in IN_BUILD:
-                selected, reason = False, f"{status.lower()}: not evaluated until its build is done"
-            else:
-                selected, reason = False, f"already {status.lower()}: a {action.lower()} rule skips it"
-            if within:
-                questions.append(OPEN_RETAINED_SKIPPED)
-                slots[img["group"]] = position + 1
-        elif status in NO_RETENTION_SLOT:
-            if action == "DELETE":
-                selected, reason = not excluded, excluded or f"{status.lower()}: always qualifies for deletion"
-            else:
-                selected, reason = False, f"already {status.lower()}: a {action.lower()} rule skips it"
-        else:
-            if excluded and within:
-                questions.append(OPEN_RETAINED_EXCLUDED)
-            slots[img["group"]] = position + 1
-            selected, reason, more = _filter_decision(flt, img, position, now)
-            questions += more
-            if selected and excluded:
-                selected, reason = False, excluded
-        decisions[img["arn"]] = {"detail": n, "selected": selected, "reason": reason, "open_questions": questions}
+        group = group_of(img["arn"])
+        position = slots.get(group, 0)
+        selected, matched, takes_slot, reason = _evaluate(
+            img, action, flt, rules, group, position, acted or {}, now, readings
+        )
+        if takes_slot:
+            slots[group] = position + 1
+        decisions[img["arn"]] = {"detail": n, "selected": selected, "matched": matched, "reason": reason}
     return decisions
 
 
-def _resources(detail, img, now):
-    """What the detail's action reaches besides the image resource, and any open question: AMIs (and the AMIs an
-    exclusion keeps), snapshots and containers, as LifecyclePolicyDetailActionIncludeResources names them.
+def _resources(detail, img, now, readings):
+    """What the detail's action reaches besides the image resource: AMIs (and the AMIs an exclusion keeps),
+    snapshots and containers, as LifecyclePolicyDetailActionIncludeResources names them. Each AMI carries the open
+    cases met on it.
 
     The guide's rules page: "Image Builder makes lifecycle action decisions at the image level. Associated output
     resources (AMIs, snapshots, containers) change only if you configured the rule to include them", and AMI exclusion
@@ -250,17 +307,15 @@ def _resources(detail, img, now):
     include = detail["action"].get("includeResources") or {}
     rules = (detail.get("exclusionRules") or {}).get("amis")
     reached = {"amis": [], "kept_amis": [], "snapshots": [], "containers": []}
-    questions = []
     if include.get("amis"):
         for ami in img["amis"]:
-            why, question = ami_exclusion(rules, ami, now)
-            if question:
-                questions.append(question)
-            if ami.get("described") is False and (rules or include.get("snapshots")):
-                questions.append(OPEN_AMI_UNKNOWN)
             where = {"image": ami["image"], "region": ami["region"], "account_id": ami.get("account_id")}
-            if why:
-                reached["kept_amis"].append(dict(where, reason=why))
+            # What EC2 did not describe cannot be matched against the rules, nor its snapshots listed.
+            unseen = ami.get("described") is False and (rules or include.get("snapshots"))
+            where["open_questions"] = {"ami_not_described"} if unseen else set()
+            kept = ami_exclusion(rules, ami, now, readings)
+            if kept:
+                reached["kept_amis"].append(dict(where, exclusion=kept[0], reason=kept[1]))
             else:
                 reached["amis"].append(where)
     # includeResources: "you can only include snapshots together with AMIs"; DELETE rules alone include them.
@@ -269,50 +324,151 @@ def _resources(detail, img, now):
         reached["snapshots"] = [snap for snap in img["snapshots"] if snap.get("ami") not in kept]
     if include.get("containers"):
         reached["containers"] = list(img["containers"])
-    return reached, questions
+    return reached
 
 
-def decide(details, images, now):
-    """Every image's action under the policy's details: a list, newest first, of dicts with ``arn``, ``action``
-    (DEPRECATE, DISABLE, DELETE or None), ``decided_by`` (the detail's index), ``reason``, ``reasons`` (each
-    detail's), ``resources`` and ``open_questions``.
+def _one_run(details, images, now, readings, group_of):
+    """Every image's action in one run under one set of readings: a list, newest first, of dicts with ``arn``,
+    ``action``, ``decided_by``, ``reason``, ``reasons``, ``resources`` and ``image_retained``.
 
     The guide: "Image Builder evaluates rules in priority order: deprecate, then disable, then delete. Only one
     action applies to each image per execution. If an image matches a deprecate rule, Image Builder skips the disable
     and delete rules for that image during the same run."
     """
-    per_detail = [evaluate_detail(n, detail, images, now) for n, detail in enumerate(details)]
-    by_priority = sorted(range(len(details)), key=lambda n: PRIORITY.index(details[n]["action"]["type"]))
+    acted, stopped, chosen, per_detail = {}, set(), {}, {}
+    for n in sorted(range(len(details)), key=lambda n: PRIORITY.index(details[n]["action"]["type"])):
+        per_detail[n] = evaluate_detail(n, details[n], images, now, readings, group_of, acted)
+        for arn, decision in per_detail[n].items():
+            if arn in acted or arn in stopped:
+                continue
+            if decision["selected"]:
+                acted[arn], chosen[arn] = details[n]["action"]["type"], decision
+            elif decision["matched"] and readings["exclusion_falls_through"] == "stops":
+                stopped.add(arn)
     result = []
     for img in sorted(images, key=lambda img: img["date_created"], reverse=True):
-        decisions = [decisions[img["arn"]] for decisions in per_detail]
-        questions = {q for d in decisions for q in d["open_questions"]}
-        chosen = next((decisions[n] for n in by_priority if decisions[n]["selected"]), None)
+        decisions = [per_detail[n][img["arn"]] for n in range(len(details))]
+        first = chosen.get(img["arn"])
         entry = {"arn": img["arn"], "date_created": img["date_created"], "tags": img["tags"], "action": None}
-        entry.update(decided_by=None, resources=None)
-        reasons = []
+        entry.update(decided_by=None, resources=None, image_retained=False, reasons=[])
         for d in decisions:
             reason = d["reason"]
-            if d["selected"] and d is not chosen:
-                first = details[chosen["detail"]]["action"]["type"].lower()
-                reason += f" (the {first} rule acts first: one action per image per run)"
-            reasons.append({"detail": d["detail"], "selected": d["selected"], "reason": reason})
-        if chosen is not None:
-            detail = details[chosen["detail"]]
-            resources, more = _resources(detail, img, now)
-            questions.update(more)
-            entry.update(
-                action=detail["action"]["type"],
-                decided_by=chosen["detail"],
-                reason=chosen["reason"],
-                resources=resources,
-            )
+            if d["selected"] and d is not first:
+                if first is None:
+                    reason += " (an earlier rule's exclusion keeps it: one action per image per run)"
+                else:
+                    reason += f" (the {acted[img['arn']].lower()} rule acts first: one action per image per run)"
+            entry["reasons"].append({"detail": d["detail"], "selected": d["selected"], "reason": reason})
+        if first is None:
+            entry["reason"] = "; ".join(f"policy_details[{r['detail']}]: {r['reason']}" for r in entry["reasons"])
         else:
-            entry["reason"] = "; ".join(f"policy_details[{d['detail']}]: {d['reason']}" for d in decisions)
-        entry["reasons"] = reasons
-        entry["open_questions"] = sorted(questions)
+            detail = details[first["detail"]]
+            resources = _resources(detail, img, now, readings)
+            entry.update(action=detail["action"]["type"], decided_by=first["detail"], reason=first["reason"])
+            entry["resources"] = resources
+            entry["image_retained"] = bool(
+                entry["action"] == "DELETE"
+                and resources["kept_amis"]
+                and readings["delete_with_skipped_amis"] == "image_retained"
+            )
         result.append(entry)
     return result
+
+
+def _ami_outcomes(entry):
+    """Each AMI the entry's action names, by ID: reached, or kept by an exclusion."""
+    if not entry["resources"]:
+        return {}
+    outcomes = {ami["image"]: "reached" for ami in entry["resources"]["amis"]}
+    outcomes.update((ami["image"], "kept") for ami in entry["resources"]["kept_amis"])
+    return outcomes
+
+
+def _note_differences(case, shown, other):
+    """Give ``case`` to each image of the shown run whose outcome differs in the other run, and to each AMI whose
+    own outcome differs under the same action."""
+    for mine, theirs in zip(shown, other):
+        if (mine["action"], mine["image_retained"]) != (theirs["action"], theirs["image_retained"]):
+            mine["open_questions"].add(case)
+            continue
+        outcomes = _ami_outcomes(theirs)
+        for ami in (mine["resources"] or {}).get("amis", []) + (mine["resources"] or {}).get("kept_amis", []):
+            if outcomes.get(ami["image"]) != ("kept" if "exclusion" in ami else "reached"):
+                ami["open_questions"].add(case)
+                mine["open_questions"].add(case)
+
+
+def _keeps_on_hand(detail):
+    return detail["filter"]["type"] == "COUNT" or bool(detail["filter"].get("retainAtLeast"))
+
+
+def _amis_rule(detail, member=None):
+    rules = (detail.get("exclusionRules") or {}).get("amis") or {}
+    return bool(
+        (detail["action"].get("includeResources") or {}).get("amis") and (rules.get(member) if member else rules)
+    )
+
+
+# When a case cannot change anything under a policy, its other readings are not run (a saving, never a decision: a
+# case left out of this table is always run).
+CASE_CAN_MATTER = {
+    "age_boundary": lambda details, images, by_tags: any(d["filter"]["type"] == "AGE" for d in details),
+    "month_length": lambda details, images, by_tags: any(
+        unit in FIXED_DAYS
+        for d in details
+        for unit in (
+            d["filter"].get("unit"),
+            (((d.get("exclusionRules") or {}).get("amis") or {}).get("lastLaunched") or {}).get("unit"),
+        )
+    ),
+    "last_launched_boundary": lambda details, images, by_tags: any(_amis_rule(d, "lastLaunched") for d in details),
+    "last_launched_delay": lambda details, images, by_tags: any(_amis_rule(d, "lastLaunched") for d in details),
+    "retention_after_higher_priority": lambda details, images, by_tags: len(details) > 1
+    and any(_keeps_on_hand(d) for d in details),
+    "exclusion_falls_through": lambda details, images, by_tags: len(details) > 1
+    and any((d.get("exclusionRules") or {}).get("tagMap") for d in details),
+    "failed_image_age": lambda details, images, by_tags: any(img["status"] in NO_RETENTION_SLOT for img in images)
+    and any(d["action"]["type"] == "DELETE" and d["filter"]["type"] == "AGE" for d in details),
+    "delete_with_skipped_amis": lambda details, images, by_tags: any(
+        d["action"]["type"] == "DELETE" and _amis_rule(d) for d in details
+    ),
+    "tag_selection_groups": lambda details, images, by_tags: by_tags and any(_keeps_on_hand(d) for d in details),
+    "retained_excluded": lambda details, images, by_tags: any(
+        _keeps_on_hand(d) and (d.get("exclusionRules") or {}).get("tagMap") for d in details
+    ),
+    "retained_skipped": lambda details, images, by_tags: any(_keeps_on_hand(d) for d in details),
+}
+
+
+def decide(details, images, now, by_tags=False):
+    """Every image's action under the policy's details, as the shown readings say (SHOWN: for each open case, the
+    reading that acts on more), with ``open_questions``: the cases whose other readings would change what happens to
+    the image or one of its AMIs. ``by_tags``: the policy selects its images by tags (``tag_selection_groups``).
+
+    Each other reading is one more run of these pure rules over the same images: no call is made for it.
+    """
+
+    def groups(readings):
+        if by_tags and readings["tag_selection_groups"] == "version":
+            return lambda arn: version_group(arn).rsplit("/", 1)[-1]
+        return version_group
+
+    shown = _one_run(details, images, now, SHOWN, groups(SHOWN))
+    for entry in shown:
+        entry["open_questions"] = set()
+        for ami in (entry["resources"] or {}).get("amis", []) + (entry["resources"] or {}).get("kept_amis", []):
+            entry["open_questions"] |= ami["open_questions"]
+    for case in OPEN_CASES:
+        if not CASE_CAN_MATTER.get(case.case, lambda *args: True)(details, images, by_tags):
+            continue
+        for reading in case.readings[1:]:
+            readings = dict(SHOWN, **{case.case: reading})
+            _note_differences(case.case, shown, _one_run(details, images, now, readings, groups(readings)))
+    for entry in shown:
+        entry["open_questions"] = sorted(entry["open_questions"])
+        for ami in (entry["resources"] or {}).get("amis", []) + (entry["resources"] or {}).get("kept_amis", []):
+            ami["open_questions"] = sorted(ami["open_questions"])
+    return shown
 
 
 def summary(decisions):
@@ -525,7 +681,7 @@ def preview_policy(client, ec2_for_region, policy, now):
     selected = selected_summaries(client, policy["resourceSelection"], policy["resourceType"])
     # No member of ImageSummary is required in the model: one without a creation date cannot be placed by age.
     summaries = [summary_ for summary_ in selected if summary_.get("dateCreated")]
-    questions = {OPEN_UNDATED} if len(summaries) < len(selected) else set()
+    questions = {"undated_image"} if len(summaries) < len(selected) else set()
     ami_details = None
     if policy["resourceType"] == "AMI_IMAGE" and _reads_ec2(details):
         ami_details = {}
@@ -543,8 +699,8 @@ def preview_policy(client, ec2_for_region, policy, now):
         for region in sorted(by_region):
             ami_details.update(describe_amis(ec2_for_region(region), region, by_region[region], accounts))
     images = [preview_image(summary_, ami_details) for summary_ in summaries]
-    decisions = decide(details, images, now)
-    questions = sorted(questions | {q for entry in decisions for q in entry["open_questions"]})
+    decisions = decide(details, images, now, by_tags=not policy["resourceSelection"].get("recipes"))
+    questions = sorted(questions.union(*(entry["open_questions"] for entry in decisions)))
     return {"images": decisions, "summary": summary(decisions), "open_questions": questions}
 
 
@@ -557,6 +713,15 @@ def _ami_resource(ami, action, snapshots):
         resource["account_id"] = ami["account_id"]
     if snapshots is not None:
         resource["snapshots"] = [{"snapshot_id": snap} for snap in snapshots]
+    resource["open_questions"] = sorted(ami["open_questions"])
+    return resource
+
+
+def _excluded_ami(ami):
+    resource = {"resource_id": ami["image"], "region": ami["region"]}
+    if ami.get("account_id"):
+        resource["account_id"] = ami["account_id"]
+    resource.update(exclusion=ami["exclusion"], reason=ami["reason"], open_questions=sorted(ami["open_questions"]))
     return resource
 
 
@@ -596,7 +761,7 @@ def as_resources(policy_details, decisions):
             "date_created": entry["date_created"].isoformat(),
             "tags": dict(entry["tags"]),
             "reasons": reasons,
-            "open_questions": entry["open_questions"],
+            "open_questions": sorted(entry["open_questions"]),
         }
         if entry["action"] is None:
             kept.append(dict(resource, reason=entry["reason"]))
@@ -608,13 +773,7 @@ def as_resources(policy_details, decisions):
             action={"name": entry["action"], "reason": f"policy_details[{entry['decided_by']}]: {entry['reason']}"},
             policy_detail=entry["decided_by"],
             child_resources=_child_resources(entry["action"], resources, bool(include.get("snapshots"))),
-            excluded_resources=[
-                dict(
-                    {"resource_id": ami["image"], "region": ami["region"], "reason": ami["reason"]},
-                    **({"account_id": ami["account_id"]} if ami.get("account_id") else {}),
-                )
-                for ami in resources["kept_amis"]
-            ],
+            excluded_resources=[_excluded_ami(ami) for ami in resources["kept_amis"]],
         )
         acted_on.append(resource)
     return acted_on, kept
@@ -636,5 +795,5 @@ def describe_preview(client, ec2_for_region, policy, now):
         "resources": acted_on,
         "kept": kept,
         "summary": {action.lower(): count for action, count in result["summary"].items()},
-        "open_questions": result["open_questions"],
+        "open_questions": listed(result["open_questions"]),
     }

@@ -22,10 +22,12 @@ description:
     rules at the time of the run. It never writes.
   - The rules are applied as botocore's imagebuilder model and the Image Builder user guide's lifecycle pages say
     the service applies them - deprecate, then disable, then delete, one action per image per run; retention per
-    recipe version; the image states each rule skips - and where they leave a case open (an image exactly as old as
-    the filter's age, whether a month is a calendar month, whether a tagged or skipped image among the newest takes a
-    retention slot, an AMI that EC2 does not describe), the preview shows the reading that acts on more resources
-    and says so in RV(lifecycle_policy_preview.open_questions).
+    recipe version; the image states each rule skips; AMI exclusions checked in the guide's order, the first match
+    named - and where they leave a case open (an image near an age threshold, whether a month is a calendar month,
+    an AMI near the last-launched bound, retention slots, a delete that skips an AMI, and the others the guide's
+    "Cases left open" lists), the preview shows the reading that acts on more resources; each image or AMI whose
+    outcome another reading would change names the case in its C(open_questions), and
+    RV(lifecycle_policy_preview.open_questions) lists each case once with the sentences that leave it open.
 author:
   - imagebuilder_ops maintainers (@imagebuilder-ops)
 options:
@@ -202,20 +204,28 @@ lifecycle_policy_preview:
           elements: dict
           returned: always
           sample: [{"resource_id": "ami-0123456789abcdef0", "region": "us-east-1", "action": {"name": "DELETE"},
-                    "snapshots": [{"snapshot_id": "snap-0123456789abcdef0"}]}]
+                    "snapshots": [{"snapshot_id": "snap-0123456789abcdef0"}], "open_questions": []}]
         excluded_resources:
-          description: The AMIs an exclusion rule keeps from the action, with C(resource_id), C(region) and C(reason).
+          description:
+            - The AMIs an exclusion rule keeps from the action (an execution reports them C(SKIPPED)), with
+              C(resource_id), C(region), C(exclusion) (the first condition that matches, in the order the user guide
+              says Image Builder checks them - C(regions), C(is_public), C(tag_map), C(shared_accounts),
+              C(last_launched) - named as the O(policy_details[].exclusion_rules.amis) option), C(reason) and
+              C(open_questions).
           type: list
           elements: dict
           returned: always
-          sample: [{"resource_id": "ami-0fedcba9876543210", "region": "eu-west-1",
-                    "reason": "public AMI (exclusion_rules.amis.is_public)"}]
+          sample: [{"resource_id": "ami-0fedcba9876543210", "region": "eu-west-1", "exclusion": "regions",
+                    "reason": "in region eu-west-1 (exclusion_rules.amis.regions)", "open_questions": []}]
         open_questions:
-          description: The cases the model leaves open that this image meets, and the reading shown.
+          description:
+            - The open cases (the C(case) of an entry of RV(lifecycle_policy_preview.open_questions)) whose other
+              readings would change what happens to this image or to one of its AMIs; each AMI in
+              C(child_resources) and C(excluded_resources) names those that change its own outcome.
           type: list
           elements: str
           returned: always
-          sample: []
+          sample: ["delete_with_skipped_amis"]
     kept:
       description:
         - The selected image build versions no action would reach, newest first, with C(resource_id),
@@ -224,21 +234,29 @@ lifecycle_policy_preview:
       elements: dict
       returned: always
       sample: [{"resource_id": "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.2.0/1",
-                "reason": "policy_details[0]: created 2026-11-28T18:00:00+00:00, not older than 60 days"}]
+                "reason": "policy_details[0]: created 2026-11-28T18:00:00+00:00, not 60 days old",
+                "open_questions": []}]
     summary:
       description: How many image build versions each action would reach (C(none) for those kept).
       type: dict
       returned: always
       sample: {"deprecate": 2, "disable": 0, "delete": 1, "none": 3}
     open_questions:
-      description: Every case the model leaves open that the preview met, and the reading shown (the one that acts on
-        more resources).
+      description:
+        - Each case the model and the user guide leave open that would change the outcome for an image or AMI of this
+          preview, once, with C(case) (the name images and AMIs carry), C(question), C(shown) (the reading the
+          preview shows, the one that acts on more resources) and C(sources) (the sentences that leave it open).
       type: list
-      elements: str
+      elements: dict
       returned: always
       sample:
-        - "an image exactly as old as the filter's age: the model and the guide say 'older than' the threshold, not
-          whether the threshold itself is (it is here)"
+        - case: delete_with_skipped_amis
+          question: Whether a policy's delete keeps the image resource when an exclusion skips one of its AMIs, as
+            StartResourceStateUpdate does.
+          shown: the image resource is deleted
+          sources:
+            - "botocore imagebuilder model, StartResourceStateUpdateRequest.exclusionRules: 'If the target state is
+              DELETED and any resource was skipped, the Image Builder image resource itself is also retained.'"
 """
 
 import datetime

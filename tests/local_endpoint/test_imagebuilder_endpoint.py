@@ -1753,7 +1753,8 @@ def test_describe_images_answers_the_amis_of_the_request_region_only(ep):
     first = images[0]
     assert first["Name"] == "preview-ami-1.0.0-1" and first["State"] == "available" and first["OwnerId"] == ACCOUNT
     # preview-ami/1.0.0/1 is DEPRECATED: EC2 has no such state, its AMIs carry a deprecation time.
-    assert first["Public"] is False and "Tags" not in first and "DeprecationTime" in first
+    # Public too (the scenario's AMI that two exclusions match).
+    assert first["Public"] is True and "Tags" not in first and "DeprecationTime" in first
     created = datetime.datetime.fromisoformat(first["CreationDate"].replace("Z", "+00:00"))
     assert (
         abs((datetime.datetime.now(datetime.timezone.utc) - created) - datetime.timedelta(days=400)).total_seconds() < 5

@@ -109,19 +109,28 @@ def test_an_existing_policy_by_name_its_actions_as_an_execution_tree(run_module,
             "region": "us-east-1",
             "action": {"name": "DELETE"},
             "snapshots": [{"snapshot_id": "snap-2"}],
+            "open_questions": [],
         }
     ]
     assert deleted["excluded_resources"] == [
         {
             "resource_id": "ami-00000000000000001",
             "region": "eu-west-1",
+            "exclusion": "is_public",
             "reason": "public AMI (exclusion_rules.amis.is_public)",
+            "open_questions": [],
         }
     ]
+    # Its public AMI skipped, the image resource itself may be retained, as StartResourceStateUpdate retains it.
+    assert deleted["open_questions"] == ["delete_with_skipped_amis"]
     assert [image["resource_id"].split("image/")[1] for image in preview["kept"]] == ["golden-ami/1.1.0/1"]
     assert preview["kept"][0]["reason"].startswith("policy_details[0]: created ")
     assert preview["summary"] == {"deprecate": 0, "disable": 0, "delete": 1, "none": 1}
-    assert preview["open_questions"] == []
+    # Listed once at the top, with what is open, the reading shown and the sentences that leave it open.
+    [question] = preview["open_questions"]
+    assert question["case"] == "delete_with_skipped_amis"
+    assert question["shown"] == "the image resource is deleted"
+    assert any("StartResourceStateUpdateRequest.exclusionRules" in source for source in question["sources"])
 
 
 def test_a_change_is_previewed_with_the_options_over_the_existing_policy(run_module, client):
