@@ -797,3 +797,20 @@ def describe_preview(client, ec2_for_region, policy, now):
         "summary": {action.lower(): count for action, count in result["summary"].items()},
         "open_questions": listed(result["open_questions"]),
     }
+
+
+def without_details(preview):
+    """The preview with each image reduced to its ID, its action's name and its open cases: the counts and open
+    cases of a large preview, readable at a glance."""
+    return dict(
+        preview,
+        resources=[
+            {
+                "resource_id": r["resource_id"],
+                "action": {"name": r["action"]["name"]},
+                "open_questions": r["open_questions"],
+            }
+            for r in preview["resources"]
+        ],
+        kept=[{"resource_id": r["resource_id"], "open_questions": r["open_questions"]} for r in preview["kept"]],
+    )

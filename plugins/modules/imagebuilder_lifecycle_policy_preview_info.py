@@ -44,6 +44,14 @@ options:
       - A name that no policy has previews a new policy, which needs O(resource_type), O(policy_details) and
         O(resource_selection).
     type: str
+  details:
+    description:
+      - With V(false), each image in RV(lifecycle_policy_preview.resources) and RV(lifecycle_policy_preview.kept)
+        keeps only C(resource_id), its C(action) (C(name) only) and C(open_questions): no AMIs, snapshots, tags or
+        reasons. For a large preview whose counts (RV(summary)) and open cases are what is read.
+      - The same calls are made either way.
+    type: bool
+    default: true
 notes:
   - "IAM permissions: C(imagebuilder:GetLifecyclePolicy) and, with O(name), C(imagebuilder:ListLifecyclePolicies);
     C(imagebuilder:ListImageBuildVersions), and C(imagebuilder:ListImages) too where the installed botocore's model
@@ -111,6 +119,12 @@ EXAMPLES = r"""
           retain_at_least: 3
   register: stricter
 
+- name: Only the counts and which images, for a policy that selects thousands
+  imagebuilder_ops.aws.imagebuilder_lifecycle_policy_preview_info:
+    name: golden-ami-cleanup
+    details: false
+  register: brief
+
 - name: Refuse the change if it would delete anything
   ansible.builtin.assert:
     that: stricter.lifecycle_policy_preview.summary.delete == 0
@@ -118,6 +132,13 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+summary:
+  description:
+    - How many image build versions each action would reach (C(none) for those kept), as
+      RV(lifecycle_policy_preview.summary) says, at the top of the result.
+  returned: always
+  type: dict
+  sample: {"deprecate": 2, "disable": 0, "delete": 1, "none": 3}
 lifecycle_policy_preview:
   description: What the policy would do if it ran at RV(lifecycle_policy_preview.previewed_at).
   returned: always
@@ -302,6 +323,7 @@ def main():
     argument_spec = dict(
         arn=dict(type="str", aliases=["lifecycle_policy_arn"]),
         name=dict(type="str"),
+        details=dict(type="bool", default=True),
         **lp.policy_argument_spec(),
     )
     module = AnsibleAWSModule(
@@ -337,7 +359,9 @@ def main():
     except ib.ImageBuilderError as e:
         module.fail_json_aws_error(e)
 
-    module.exit_json(changed=False, lifecycle_policy_preview=result)
+    if not params["details"]:
+        result = preview.without_details(result)
+    module.exit_json(changed=False, summary=result["summary"], lifecycle_policy_preview=result)
 
 
 if __name__ == "__main__":

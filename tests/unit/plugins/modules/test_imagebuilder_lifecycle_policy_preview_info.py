@@ -147,6 +147,26 @@ def test_a_change_is_previewed_with_the_options_over_the_existing_policy(run_mod
     assert made == ["imagebuilder"]
 
 
+def test_without_details_the_counts_at_the_top_and_each_image_by_its_id_action_and_open_cases(run_module, client):
+    c, stubber = client
+    found_by_name(stubber, policy([KEEP_FIVE]))
+    listing(c, stubber, two_images(), "AMI", "golden-ami")
+    stricter = [{"action": {"type": "delete"}, "filter": {"type": "age", "value": 30, "unit": "days"}}]
+
+    result, _made = run_module(module.main, {"name": NAME, "policy_details": stricter, "details": False})
+
+    assert result["summary"] == {"deprecate": 0, "disable": 0, "delete": 1, "none": 1}
+    preview = result["lifecycle_policy_preview"]
+    assert preview["summary"] == result["summary"]
+    [deleted] = preview["resources"]
+    assert deleted == {
+        "resource_id": POLICY_ARN.split(":lifecycle-policy/")[0] + ":image/golden-ami/1.0.0/1",
+        "action": {"name": "DELETE"},
+        "open_questions": [],
+    }
+    assert [sorted(image) for image in preview["kept"]] == [["open_questions", "resource_id"]]
+
+
 NEW_POLICY = {
     "name": NAME,
     "resource_type": "ami_image",
