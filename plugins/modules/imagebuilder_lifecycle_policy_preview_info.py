@@ -47,7 +47,7 @@ options:
   details:
     description:
       - With V(false), each image in RV(lifecycle_policy_preview.resources) and RV(lifecycle_policy_preview.kept)
-        keeps only C(resource_id), its C(action) (C(name) only) and C(open_questions): no AMIs, snapshots, tags or
+        keeps only C(resource_id), its C(action) (C(name) only) and C(open_questions), without AMIs, snapshots, tags or
         reasons. For a large preview whose counts (RV(summary)) and open cases are what is read.
       - The same calls are made either way.
     type: bool

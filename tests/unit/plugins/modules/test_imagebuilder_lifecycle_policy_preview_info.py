@@ -160,7 +160,7 @@ def test_without_details_the_counts_at_the_top_and_each_image_by_its_id_action_a
     assert preview["summary"] == result["summary"]
     [deleted] = preview["resources"]
     assert deleted == {
-        "resource_id": POLICY_ARN.split(":lifecycle-policy/")[0] + ":image/golden-ami/1.0.0/1",
+        "resource_id": POLICY_ARN.split(":lifecycle-policy/", maxsplit=1)[0] + ":image/golden-ami/1.0.0/1",
         "action": {"name": "DELETE"},
         "open_questions": [],
     }
