@@ -327,9 +327,25 @@ def _resources(detail, img, now, readings):
     return reached
 
 
-def _one_run(details, images, now, readings, group_of):
+def _reasons(decisions, first, action):
+    """What each detail decided for one image, saying of a detail that selected it why it is not the one that acts."""
+    reasons = []
+    for d in decisions:
+        reason = d["reason"]
+        if d["selected"] and d is not first:
+            if first is None:
+                reason += " (an earlier rule's exclusion keeps it: one action per image per run)"
+            else:
+                reason += f" (the {action.lower()} rule acts first: one action per image per run)"
+        reasons.append({"detail": d["detail"], "selected": d["selected"], "reason": reason})
+    return reasons
+
+
+def _one_run(details, images, now, readings, group_of, with_amis=True, explain=True):
     """Every image's action in one run under one set of readings: a list, newest first, of dicts with ``arn``,
-    ``action``, ``decided_by``, ``reason``, ``reasons``, ``resources`` and ``image_retained``.
+    ``action``, ``decided_by``, ``reason``, ``reasons``, ``resources`` and ``image_retained``. Without ``with_amis``,
+    what the action reaches is not worked out (``resources`` stays None): for readings that decide images only;
+    without ``explain``, no ``reasons``: for a run that is only compared with the one shown.
 
     The guide: "Image Builder evaluates rules in priority order: deprecate, then disable, then delete. Only one
     action applies to each image per execution. If an image matches a deprecate rule, Image Builder skips the disable
@@ -350,27 +366,22 @@ def _one_run(details, images, now, readings, group_of):
         decisions = [per_detail[n][img["arn"]] for n in range(len(details))]
         first = chosen.get(img["arn"])
         entry = {"arn": img["arn"], "date_created": img["date_created"], "tags": img["tags"], "action": None}
-        entry.update(decided_by=None, resources=None, image_retained=False, reasons=[])
-        for d in decisions:
-            reason = d["reason"]
-            if d["selected"] and d is not first:
-                if first is None:
-                    reason += " (an earlier rule's exclusion keeps it: one action per image per run)"
-                else:
-                    reason += f" (the {acted[img['arn']].lower()} rule acts first: one action per image per run)"
-            entry["reasons"].append({"detail": d["detail"], "selected": d["selected"], "reason": reason})
+        entry.update(decided_by=None, resources=None, image_retained=False)
+        if explain:
+            entry["reasons"] = _reasons(decisions, first, acted.get(img["arn"]))
         if first is None:
-            entry["reason"] = "; ".join(f"policy_details[{r['detail']}]: {r['reason']}" for r in entry["reasons"])
+            if explain:
+                entry["reason"] = "; ".join(f"policy_details[{r['detail']}]: {r['reason']}" for r in entry["reasons"])
         else:
             detail = details[first["detail"]]
-            resources = _resources(detail, img, now, readings)
             entry.update(action=detail["action"]["type"], decided_by=first["detail"], reason=first["reason"])
-            entry["resources"] = resources
-            entry["image_retained"] = bool(
-                entry["action"] == "DELETE"
-                and resources["kept_amis"]
-                and readings["delete_with_skipped_amis"] == "image_retained"
-            )
+            if with_amis:
+                entry["resources"] = resources = _resources(detail, img, now, readings)
+                entry["image_retained"] = bool(
+                    entry["action"] == "DELETE"
+                    and resources["kept_amis"]
+                    and readings["delete_with_skipped_amis"] == "image_retained"
+                )
         result.append(entry)
     return result
 
@@ -390,6 +401,8 @@ def _note_differences(case, shown, other):
     for mine, theirs in zip(shown, other):
         if (mine["action"], mine["image_retained"]) != (theirs["action"], theirs["image_retained"]):
             mine["open_questions"].add(case)
+            continue
+        if theirs["resources"] is None:
             continue
         outcomes = _ami_outcomes(theirs)
         for ami in (mine["resources"] or {}).get("amis", []) + (mine["resources"] or {}).get("kept_amis", []):
@@ -440,6 +453,11 @@ CASE_CAN_MATTER = {
 }
 
 
+# The cases whose readings decide what an action does to an image's AMIs; the others decide only which action each
+# image gets, and under the same action an image's AMIs fare the same.
+CASES_ON_AMIS = ("month_length", "last_launched_boundary", "last_launched_delay", "delete_with_skipped_amis")
+
+
 def decide(details, images, now, by_tags=False):
     """Every image's action under the policy's details, as the shown readings say (SHOWN: for each open case, the
     reading that acts on more), with ``open_questions``: the cases whose other readings would change what happens to
@@ -463,7 +481,8 @@ def decide(details, images, now, by_tags=False):
             continue
         for reading in case.readings[1:]:
             readings = dict(SHOWN, **{case.case: reading})
-            _note_differences(case.case, shown, _one_run(details, images, now, readings, groups(readings)))
+            other = _one_run(details, images, now, readings, groups(readings), case.case in CASES_ON_AMIS, False)
+            _note_differences(case.case, shown, other)
     for entry in shown:
         entry["open_questions"] = sorted(entry["open_questions"])
         for ami in (entry["resources"] or {}).get("amis", []) + (entry["resources"] or {}).get("kept_amis", []):
