@@ -6,6 +6,8 @@
 """An ansible-rulebook event source: one event each time an EC2 Image Builder lifecycle execution reaches a status."""
 
 import asyncio
+import datetime
+import functools
 import importlib
 import logging
 import math
@@ -22,9 +24,17 @@ short_description: Receive an event when an EC2 Image Builder lifecycle executio
 description:
   - An ansible-rulebook event source plugin that lists the lifecycle executions of lifecycle policies and of image
     build versions every O(interval) seconds (ListLifecycleExecutions, every page) and puts one event on the queue
-    for each execution whose status changed into one of O(statuses) since the source started, exactly once per
-    execution and status.
-  - Executions that were already in one of O(statuses) when the source started are not reported.
+    for each execution whose status changed into one of O(statuses) since the source started, once per execution
+    and status while the source runs.
+  - Without O(since), executions that were already in one of O(statuses) when the source started are not reported.
+    With O(since), the first listing of each ARN also reports those that reached one of O(statuses) after that
+    point, so that a source restarted after a crash or a redeploy reports what ended while it was down: at least
+    once, as a repeat for what it had reported shortly before it stopped.
+  - The events of one round come in the order the executions ended (their C(endTime); an execution in a status
+    before its end by its C(startTime)).
+  - Without O(lifecycle_policy_arns) and O(image_arns), or with O(lifecycle_policy_filters), it watches every
+    lifecycle policy of the account and region that ListLifecyclePolicies lists, listed anew each round, so that a
+    policy created later is watched from the round it appears and one deleted is listed no more.
   - Each event holds the execution as M(imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info) returns it
     (snake_case keys, ISO 8601 times) under C(lifecycle_execution), and the ARN it was listed under as
     C(watched_arn).
@@ -36,13 +46,14 @@ description:
     it was installed in, then in C(ANSIBLE_COLLECTIONS_PATH), then, unless C(ANSIBLE_COLLECTIONS_SCAN_SYS_PATH) is
     false, in the Python's own C(ansible_collections); when it cannot, it stops at start with one line naming what
     it looked for and where.
-  - IAM permissions, C(imagebuilder:ListLifecycleExecutions), and C(imagebuilder:ListLifecycleExecutionResources) with
-    O(include_resources).
+  - IAM permissions, C(imagebuilder:ListLifecycleExecutions); C(imagebuilder:ListLifecyclePolicies) when it watches
+    every policy; C(imagebuilder:ListLifecycleExecutionResources) with O(include_resources).
 options:
   lifecycle_policy_arns:
     description:
       - ARNs of lifecycle policies whose executions to watch.
-      - At least one of O(lifecycle_policy_arns) and O(image_arns) is required.
+      - Without O(lifecycle_policy_arns) and O(image_arns), the source watches every lifecycle policy that
+        ListLifecyclePolicies lists, as with O(lifecycle_policy_filters={}).
     type: list
     elements: str
   image_arns:
@@ -50,6 +61,42 @@ options:
       - ARNs of image build versions whose executions (those StartResourceStateUpdate started) to watch.
     type: list
     elements: str
+  lifecycle_policy_filters:
+    description:
+      - Watch every lifecycle policy of the account and region that ListLifecyclePolicies lists with these filters
+        (as M(imagebuilder_ops.aws.imagebuilder_lifecycle_policy_info) takes them), besides the ARNs given; V({})
+        for every policy.
+      - The policies are listed at the start of each round (one call per page of 100), so a policy created later is
+        watched from the next round (an execution of it that ended after the source started, or after O(since), is
+        reported even when it ended before the policy was found), and one deleted, or that no longer matches, is
+        listed one last time and then no more, without an error.
+    type: dict
+    suboptions:
+      name:
+        description:
+          - Policies with this name, as written when each was created (case matters). A C(*) at the start, the end
+            or both matches any text there, such as C(golden*) or C(*cleanup*).
+        type: str
+      resource_type:
+        description: Policies for this type of image.
+        type: str
+        choices: [ami_image, container_image]
+      status:
+        description: Policies with this status.
+        type: str
+        choices: [enabled, disabled]
+  since:
+    description:
+      - Also report, in the first listing of each ARN, the executions that reached one of O(statuses) after this
+        point, each once, in the order they ended. An ISO 8601 time with its offset, such as
+        C(2026-12-07T18:00:00Z), or a duration before the source's start: a whole number followed by C(s), C(m),
+        C(h) or C(d), such as C(2h).
+      - An execution counts by its C(endTime). One in a reported status that has not ended (or whose answer has no
+        C(endTime)) is reported too: when it reached its status is not in the answer, and a repeat is the safe side.
+      - Give a span longer than the longest time the source may be down. What was reported within it before a
+        restart is reported again: make the rulebook's actions safe to run twice for the same execution.
+      - Without it, an execution is reported only when it reaches one of O(statuses) after the source started.
+    type: str
   statuses:
     description:
       - The statuses to report.
@@ -112,9 +159,20 @@ EXAMPLES = r"""
       - arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1
     statuses: [FAILED, CANCELLED]
     include_resources: true
+
+# Every ENABLED AMI policy whose name starts with golden, including those created later; after a restart, what
+# ended in the last two hours is reported (again).
+- imagebuilder_ops.aws.lifecycle_executions:
+    region: us-east-1
+    lifecycle_policy_filters:
+      name: golden*
+      resource_type: ami_image
+      status: enabled
+    since: 2h
 """
 
 MODULE_UTILS = "ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder"
+POLICY_UTILS = "ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_policy"
 RETRIES = "ansible_collections.amazon.aws.plugins.module_utils.retries"
 # The collections whose code the source imports: this one, and amazon.aws under its module_utils.
 COLLECTIONS_NEEDED = ("imagebuilder_ops.aws", "amazon.aws")
@@ -130,8 +188,16 @@ CREDENTIAL_ARGUMENTS = {
     "session_token": ("aws_session_token", "aws_session_token"),
 }
 STRING_ARGUMENTS = ("region", "endpoint_url")
+# lifecycle_policy_filters' keys, with their choices (None: any string of the filter's form).
+POLICY_FILTERS = {"name": None, "resource_type": ("ami_image", "container_image"), "status": ("enabled", "disabled")}
+SINCE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+SINCE_FORM = (
+    "an ISO 8601 time with its offset, such as 2026-12-07T18:00:00Z, or a duration before the start: a whole number"
+    " greater than 0 followed by s, m, h or d, such as 2h"
+)
 KNOWN_ARGUMENTS = frozenset(
-    ("lifecycle_policy_arns", "image_arns", "statuses", "include_resources", "interval")
+    ("lifecycle_policy_arns", "image_arns", "lifecycle_policy_filters", "since", "statuses", "include_resources")
+    + ("interval",)
     + STRING_ARGUMENTS
     + tuple(CREDENTIAL_ARGUMENTS)
     + tuple(alias for alias, dummy in CREDENTIAL_ARGUMENTS.values())
@@ -155,8 +221,9 @@ def collection_root(source_file):
     return str(Path(*parts[: -len(INSTALLED_AT)]))
 
 
-def module_utils():
-    """The collection's shared AWS code: its retry policy, listing, resource tree and normaliser.
+def module_utils(name=MODULE_UTILS):
+    """The collection's shared AWS code (``name``, by default imagebuilder.py: its retry policy, listing, resource tree
+    and normaliser; POLICY_UTILS for the policy listing).
 
     ansible-rulebook runs a source from its file (runpy), outside any package, so ``ansible_collections`` is what
     ansible-core's collection loader makes it: this collection's root first, then the configured collections paths
@@ -166,7 +233,7 @@ def module_utils():
     """
     if __name__.startswith("ansible_collections."):
         # Imported as a module of the collection (its unit tests): the rest of the collection imports the same way.
-        return importlib.import_module(MODULE_UTILS)
+        return importlib.import_module(name)
     try:
         from ansible import constants  # pylint: disable=import-outside-toplevel
         from ansible.plugins.loader import init_plugin_loader  # pylint: disable=import-outside-toplevel
@@ -184,12 +251,10 @@ def module_utils():
             del sys.modules[name]
         init_plugin_loader([root] if root else [])
     try:
-        return importlib.import_module(MODULE_UTILS)
+        return importlib.import_module(name)
     except ImportError as e:
         raise CollectionLoadError(
-            import_failure(
-                e.name or MODULE_UTILS, root, constants.COLLECTIONS_PATHS, constants.COLLECTIONS_SCAN_SYS_PATH
-            )
+            import_failure(e.name or name, root, constants.COLLECTIONS_PATHS, constants.COLLECTIONS_SCAN_SYS_PATH)
         ) from None
 
 
@@ -235,8 +300,66 @@ def execution_statuses():
     return tuple(model.shape_for("LifecycleExecutionStatus").enum)
 
 
-def parse_args(args, ib):
-    """The source's settings from its arguments, or ValueError naming the first bad argument. Makes no call."""
+def parse_since(value, now):
+    """``since`` as epoch seconds: an ISO 8601 time with its offset, or a duration before ``now``. ValueError naming
+    the argument and the form otherwise, and for a time after ``now``."""
+    when = None
+    if isinstance(value, datetime.datetime):
+        # An unquoted time in a rulebook arrives as YAML's timestamp.
+        when = value
+    elif isinstance(value, str):
+        text = value.strip()
+        duration = re.fullmatch(r"([0-9]+)([smhd])", text)
+        if duration and int(duration.group(1)) > 0:
+            return now - int(duration.group(1)) * SINCE_UNITS[duration.group(2)]
+        if "T" in text.upper():
+            # Python before 3.11 does not read a trailing Z.
+            text = re.sub(r"[zZ]$", "+00:00", text)
+            try:
+                when = datetime.datetime.fromisoformat(text)
+            except ValueError:
+                when = None
+    if when is None or when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"since: {value!r} is not {SINCE_FORM}")
+    if when.timestamp() > now:
+        raise ValueError(f"since: {value!r} is after the source's start: give a time in the past, or a duration")
+    return when.timestamp()
+
+
+def parse_policy_filters(value, lp):
+    """``lifecycle_policy_filters`` as list_lifecycle_policies' arguments, or ValueError naming the bad key."""
+    if not isinstance(value, dict):
+        raise ValueError(
+            f"lifecycle_policy_filters: {value!r} is not a dictionary of {', '.join(POLICY_FILTERS)} ({{}} for every"
+            " policy)"
+        )
+    unknown = sorted(set(map(str, value)) - set(POLICY_FILTERS))
+    if unknown:
+        raise ValueError(
+            f"lifecycle_policy_filters: unknown key(s) {', '.join(unknown)}; known: {', '.join(POLICY_FILTERS)}"
+        )
+    filters = {}
+    for key, choices in POLICY_FILTERS.items():
+        given = value.get(key)
+        if given is None:
+            continue
+        if choices is None:
+            if not isinstance(given, str) or not re.fullmatch(lp.NAME_FILTER_PATTERN, given):
+                raise ValueError(f"lifecycle_policy_filters.name: {given!r} is not {lp.NAME_FILTER_FORM}")
+            filters[key] = given
+        elif isinstance(given, str) and given.lower() in choices:
+            filters[key] = given.lower()
+        else:
+            raise ValueError(f"lifecycle_policy_filters.{key}: {given!r} is not one of {', '.join(choices)}")
+    return filters
+
+
+def parse_args(args, ib, lp, now=None):
+    """The source's settings from its arguments, or ValueError naming the first bad argument. Makes no call.
+
+    ``now`` (epoch seconds, by default the current time) is the start that a ``since`` duration counts back from.
+    """
+    now = time.time() if now is None else now
     args = dict(args or {})
     unknown = sorted(set(args) - KNOWN_ARGUMENTS)
     if unknown:
@@ -250,8 +373,16 @@ def parse_args(args, ib):
                 raise ValueError(f"{name}: {arn!r} is not {form}")
             if arn not in arns:
                 arns.append(arn)
-    if not arns:
-        raise ValueError("lifecycle_policy_arns or image_arns: give at least one ARN to watch")
+    policy_filters = args.get("lifecycle_policy_filters")
+    if policy_filters is not None:
+        policy_filters = parse_policy_filters(policy_filters, lp)
+    elif not arns:
+        # Nothing named: every lifecycle policy of the account and region.
+        policy_filters = {}
+
+    since = args.get("since")
+    if since is not None:
+        since = parse_since(since, now)
 
     known_statuses = execution_statuses()
     statuses = args.get("statuses")
@@ -285,6 +416,8 @@ def parse_args(args, ib):
 
     return {
         "arns": arns,
+        "policy_filters": policy_filters,
+        "since": since,
         "statuses": frozenset(statuses),
         "include_resources": _as_bool("include_resources", args.get("include_resources", False)),
         "interval": interval,
@@ -309,30 +442,78 @@ def connect(connection, ib):
     return retries.RetryingBotoClientWrapper(client, ib.retry_decorator)
 
 
+def lifecycle_policy_arns(lp, client, policy_filters):
+    """The ARNs of the policies ListLifecyclePolicies lists with the filters (every page)."""
+    return [summary["arn"] for summary in lp.list_lifecycle_policies(client, **policy_filters) if summary.get("arn")]
+
+
+def _epoch(value):
+    return value.timestamp() if isinstance(value, datetime.datetime) else None
+
+
+def ended_order(change):
+    """The order in which a round reports its changes: when each execution ended, or, for a status before the end
+    (no endTime), when it started; unknown times last."""
+    dummy, execution = change
+    when = _epoch(execution.get("endTime"))
+    if when is None:
+        when = _epoch(execution.get("startTime"))
+    return (when is None, when or 0.0, execution.get("lifecycleExecutionId"))
+
+
 class LifecycleExecutionWatcher:
     """What the source has seen, and one round of listing.
 
     ``last`` holds each execution's last status seen and ``reported`` each (execution, status) already put on the
     queue. An execution's status is recorded only once its event is on the queue, so a round that fails half way
     loses nothing: the next round finds the same change again, and a change already reported is never reported
-    twice.
+    twice by this process.
+
+    The first listing of an ARN tells news from history by ``endTime``: an execution that reached a reported status
+    after ``cutoff`` (``since``, else the source's start) is news, an earlier one history. With ``since``, an
+    execution in a reported status without an ``endTime`` is news too (when it reached its status is unknown, and the
+    user asked not to miss one); without it, history, as it was already there when the source started.
+
+    ``list_policies``, when given, is called (in a thread) at the start of each round for the lifecycle policies to
+    watch besides ``arns``.
     """
 
-    def __init__(self, client, ib, arns, statuses, include_resources=False, started_at=None):
+    def __init__(
+        self,
+        client,
+        ib,
+        arns,
+        statuses,
+        include_resources=False,
+        started_at=None,
+        since=None,
+        list_policies=None,
+    ):  # pylint: disable=too-many-arguments
         self.client = client
         self.ib = ib
-        self.arns = arns
+        self.arns = list(arns)
         self.statuses = statuses
         self.include_resources = include_resources
         self.started_at = time.time() if started_at is None else started_at
+        self.since = since
+        self.cutoff = self.started_at if since is None else since
+        self.list_policies = list_policies
+        # The policies the last successful ListLifecyclePolicies listed, in its order.
+        self.found = []
         self.last = {}
         self.reported = set()
-        self.baseline_done = set()
-        self.baseline_late = set()
+        self.listed = set()
+
+    def _is_news(self, execution):
+        """Whether an execution in a reported status at its ARN's first listing reached that status after the cutoff."""
+        ended = _epoch(execution.get("endTime"))
+        if ended is None:
+            return self.since is not None
+        return ended >= self.cutoff
 
     def _changes(self, arn, executions):
         """The executions of one listing to report, and records the others' statuses."""
-        baseline = arn not in self.baseline_done
+        first = arn not in self.listed
         changes = []
         for execution in executions:
             execution_id = execution.get("lifecycleExecutionId")
@@ -344,19 +525,13 @@ class LifecycleExecutionWatcher:
                 self.last[execution_id] = status
             elif self.last.get(execution_id) == status:
                 continue
-            elif baseline and execution_id not in self.last and not self._ended_since_start(arn, execution):
-                # Already there when the source started: history, not news.
+            elif first and execution_id not in self.last and not self._is_news(execution):
+                # Reached its status before the cutoff: history, not news.
                 self.last[execution_id] = status
             else:
-                changes.append(execution)
-        self.baseline_done.add(arn)
+                changes.append((arn, execution))
+        self.listed.add(arn)
         return changes
-
-    def _ended_since_start(self, arn, execution):
-        """Whether an execution first listed late (the source's first listings of ``arn`` failed) ended after the
-        source started: such an execution is news, not history."""
-        end_time = execution.get("endTime")
-        return arn in self.baseline_late and end_time is not None and end_time.timestamp() >= self.started_at
 
     def _event(self, arn, execution):
         if self.include_resources:
@@ -364,42 +539,98 @@ class LifecycleExecutionWatcher:
             execution["resources"] = self.ib.list_impacted_resources(self.client, execution["lifecycleExecutionId"])
         return {"lifecycle_execution": self.ib.normalize(execution), "watched_arn": arn}
 
-    async def poll(self, queue, arn):
-        """List one ARN's executions and put an event on the queue for each change; raises when a call fails."""
-        executions = await asyncio.to_thread(self.ib.list_lifecycle_executions, self.client, arn)
-        # Oldest first, so that the events of one round come in the order the executions started.
-        for execution in reversed(self._changes(arn, executions)):
-            event = await asyncio.to_thread(self._event, arn, execution)
-            await queue.put(event)
-            execution_id, status = execution["lifecycleExecutionId"], self.ib.status_of(execution)
-            self.reported.add((execution_id, status))
-            self.last[execution_id] = status
+    def _log_failure(self, what, e):
+        detail = f"{e.message}: {e.exception}" if isinstance(e, self.ib.ImageBuilderError) else repr(e)
+        logger.error("Round failed for %s, trying again in the next round: %s", what, detail)
+
+    async def _watched(self):
+        """This round's ARNs, and those of policies that left the policy listing (listed one last time); raises when
+        the policy listing fails (the policies found before are watched meanwhile)."""
+        if self.list_policies is None:
+            return self.arns, []
+        found = await asyncio.to_thread(self.list_policies)
+        left = [arn for arn in self.found if arn not in found]
+        for arn in found:
+            if arn not in self.found and arn not in self.arns:
+                logger.info("Watching lifecycle policy %s, which ListLifecyclePolicies lists", arn)
+        for arn in left:
+            logger.info("Lifecycle policy %s is no longer listed: listing its executions one last time", arn)
+        self.found = found
+        return self.arns + [arn for arn in found if arn not in self.arns], [a for a in left if a not in self.arns]
 
     async def run_round(self, queue):
-        """One round over every watched ARN. A failure is logged; the next round tries that ARN again."""
+        """One round: the policy listing (when every policy is watched), one listing per watched ARN, then the events
+        of all of them in the order the executions ended. A failure is logged; the next round tries again."""
         failures = 0
-        for arn in self.arns:
+        try:
+            arns, left = await self._watched()
+        except Exception as e:  # pylint: disable=broad-exception-caught
+            failures += 1
+            self._log_failure("the lifecycle policy listing", e)
+            arns, left = self.arns + [arn for arn in self.found if arn not in self.arns], []
+        changes = []
+        for arn in arns + left:
             try:
-                await self.poll(queue, arn)
+                executions = await asyncio.to_thread(self.ib.list_lifecycle_executions, self.client, arn)
             except Exception as e:  # pylint: disable=broad-exception-caught
+                if arn in left:
+                    # A deleted policy may have no listing left: it is not watched any more, so this is no failure.
+                    logger.info("Lifecycle policy %s is no longer watched; its last listing failed: %r", arn, e)
+                else:
+                    failures += 1
+                    self._log_failure(arn, e)
+                continue
+            changes.extend(self._changes(arn, executions))
+        for arn, execution in sorted(changes, key=ended_order):
+            execution_id, status = execution["lifecycleExecutionId"], self.ib.status_of(execution)
+            if (execution_id, status) in self.reported:
+                continue  # listed under two watched ARNs
+            try:
+                event = await asyncio.to_thread(self._event, arn, execution)
+            except Exception as e:  # pylint: disable=broad-exception-caught
+                # The rest wait for the next round, which finds them again: the order they ended in holds.
                 failures += 1
-                if arn not in self.baseline_done:
-                    self.baseline_late.add(arn)
-                detail = f"{e.message}: {e.exception}" if isinstance(e, self.ib.ImageBuilderError) else repr(e)
-                logger.error("Round failed for %s, trying again in the next round: %s", arn, detail)
+                self._log_failure(f"lifecycle execution {execution_id} of {arn}", e)
+                break
+            await queue.put(event)
+            self.reported.add((execution_id, status))
+            self.last[execution_id] = status
         return failures
+
+
+def describe(settings):
+    """What the source watches, for its first log line."""
+    watched = []
+    if settings["policy_filters"] is not None:
+        filters = ", ".join(f"{k}={v}" for k, v in settings["policy_filters"].items())
+        watched.append(f"every lifecycle policy ListLifecyclePolicies lists{' with ' + filters if filters else ''}")
+    watched.extend(settings["arns"])
+    since = settings["since"]
+    since = f", since {datetime.datetime.fromtimestamp(since, datetime.timezone.utc).isoformat()}" if since else ""
+    return f"{', '.join(watched)} every {settings['interval']} s{since}"
 
 
 async def main(queue, args):
     """Watch Image Builder lifecycle executions and put an event on the queue when one reaches a reported status."""
     ib = module_utils()
-    settings = parse_args(args, ib)
+    lp = module_utils(POLICY_UTILS)
     started_at = time.time()
+    settings = parse_args(args, ib, lp, started_at)
     client = await asyncio.to_thread(connect, settings["connection"], ib)
+    list_policies = None
+    if settings["policy_filters"] is not None:
+        list_policies = functools.partial(lifecycle_policy_arns, lp, client, settings["policy_filters"])
     watcher = LifecycleExecutionWatcher(
-        client, ib, settings["arns"], settings["statuses"], settings["include_resources"], started_at
+        client,
+        ib,
+        settings["arns"],
+        settings["statuses"],
+        settings["include_resources"],
+        started_at,
+        since=settings["since"],
+        list_policies=list_policies,
     )
-    logger.info("Watching the lifecycle executions of %s every %s s", ", ".join(settings["arns"]), settings["interval"])
+    logger.info("Watching the lifecycle executions of %s", describe(settings))
     while True:
         await watcher.run_round(queue)
         await asyncio.sleep(settings["interval"])

@@ -3,8 +3,8 @@
 # Copyright: Contributors to the imagebuilder_ops.aws project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The lifecycle_executions event source: its argument checks, change detection, retries and failed rounds, against
-a stubbed client (ansible-rulebook is not needed: the source imports without it)."""
+"""The lifecycle_executions event source: its argument checks, change detection, since, watching every policy,
+retries and failed rounds, against a stubbed client (ansible-rulebook is not needed: the source imports without it)."""
 
 import asyncio
 import datetime
@@ -14,9 +14,11 @@ import pytest
 
 from ansible_collections.imagebuilder_ops.aws.extensions.eda.plugins.event_source import lifecycle_executions as source
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import PAGE_SIZE
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import T0
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution_id
@@ -51,8 +53,8 @@ def fail(stubber, operation, code, status, times=1):
         stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
 
 
-def watcher(client, arns=(POLICY_ARN,), statuses=ib.TERMINAL_STATUSES, include_resources=False):
-    return source.LifecycleExecutionWatcher(client, ib, list(arns), statuses, include_resources, STARTED_AT)
+def watcher(client, arns=(POLICY_ARN,), statuses=ib.TERMINAL_STATUSES, include_resources=False, since=None):
+    return source.LifecycleExecutionWatcher(client, ib, list(arns), statuses, include_resources, STARTED_AT, since)
 
 
 def run_round(w, queue):
@@ -72,8 +74,6 @@ def seen(queue):
 @pytest.mark.parametrize(
     "args, named",
     [
-        ({}, "lifecycle_policy_arns or image_arns"),
-        ({"lifecycle_policy_arns": []}, "lifecycle_policy_arns or image_arns"),
         ({"lifecycle_policy_arns": [IMAGE_ARN]}, "lifecycle_policy_arns: "),
         ({"lifecycle_policy_arns": POLICY_ARN + "\n"}, "lifecycle_policy_arns: "),
         ({"image_arns": [POLICY_ARN]}, "image_arns: "),
@@ -86,6 +86,12 @@ def seen(queue):
         ({"image_arns": [IMAGE_ARN], "region": 3}, "region: "),
         ({"image_arns": [IMAGE_ARN], "intervall": 5}, "unknown argument(s): intervall"),
         ({"image_arns": [IMAGE_ARN], "access_key": "AKIA1", "aws_access_key_id": "AKIA2"}, "access_key and aws_"),
+        ({"since": "2 hours"}, "since: '2 hours' is not an ISO 8601 time with its offset"),
+        ({"lifecycle_policy_filters": "all"}, "lifecycle_policy_filters: 'all' is not a dictionary of name,"),
+        ({"lifecycle_policy_filters": {"names": "golden*"}}, "lifecycle_policy_filters: unknown key(s) names"),
+        ({"lifecycle_policy_filters": {"name": "gol*den"}}, "lifecycle_policy_filters.name: 'gol*den' is not a policy"),
+        ({"lifecycle_policy_filters": {"status": "on"}}, "lifecycle_policy_filters.status: 'on' is not one of enabled"),
+        ({"lifecycle_policy_filters": {"resource_type": "ami"}}, "lifecycle_policy_filters.resource_type: 'ami' is"),
     ],
 )
 def test_bad_arguments_fail_at_start_naming_the_argument_before_any_call(monkeypatch, args, named):
@@ -97,7 +103,7 @@ def test_bad_arguments_fail_at_start_naming_the_argument_before_any_call(monkeyp
 
 def test_credentials_are_never_echoed():
     with pytest.raises(ValueError) as raised:
-        source.parse_args({"image_arns": [IMAGE_ARN], "secret_key": "", "access_key": "AKIA-VISIBLE"}, ib)
+        source.parse_args({"image_arns": [IMAGE_ARN], "secret_key": "", "access_key": "AKIA-VISIBLE"}, ib, lp)
     assert "secret_key" in str(raised.value)
     assert "AKIA-VISIBLE" not in str(raised.value)
 
@@ -115,8 +121,12 @@ def test_defaults_and_the_names_of_ansible_eda_and_amazon_aws():
             "endpoint_url": "http://127.0.0.1:1",
         },
         ib,
+        lp,
     )
     assert settings["arns"] == [POLICY_ARN, IMAGE_ARN]
+    # ARNs named, no filters: only those; no since: only what ends after the start.
+    assert settings["policy_filters"] is None
+    assert settings["since"] is None
     assert settings["statuses"] == {"SUCCESS", "FAILED", "CANCELLED"}
     assert settings["interval"] == 60
     assert settings["include_resources"] is False
@@ -129,7 +139,7 @@ def test_defaults_and_the_names_of_ansible_eda_and_amazon_aws():
         "endpoint_url": "http://127.0.0.1:1",
     }
     # What a rulebook's template renders is a string.
-    assert source.parse_args({"image_arns": [IMAGE_ARN], "interval": "1", "include_resources": "true"}, ib)[
+    assert source.parse_args({"image_arns": [IMAGE_ARN], "interval": "1", "include_resources": "true"}, ib, lp)[
         "interval"
     ] == pytest.approx(1.0)
 
@@ -137,6 +147,96 @@ def test_defaults_and_the_names_of_ansible_eda_and_amazon_aws():
 def test_statuses_are_those_of_the_installed_model():
     assert set(ib.TERMINAL_STATUSES) <= set(source.execution_statuses())
     assert "IN_PROGRESS" in source.execution_statuses()
+
+
+NOW = T0.timestamp()
+
+
+@pytest.mark.parametrize(
+    "since, seconds_before_now",
+    [
+        ("90s", 90),
+        ("15m", 900),
+        ("2h", 7200),
+        ("1d", 86400),
+        (" 2h ", 7200),
+        ("2026-11-28T05:00:00Z", 3600),
+        ("2026-11-28T04:00:00+00:00", 7200),
+        ("2026-11-28T06:30:00+01:00", 1800),
+        ("2026-11-28T05:59:59.5z", 0.5),
+        # An unquoted time in a rulebook: YAML's timestamp.
+        (datetime.datetime(2026, 11, 28, 5, 0, tzinfo=datetime.timezone.utc), 3600),
+    ],
+)
+def test_since_takes_an_iso_8601_time_or_a_duration_before_the_start(since, seconds_before_now):
+    assert source.parse_since(since, NOW) == pytest.approx(NOW - seconds_before_now)
+
+
+@pytest.mark.parametrize(
+    "since",
+    [
+        "2",
+        "2w",
+        "2H",
+        "0h",
+        "-1h",
+        "1.5h",
+        "h",
+        "2h30m",
+        "",
+        "yesterday",
+        "2026-11-28",
+        "2026-11-28T05:00:00",
+        "2026-11-28 05:00:00Z",
+        "2026-13-28T05:00:00Z",
+        7200,
+        None,
+        datetime.datetime(2026, 11, 28, 5, 0),
+        datetime.date(2026, 11, 28),
+    ],
+)
+def test_since_refuses_other_forms_naming_the_argument_and_the_forms(since):
+    with pytest.raises(ValueError) as raised:
+        source.parse_since(since, NOW)
+    assert str(raised.value) == f"since: {since!r} is not {source.SINCE_FORM}"
+
+
+def test_since_refuses_a_time_after_the_start():
+    with pytest.raises(ValueError, match=r"^since: '2026-11-28T06:00:01Z' is after the source's start"):
+        source.parse_since("2026-11-28T06:00:01Z", NOW)
+
+
+def test_a_bad_since_stops_the_source_before_any_call(monkeypatch):
+    monkeypatch.setattr(source, "connect", lambda *a: pytest.fail("a client was made"))
+    with pytest.raises(ValueError, match=r"^since: '48 hours' is not an ISO 8601 time with its offset, such as "):
+        asyncio.run(source.main(Queue(), {"since": "48 hours"}))
+
+
+@pytest.mark.parametrize(
+    "args, arns, policy_filters",
+    [
+        # Nothing named: every policy.
+        ({}, [], {}),
+        ({"lifecycle_policy_arns": [], "image_arns": None}, [], {}),
+        ({"image_arns": [IMAGE_ARN]}, [IMAGE_ARN], None),
+        # "All" on top of named ARNs, and filters as the info module takes them.
+        ({"image_arns": [IMAGE_ARN], "lifecycle_policy_filters": {}}, [IMAGE_ARN], {}),
+        (
+            {"lifecycle_policy_filters": {"name": "*cleanup*", "resource_type": "AMI_IMAGE", "status": "enabled"}},
+            [],
+            {"name": "*cleanup*", "resource_type": "ami_image", "status": "enabled"},
+        ),
+        ({"lifecycle_policy_filters": {"name": "golden ami*", "status": None}}, [], {"name": "golden ami*"}),
+    ],
+)
+def test_what_is_watched(args, arns, policy_filters):
+    settings = source.parse_args(args, ib, lp, NOW)
+    assert settings["arns"] == arns
+    assert settings["policy_filters"] == policy_filters
+
+
+def test_since_is_counted_from_the_start():
+    assert source.parse_args({"since": "2h"}, ib, lp, NOW)["since"] == NOW - 7200
 
 
 # --- change detection ----------------------------------------------------------------------------------------------
@@ -293,6 +393,177 @@ def test_a_first_listing_that_comes_late_reports_what_ended_since_the_start(clie
     assert seen(queue) == [(FIRST, "SUCCESS")]
 
 
+def test_an_execution_that_ended_between_the_start_and_its_first_listing_is_reported(client):
+    wrapped, stubber = client
+    queue = Queue()
+    w = watcher(wrapped)
+    listing(
+        stubber,
+        [ex(FIRST, "SUCCESS", 1, endTime=at(STARTED_AT + 1)), ex(HISTORY, "SUCCESS", -60, endTime=at(STARTED_AT - 1))],
+    )
+    run_round(w, queue)
+    assert seen(queue) == [(FIRST, "SUCCESS")]
+
+
+# --- since ---------------------------------------------------------------------------------------------------------
+
+
+def at(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+
+
+SINCE = STARTED_AT - 3600
+
+
+def test_since_reports_what_ended_after_it_once_in_the_order_they_ended_across_arns(client):
+    wrapped, stubber = client
+    queue = Queue()
+    w = watcher(wrapped, arns=(POLICY_ARN, IMAGE_ARN), since=SINCE)
+    # Listed newest first by start; they ended in another order, and under two ARNs.
+    listing(
+        stubber,
+        [
+            ex(THIRD, "SUCCESS", 3, endTime=at(SINCE + 60)),
+            ex(FIRST, "FAILED", 1, endTime=at(SINCE + 600)),
+            ex(HISTORY, "FAILED", -90, endTime=at(SINCE - 1)),
+        ],
+    )
+    listing(stubber, [ex(SECOND, "CANCELLED", 2, endTime=at(SINCE + 300))], arn=IMAGE_ARN)
+    listing(stubber, [ex(THIRD, "SUCCESS", 3, endTime=at(SINCE + 60)), ex(FIRST, "FAILED", 1, endTime=at(SINCE + 600))])
+    listing(stubber, [ex(SECOND, "CANCELLED", 2, endTime=at(SINCE + 300))], arn=IMAGE_ARN)
+    run_round(w, queue)
+    run_round(w, queue)
+    assert seen(queue) == [(THIRD, "SUCCESS"), (SECOND, "CANCELLED"), (FIRST, "FAILED")]
+
+
+@pytest.mark.parametrize("since, reported", [(SINCE, [(FIRST, "IN_PROGRESS"), (SECOND, "FAILED")]), (None, [])])
+def test_a_reported_status_without_an_end_time_is_news_with_since_and_history_without(client, since, reported):
+    wrapped, stubber = client
+    queue = Queue()
+    w = watcher(wrapped, statuses={"IN_PROGRESS", "FAILED"}, since=since)
+    # When FIRST reached IN_PROGRESS is not in the answer; SECOND's answer lacks its endTime.
+    listing(stubber, [ex(SECOND, "FAILED", 2), ex(FIRST, "IN_PROGRESS", -120)])
+    run_round(w, queue)
+    assert seen(queue) == reported
+
+
+def test_a_restart_with_since_reports_what_ended_while_down_and_repeats_only_what_ended_within_since(client):
+    wrapped, stubber = client
+    before = Queue()
+    w = watcher(wrapped)
+    listing(stubber, [ex(SECOND, "IN_PROGRESS", 2), ex(FIRST, "IN_PROGRESS", 1), ex(HISTORY, "SUCCESS", -90)])
+    listing(stubber, [ex(SECOND, "IN_PROGRESS", 2), ex(FIRST, "FAILED", 1, endTime=at(STARTED_AT + 60))])
+    run_round(w, before)
+    run_round(w, before)
+    assert seen(before) == [(FIRST, "FAILED")]
+    # The source stops; SECOND and THIRD end while it is down; it starts again with since before FIRST's end.
+    restarted_at = STARTED_AT + 600
+    after = Queue()
+    w = source.LifecycleExecutionWatcher(
+        wrapped, ib, [POLICY_ARN], ib.TERMINAL_STATUSES, started_at=restarted_at, since=STARTED_AT
+    )
+    listing(
+        stubber,
+        [
+            ex(THIRD, "CANCELLED", 3, endTime=at(STARTED_AT + 400)),
+            ex(SECOND, "SUCCESS", 2, endTime=at(STARTED_AT + 300)),
+            ex(FIRST, "FAILED", 1, endTime=at(STARTED_AT + 60)),
+            ex(HISTORY, "SUCCESS", -90, endTime=at(STARTED_AT - 3600)),
+        ],
+    )
+    run_round(w, after)
+    # At least once: FIRST again, as it ended after since; then what ended while down, in the order they ended.
+    assert seen(after) == [(FIRST, "FAILED"), (SECOND, "SUCCESS"), (THIRD, "CANCELLED")]
+
+
+# --- every lifecycle policy ----------------------------------------------------------------------------------------
+
+OTHER_POLICY = POLICY_ARN.replace("golden-ami-cleanup", "container-cleanup")
+
+
+def policies(stubber, arns, filters=None):
+    expected = {"maxResults": POLICY_PAGE_SIZE, **({"filters": filters} if filters else {})}
+    summaries = [{"arn": arn, "name": arn.rsplit("/", 1)[-1]} for arn in arns]
+    stubber.add_response("list_lifecycle_policies", {"lifecyclePolicySummaryList": summaries}, expected)
+
+
+def every_policy(client, policy_filters=None, **kwargs):
+    return source.LifecycleExecutionWatcher(
+        client,
+        ib,
+        [],
+        ib.TERMINAL_STATUSES,
+        started_at=STARTED_AT,
+        list_policies=lambda: source.lifecycle_policy_arns(lp, client, policy_filters or {}),
+        **kwargs,
+    )
+
+
+def test_every_policy_is_listed_each_round_and_a_new_one_is_watched_from_the_round_it_appears(client):
+    wrapped, stubber = client
+    queue = Queue()
+    w = every_policy(wrapped, {"name": "*cleanup", "status": "enabled"})
+    wanted = [{"name": "name", "values": ["*cleanup"]}, {"name": "status", "values": ["ENABLED"]}]
+    policies(stubber, [POLICY_ARN], wanted)
+    listing(stubber, [ex(FIRST, "IN_PROGRESS", 1)])
+    # OTHER_POLICY appears: what ended after the source started is news though it ended before it was found.
+    # (Listed in the policy listing's order.)
+    policies(stubber, [OTHER_POLICY, POLICY_ARN], wanted)
+    listing(
+        stubber,
+        [ex(SECOND, "FAILED", 2, endTime=at(STARTED_AT + 5)), ex(HISTORY, "SUCCESS", -90, endTime=at(STARTED_AT - 5))],
+        arn=OTHER_POLICY,
+    )
+    listing(stubber, [ex(FIRST, "IN_PROGRESS", 1)])
+    assert run_round(w, queue) == 0
+    assert run_round(w, queue) == 0
+    assert seen(queue) == [(SECOND, "FAILED")]
+    assert queue.events[0]["watched_arn"] == OTHER_POLICY
+
+
+def test_a_policy_that_leaves_the_listing_is_listed_one_last_time_then_no_more_without_an_error(client, caplog):
+    wrapped, stubber = client
+    queue = Queue()
+    w = every_policy(wrapped)
+    policies(stubber, [OTHER_POLICY, POLICY_ARN])
+    listing(stubber, [ex(SECOND, "IN_PROGRESS", 2)], arn=OTHER_POLICY)
+    listing(stubber, [ex(FIRST, "IN_PROGRESS", 1)])
+    # Both deleted: the last listing of one finds its cancelled execution; the other's listing is refused.
+    policies(stubber, [])
+    fail(stubber, "list_lifecycle_executions", "ResourceNotFoundException", 404)
+    listing(stubber, [ex(FIRST, "CANCELLED", 1, endTime=at(STARTED_AT + 9))])
+    policies(stubber, [])
+    run_round(w, queue)
+    assert run_round(w, queue) == 0
+    assert run_round(w, queue) == 0
+    assert seen(queue) == [(FIRST, "CANCELLED")]
+    assert "Round failed" not in caplog.text
+
+
+def test_a_failed_policy_listing_keeps_watching_the_policies_found_before(client, sleeps):
+    wrapped, stubber = client
+    queue = Queue()
+    w = every_policy(wrapped)
+    policies(stubber, [POLICY_ARN])
+    listing(stubber, [ex(FIRST, "IN_PROGRESS", 1)])
+    fail(stubber, "list_lifecycle_policies", "AccessDeniedException", 403)
+    listing(stubber, [ex(FIRST, "SUCCESS", 1, endTime=at(STARTED_AT + 9))])
+    run_round(w, queue)
+    assert run_round(w, queue) == 1
+    assert seen(queue) == [(FIRST, "SUCCESS")]
+
+
+def test_a_policy_also_named_is_listed_once_per_round(client):
+    wrapped, stubber = client
+    queue = Queue()
+    w = every_policy(wrapped)
+    w.arns = [POLICY_ARN]
+    policies(stubber, [POLICY_ARN])
+    listing(stubber, [ex(FIRST, "SUCCESS", 1, endTime=at(STARTED_AT + 9))])
+    assert run_round(w, queue) == 0
+    assert seen(queue) == [(FIRST, "SUCCESS")]
+
+
 # --- include_resources ---------------------------------------------------------------------------------------------
 
 
@@ -361,6 +632,32 @@ def test_main_runs_the_calls_off_the_event_loop_and_waits_interval_between_round
     with pytest.raises(Stop):
         asyncio.run(source.main(queue, {"lifecycle_policy_arns": [POLICY_ARN], "interval": 2}))
     assert naps == [2, 2]
+    assert seen(queue) == [(FIRST, "FAILED")]
+    assert threads and threading.main_thread() not in threads
+
+
+def test_main_with_no_arns_lists_every_policy_off_the_event_loop(client, monkeypatch):
+    wrapped, stubber = client
+    policies(stubber, [POLICY_ARN])
+    listing(stubber, [ex(FIRST, "FAILED", 1, endTime=at(NOW - 60)), ex(HISTORY, "FAILED", -90, endTime=at(NOW - 7201))])
+    monkeypatch.setattr(source, "connect", lambda connection, utils: wrapped)
+    monkeypatch.setattr(source.time, "time", lambda: NOW)
+    threads = []
+    real_list = lp.list_lifecycle_policies
+
+    def spy(*args, **kwargs):
+        threads.append(threading.current_thread())
+        return real_list(*args, **kwargs)
+
+    monkeypatch.setattr(lp, "list_lifecycle_policies", spy)
+
+    async def sleep(seconds):
+        raise Stop
+
+    monkeypatch.setattr(source.asyncio, "sleep", sleep)
+    queue = Queue()
+    with pytest.raises(Stop):
+        asyncio.run(source.main(queue, {"since": "2h"}))
     assert seen(queue) == [(FIRST, "FAILED")]
     assert threads and threading.main_thread() not in threads
 
