@@ -17,12 +17,20 @@ debug action's line on stdout, with the right data), the playbook must run once 
 for the history, and no fake secret may show; in the first layout the endpoint also throttles and then denies
 listings between rounds, and a few quiet rounds follow. A layout in which amazon.aws cannot be found must stop
 ansible-rulebook with the source's one line naming it and where it was looked for, and no import frames. Each layout
-is bounded in time and stops by itself. Exit status 0 when all pass, 1 when one fails, 2 when the collections are
-not installed.
+is bounded in time and stops by itself.
+
+Then, in every layout that delivers events, the guide's restart rulebook (every lifecycle policy, no ARNs, ``since``)
+against an endpoint of its own: an execution that ended before the start but within ``since`` fires, one that ended
+long before does not; a policy created mid-run is watched (its run fires); ansible-rulebook is killed (SIGKILL, as a
+crash); while it is down two executions end and the new policy runs again; started again, it must fire every one of
+them, exactly once in that run, in the order they ended (the repeats of what fired before the crash included), and
+the playbook, keyed by the execution id, must open one ticket per failed execution across both runs and keep one
+record each. Exit status 0 when all pass, 1 when one fails, 2 when the collections are not installed.
 """
 
 import argparse
 import concurrent.futures
+import json
 import os
 import re
 import signal
@@ -114,6 +122,56 @@ FAULTS = [
 ]
 
 
+# The restart scenario: every lifecycle policy, watched with since, across a crash.
+NEW_POLICY = "arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/nightly-sweep"
+RESTART_IDS = {n: f"lce-00000000-0000-4000-8000-000000000{n}" for n in (301, 302, 303, 304, 305)}
+OLD, RECENT, DURING, DOWN_OK, DOWN_FAILED = (RESTART_IDS[n] for n in (301, 302, 303, 304, 305))
+DOWN_REASON = "AMI ami-0fedcba9876543210 is shared with another account"
+# Each of the restart's two runs, ansible-rulebook's start included.
+RESTART_DEADLINE = 60
+RESTART_VARS = {"poll_interval": 1, "catch_up": "1h"}
+POLICY_DEFINITION = {
+    "executionRole": "ImageBuilderLifecycleRole",
+    "resourceType": "AMI_IMAGE",
+    "policyDetails": [{"action": {"type": "DELETE"}, "filter": {"type": "COUNT", "value": 10}}],
+    "resourceSelection": {"recipes": [{"name": "golden-ami", "semanticVersion": "1.x.x"}]},
+}
+
+
+def restart_scenario(now):
+    """One policy with history (one execution ended long ago, one ten minutes before the start), one execution that
+    ends during the first run, two that end while the source is down; and policy_runs for the policy created
+    mid-run."""
+
+    def execution(execution_id, **spec):
+        return {"lifecycleExecutionId": execution_id, "lifecyclePolicyArn": POLICY, "images": [IMAGE], **spec}
+
+    def iso(epoch):
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+    return {
+        "description": "tests/eda: the event source across a restart, watching every policy",
+        "policies": [{"arn": POLICY, "name": "golden-ami-cleanup", **POLICY_DEFINITION}],
+        "images": [{"arn": IMAGE}],
+        "policy_runs": {"nightly-sweep": {"resources": []}},
+        "executions": [
+            execution(OLD, startTime="2024-06-01T02:00:00Z", endTime="2024-06-01T02:10:00Z", status="FAILED"),
+            execution(
+                RECENT, startTime=iso(now - 900), endTime=iso(now - 600), status="FAILED", reason="an AMI in use"
+            ),
+            # Their clocks run from the first GetLifecycleExecution, which this test makes.
+            execution(DURING, startTime=iso(now - 60), timeline_seconds=[["IN_PROGRESS", 0.5], ["SUCCESS", None]]),
+            execution(DOWN_OK, startTime=iso(now - 50), timeline_seconds=[["IN_PROGRESS", 0.3], ["SUCCESS", None]]),
+            execution(
+                DOWN_FAILED,
+                startTime=iso(now - 40),
+                timeline_seconds=[["IN_PROGRESS", 0.3], ["FAILED", None]],
+                reason=DOWN_REASON,
+            ),
+        ],
+    }
+
+
 def guide_blocks():
     """The YAML code blocks of the guide, parsed, with their text: as the release checks' example lint reads them."""
     for dummy, where, text in rst_code_blocks(str(COLLECTION)):
@@ -121,19 +179,45 @@ def guide_blocks():
             yield yaml.safe_load(text), text
 
 
-def rulebook_and_playbook():
-    rulebook = playbook = inventory = None
+@dataclass(frozen=True)
+class Rulebook:
+    """A rulebook of the guide, the playbook that follows it there (the one its run_playbook names), the inventory."""
+
+    text: str
+    playbook_name: str
+    playbook: str
+    inventory: str
+    source_args: dict
+
+    def for_layout(self, layout, project):
+        # run_playbook looks for a playbook from the directory ansible-rulebook was started in: name it by path.
+        if layout.elsewhere:
+            return self.text.replace(f"name: {self.playbook_name}\n", f"name: {project / self.playbook_name}\n")
+        return self.text
+
+
+def guide_rulebooks():
+    """The guide's rulebooks, as written: the one that names ARNs, and the one that watches every policy with since."""
+    pairs, inventory, pending = [], None, None
     for data, text in guide_blocks():
         if isinstance(data, dict) and "all" in data:
             inventory = text
         elif isinstance(data, list) and data and "sources" in data[0]:
-            rulebook = (data, text)
-        elif isinstance(data, list) and data and "tasks" in data[0]:
-            playbook = text
-    if rulebook is None or playbook is None or inventory is None:
-        raise SystemExit(f"{GUIDE}: no rulebook, playbook or inventory block found")
-    names = [a["run_playbook"]["name"] for r in rulebook[0][0]["rules"] for a in r["actions"] if "run_playbook" in a]
-    return rulebook[1], names[0], playbook, inventory
+            pending = (data, text)
+        elif isinstance(data, list) and data and "tasks" in data[0] and pending:
+            pairs.append((pending, text))
+            pending = None
+    found = {}
+    for (data, text), playbook in pairs:
+        args = next(iter(data[0]["sources"][0].values()))
+        names = [a["run_playbook"]["name"] for r in data[0]["rules"] for a in r["actions"] if "run_playbook" in a]
+        kind = "restart" if "since" in args and "lifecycle_policy_arns" not in args else "arns"
+        found[kind] = Rulebook(text, names[0], playbook, inventory, args)
+    if set(found) != {"arns", "restart"} or inventory is None:
+        raise SystemExit(
+            f"{GUIDE}: expected two rulebooks (ARNs; every policy with since), each followed by its playbook"
+        )
+    return found
 
 
 def wait_for(condition, deadline, what):
@@ -186,6 +270,7 @@ def main():
     parser.add_argument("--collections-path", required=True, help="this collection and amazon.aws, installed")
     parser.add_argument("--tarball", required=True, help="the collection's tarball, which layouts install themselves")
     parser.add_argument("--ansible-venv", help="a venv with the ansible package and ansible-rulebook; else skipped")
+    parser.add_argument("--layout", action="append", help="run only the layouts whose name holds this (repeatable)")
     args = parser.parse_args()
     problem = check_installed(args.collections_path) or (None if Path(args.tarball).is_file() else args.tarball)
     if problem:
@@ -196,12 +281,13 @@ def main():
     venvs = {"core": Path(sys.executable).parent.parent}
     if args.ansible_venv:
         venvs["ansible"] = Path(args.ansible_venv).resolve()
-    runnable = [layout for layout in LAYOUTS if layout.venv in venvs]
-    skipped = [layout.name for layout in LAYOUTS if layout.venv not in venvs]
-    rulebook = rulebook_and_playbook()
+    chosen = [layout for layout in LAYOUTS if not args.layout or any(part in layout.name for part in args.layout)]
+    runnable = [layout for layout in chosen if layout.venv in venvs]
+    skipped = [layout.name for layout in chosen if layout.venv not in venvs]
+    rulebooks = guide_rulebooks()
     # Two at a time: each waits on its rounds far more than it computes, and a JVM starts in each.
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(lambda layout: run_layout(layout, venvs[layout.venv], rulebook, args), runnable))
+        results = list(pool.map(lambda layout: run_layout(layout, venvs[layout.venv], rulebooks, args), runnable))
     failed = 0
     for layout, (failures, text, seconds) in zip(runnable, results):
         print(f"{'FAILED' if failures else 'ok'}: {layout.name} ({layout.venv} venv, {seconds:.1f} s)")
@@ -222,22 +308,16 @@ def main():
     return 1 if failed else 0
 
 
-def run_layout(layout, venv, rulebook, args):
-    """Lay the layout out in a directory of its own, run the rulebook against an endpoint of its own, check it."""
-    rulebook_text, playbook_name, playbook, inventory = rulebook
+def run_layout(layout, venv, rulebooks, args):
+    """Lay the layout out in a directory of its own, run the rulebooks against endpoints of their own, check them."""
+    rulebook = rulebooks["arns"]
     started = time.monotonic()
     deadline = started + DEADLINE
     with tempfile.TemporaryDirectory(prefix="ibops-eda-") as work, local_endpoint(SCENARIO) as ep:
         work = Path(work)
         project = work / "project"
         project.mkdir()
-        if layout.elsewhere:
-            # run_playbook looks for a playbook from the directory ansible-rulebook was started in: name it by path.
-            rulebook_text = rulebook_text.replace(f"name: {playbook_name}\n", f"name: {project / playbook_name}\n")
-        (project / "lifecycle_executions.yml").write_text(rulebook_text, encoding="utf-8")
-        (project / playbook_name).write_text(playbook, encoding="utf-8")
-        (project / "inventory.yml").write_text(inventory, encoding="utf-8")
-        (project / "vars.yml").write_text("---\npoll_interval: 1\n", encoding="utf-8")
+        write_project(project, layout, rulebook, {"poll_interval": 1})
         env = layout_env(layout, venv, work, args.collections_path, ep.url)
         try:
             install(layout, venv, work, env, args.tarball)
@@ -247,15 +327,8 @@ def run_layout(layout, venv, rulebook, args):
         if layout.elsewhere:
             cwd = work / "elsewhere"
             cwd.mkdir()
-        command = [str(venv / "bin" / "ansible-rulebook")]
-        for option, name in (("--rulebook", "lifecycle_executions.yml"), ("--inventory", "inventory.yml")):
-            command += [option, str(project / name) if layout.elsewhere else name]
-        command += ["--vars", str(project / "vars.yml") if layout.elsewhere else "vars.yml", "--print-events", "-v"]
         output = work / "ansible-rulebook.out"
-        with open(output, "w", encoding="utf-8") as out:
-            process = subprocess.Popen(  # pylint: disable=consider-using-with
-                command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-            )
+        process = launch(venv, project, cwd, env, layout, output)
         try:
             if layout.error:
                 result = stopped(process, deadline)
@@ -264,19 +337,47 @@ def run_layout(layout, venv, rulebook, args):
         except AssertionError as e:
             result = {"error": str(e)}
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGINT)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop(process)
         text = output.read_text(encoding="utf-8", errors="replace")
         if layout.error:
             failures = check_error(text, result, layout.error.format(galaxy=work / "collections"))
         else:
             failures = check(text, result, layout.full)
+            restart_failures, restart_text = run_restart(layout, venv, work, env, cwd, rulebooks["restart"])
+            failures += [f"restart: {failure}" for failure in restart_failures]
+            text += restart_text
         return failures, text, time.monotonic() - started
+
+
+def write_project(project, layout, rulebook, variables):
+    project.mkdir(exist_ok=True)
+    (project / "lifecycle_executions.yml").write_text(rulebook.for_layout(layout, project), encoding="utf-8")
+    (project / rulebook.playbook_name).write_text(rulebook.playbook, encoding="utf-8")
+    (project / "inventory.yml").write_text(rulebook.inventory, encoding="utf-8")
+    (project / "vars.yml").write_text(yaml.safe_dump(variables), encoding="utf-8")
+
+
+def launch(venv, project, cwd, env, layout, output):
+    """ansible-rulebook on the project's rulebook, its output to ``output``, in a session of its own."""
+    command = [str(venv / "bin" / "ansible-rulebook")]
+    for option, name in (("--rulebook", "lifecycle_executions.yml"), ("--inventory", "inventory.yml")):
+        command += [option, str(project / name) if layout.elsewhere else name]
+    command += ["--vars", str(project / "vars.yml") if layout.elsewhere else "vars.yml", "--print-events", "-v"]
+    with open(output, "w", encoding="utf-8") as out:
+        return subprocess.Popen(  # pylint: disable=consider-using-with
+            command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def stop(process, how=signal.SIGINT):
+    """Stop ansible-rulebook and what it started: SIGINT as Ctrl-C, or SIGKILL as a crash."""
+    if process.poll() is None:
+        os.killpg(process.pid, how)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def layout_env(layout, venv, work, collections_path, endpoint_url):
@@ -404,6 +505,172 @@ def check(text, result, full):
         failures.append(f"ansible-rulebook stopped by itself ({result['exited']})")
     if any(r["params"].get("maxResults") is None for r in result["all"]):
         failures.append("a listing did not ask for the largest page")
+    return failures
+
+
+def test_client(url):
+    return boto3.client(
+        "imagebuilder",
+        endpoint_url=url,
+        region_name=REGION,
+        aws_access_key_id=FAKE_ACCESS_KEY,
+        aws_secret_access_key=FAKE_SECRET_KEY,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+def run_restart(layout, venv, work, env, cwd, rulebook):
+    """The restart rulebook: a first run, a crash, executions that end while it is down, a second run; checked."""
+    project = work / "restart"
+    records = work / "records"
+    write_project(project, layout, rulebook, {**RESTART_VARS, "lifecycle_records_dir": str(records)})
+    outputs = [work / "restart-1.out", work / "restart-2.out"]
+    run_cwd = cwd if layout.elsewhere else project
+    with local_endpoint(restart_scenario(time.time())) as ep:
+        env = {**env, "AWS_ENDPOINT_URL_IMAGEBUILDER": ep.url}
+        client = test_client(ep.url)
+        result = {"new_runs": []}
+        try:
+            process = launch(venv, project, run_cwd, env, layout, outputs[0])
+            try:
+                first_run(ep, client, process, outputs[0], result)
+            finally:
+                stop(process, signal.SIGKILL)
+            while_down(ep, client, result)
+            process = launch(venv, project, run_cwd, env, layout, outputs[1])
+            try:
+                second_run(ep, process, outputs[1], result)
+            finally:
+                stop(process)
+        except AssertionError as e:
+            result["error"] = str(e)
+        listed = {e["lifecycleExecutionId"]: e for arn in (POLICY, NEW_POLICY) for e in listing(client, arn)}
+        result["end_times"] = {k: e["endTime"].timestamp() for k, e in listed.items() if "endTime" in e}
+        result["requests"] = ep.requests()
+    texts = [path.read_text(encoding="utf-8", errors="replace") if path.exists() else "" for path in outputs]
+    failures = check_restart(texts, result, records)
+    shown = "".join(f"\n--- restart, run {n} ---\n{text}" for n, text in enumerate(texts, 1))
+    return failures, shown
+
+
+def listing(client, arn):
+    return client.list_lifecycle_executions(resourceArn=arn, maxResults=100)["lifecycleExecutions"]
+
+
+def fired(output, *needles):
+    text = " ".join(output.read_text(encoding="utf-8", errors="replace").split())
+    return all(needle in text for needle in needles)
+
+
+def running(process, condition):
+    def check():
+        if process.poll() is not None:
+            raise AssertionError(f"ansible-rulebook exited early ({process.returncode})")
+        return condition()
+
+    return check
+
+
+def first_run(ep, client, process, output, result):
+    """Once the first round has listed the policy: end DURING, create a policy and run it; wait for the three events
+    and the ticket for RECENT (which ended before the start, within since)."""
+    deadline = time.monotonic() + RESTART_DEADLINE
+
+    def listed(arn):
+        return lambda: any(r["params"].get("resourceArn") == arn for r in ep.requests("ListLifecycleExecutions"))
+
+    wait_for(running(process, listed(POLICY)), deadline, "the first round")
+    client.get_lifecycle_execution(lifecycleExecutionId=DURING)
+    client.create_lifecycle_policy(name="nightly-sweep", clientToken="tests-eda-nightly-sweep", **POLICY_DEFINITION)
+    result["new_runs"].append(ep.run_policy({"lifecyclePolicyArn": NEW_POLICY})["lifecycleExecutionId"])
+    needles = (
+        f"FAILED {RECENT} of {POLICY}",
+        f"SUCCESS {DURING} of {POLICY}",
+        f"SUCCESS {result['new_runs'][0]} of {NEW_POLICY}",
+        f"Ticket opened for lifecycle execution {RECENT}",
+    )
+    wait_for(running(process, lambda: fired(output, *needles)), deadline, "the first run's events and ticket")
+
+
+def while_down(ep, client, result):
+    """End two executions of the policy and run the new one again, each in a second of its own."""
+    deadline = time.monotonic() + 10
+    for execution_id, status in ((DOWN_OK, "SUCCESS"), (DOWN_FAILED, "FAILED")):
+        client.get_lifecycle_execution(lifecycleExecutionId=execution_id)
+        wait_for(
+            lambda: client.get_lifecycle_execution(lifecycleExecutionId=execution_id)["lifecycleExecution"]["state"][
+                "status"
+            ]
+            == status,
+            deadline,
+            f"{execution_id} to end",
+        )
+        time.sleep(1.05)
+    result["new_runs"].append(ep.run_policy({"lifecyclePolicyArn": NEW_POLICY})["lifecycleExecutionId"])
+
+
+def second_run(ep, process, output, result):
+    """Wait for every execution that ended within since (those that fired before the crash again), the new ticket,
+    then two more rounds in which nothing may fire again."""
+    deadline = time.monotonic() + RESTART_DEADLINE
+    needles = [f"{status} {execution_id} of" for execution_id, status in expected_events(result)]
+    needles.append(f"Ticket opened for lifecycle execution {DOWN_FAILED}")
+    wait_for(running(process, lambda: fired(output, *needles)), deadline, "the second run's events and ticket")
+    rounds = len(ep.requests("ListLifecyclePolicies"))
+    wait_for(
+        running(process, lambda: len(ep.requests("ListLifecyclePolicies")) >= rounds + 2), deadline, "2 more rounds"
+    )
+
+
+def expected_events(result):
+    """(execution, status) of every execution that ended within since of the second start."""
+    events = [(RECENT, "FAILED"), (DURING, "SUCCESS"), (DOWN_OK, "SUCCESS"), (DOWN_FAILED, "FAILED")]
+    return events + [(execution_id, "SUCCESS") for execution_id in result["new_runs"]]
+
+
+def check_restart(texts, result, records):
+    """Each run's events, once each; the second run's in the order they ended; one ticket and one record per failed
+    execution across both runs; the new policy listed; no history, no secret."""
+    if "error" in result:
+        return [result["error"]]
+    failures = []
+    flat = [" ".join(text.split()) for text in texts]
+    first = [(RECENT, "FAILED"), (DURING, "SUCCESS"), (result["new_runs"][0], "SUCCESS")]
+    for run, events in enumerate((first, expected_events(result)), 1):
+        for execution_id, status in events:
+            seen = len(re.findall(re.escape(f"{status} {execution_id} of"), flat[run - 1]))
+            if seen != 1:
+                failures.append(f"run {run}: {status} {execution_id} shown {seen} times, expected 1")
+    if OLD in texts[0] + texts[1]:
+        failures.append(f"history {OLD}, which ended before since, fired")
+    if f"{DOWN_OK} of" in flat[0] or f"{DOWN_FAILED} of" in flat[0]:
+        failures.append("an execution fired in the first run before it ended")
+    ends = result["end_times"]
+    wanted = sorted((execution_id for execution_id, dummy in expected_events(result)), key=lambda i: (ends[i], i))
+    # --print-events shows each event as it leaves the queue: the first mention of each id follows the queue's order.
+    order = sorted(wanted, key=lambda i: flat[1].find(i))
+    if order != wanted:
+        failures.append(f"run 2: events in the order {order}, not the order they ended {wanted}")
+    for execution_id in (RECENT, DOWN_FAILED):
+        tickets = sum(text.count(f"Ticket opened for lifecycle execution {execution_id}") for text in flat)
+        if tickets != 1:
+            failures.append(f"{tickets} tickets opened for {execution_id} across both runs, expected 1")
+    found = sorted(path.name for path in records.glob("*.json"))
+    if found != sorted(f"{i}.json" for i in (RECENT, DOWN_FAILED)):
+        failures.append(f"records {found}, expected one per failed execution")
+    for path in records.glob("*.json"):
+        if json.loads(path.read_text(encoding="utf-8"))["state"]["status"] != "FAILED":
+            failures.append(f"{path.name} does not record a failed execution")
+    requests = result["requests"]
+    if not any(r["operation"] == "ListLifecyclePolicies" for r in requests):
+        failures.append("the policies were never listed")
+    if not any(r["params"].get("resourceArn") == NEW_POLICY for r in requests):
+        failures.append("the policy created mid-run was never listed")
+    reads = [r for r in requests if r["operation"] in ("ListLifecyclePolicies", "ListLifecycleExecutions")]
+    if any(r["params"].get("maxResults") is None for r in reads):
+        failures.append("a listing did not ask for the largest page")
+    if any(secret in text for secret in FAKE_SECRETS for text in texts):
+        failures.append("a fake secret shows in ansible-rulebook's output")
     return failures
 
 
