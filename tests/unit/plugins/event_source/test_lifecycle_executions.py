@@ -600,6 +600,28 @@ def test_include_resources_adds_the_tree_and_a_failure_retries_the_event_next_ro
     ]
 
 
+def test_an_event_that_cannot_be_made_holds_back_the_later_ones_so_the_order_holds(client):
+    wrapped, stubber = client
+    queue = Queue()
+    w = watcher(wrapped, include_resources=True)
+    first_end, second_end = at(STARTED_AT + 10), at(STARTED_AT + 20)
+    listing(stubber, [ex(SECOND, "IN_PROGRESS", 2), ex(FIRST, "IN_PROGRESS", 1)])
+    listing(stubber, [ex(SECOND, "SUCCESS", 2, endTime=second_end), ex(FIRST, "FAILED", 1, endTime=first_end)])
+    fail(stubber, "list_lifecycle_execution_resources", "AccessDeniedException", 403)
+    listing(stubber, [ex(SECOND, "SUCCESS", 2, endTime=second_end), ex(FIRST, "FAILED", 1, endTime=first_end)])
+    for listed_id in (FIRST, SECOND):
+        stubber.add_response(
+            "list_lifecycle_execution_resources",
+            {"resources": []},
+            {"lifecycleExecutionId": listed_id, "maxResults": PAGE_SIZE},
+        )
+    run_round(w, queue)
+    assert run_round(w, queue) == 1
+    assert queue.events == []
+    assert run_round(w, queue) == 0
+    assert seen(queue) == [(FIRST, "FAILED"), (SECOND, "SUCCESS")]
+
+
 # --- main ----------------------------------------------------------------------------------------------------------
 
 
