@@ -648,7 +648,7 @@ def check_restart(texts, result, records):
     ends = result["end_times"]
     wanted = sorted((execution_id for execution_id, dummy in expected_events(result)), key=lambda i: (ends[i], i))
     # --print-events shows each event as it leaves the queue: the first mention of each id follows the queue's order.
-    order = sorted(wanted, key=lambda i: flat[1].find(i))
+    order = sorted(wanted, key=flat[1].find)
     if order != wanted:
         failures.append(f"run 2: events in the order {order}, not the order they ended {wanted}")
     for execution_id in (RECENT, DOWN_FAILED):
