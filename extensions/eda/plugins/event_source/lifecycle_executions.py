@@ -28,8 +28,8 @@ description:
     and status while the source runs.
   - Without O(since), executions that were already in one of O(statuses) when the source started are not reported.
     With O(since), the first listing of each ARN also reports those that reached one of O(statuses) after that
-    point, so that a source restarted after a crash or a redeploy reports what ended while it was down: at least
-    once, as a repeat for what it had reported shortly before it stopped.
+    point, so that a source restarted after a crash or a redeploy reports what ended while it was down, at least
+    once (what it had reported shortly before it stopped comes again).
   - The events of one round come in the order the executions ended (their C(endTime); an execution in a status
     before its end by its C(startTime)).
   - Without O(lifecycle_policy_arns) and O(image_arns), or with O(lifecycle_policy_filters), it watches every
@@ -89,12 +89,12 @@ options:
     description:
       - Also report, in the first listing of each ARN, the executions that reached one of O(statuses) after this
         point, each once, in the order they ended. An ISO 8601 time with its offset, such as
-        C(2026-12-07T18:00:00Z), or a duration before the source's start: a whole number followed by C(s), C(m),
+        C(2026-12-07T18:00:00Z), or a duration before the source's start, a whole number followed by C(s), C(m),
         C(h) or C(d), such as C(2h).
       - An execution counts by its C(endTime). One in a reported status that has not ended (or whose answer has no
-        C(endTime)) is reported too: when it reached its status is not in the answer, and a repeat is the safe side.
+        C(endTime)) is reported too, as when it reached its status is not in the answer and a repeat is the safe side.
       - Give a span longer than the longest time the source may be down. What was reported within it before a
-        restart is reported again: make the rulebook's actions safe to run twice for the same execution.
+        restart is reported again, so make the rulebook's actions safe to run twice for the same execution.
       - Without it, an execution is reported only when it reaches one of O(statuses) after the source started.
     type: str
   statuses:

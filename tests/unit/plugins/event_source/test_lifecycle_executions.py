@@ -11,6 +11,7 @@ import datetime
 import threading
 
 import pytest
+import yaml
 
 from ansible_collections.imagebuilder_ops.aws.extensions.eda.plugins.event_source import lifecycle_executions as source
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
@@ -142,6 +143,16 @@ def test_defaults_and_the_names_of_ansible_eda_and_amazon_aws():
     assert source.parse_args({"image_arns": [IMAGE_ARN], "interval": "1", "include_resources": "true"}, ib, lp)[
         "interval"
     ] == pytest.approx(1.0)
+
+
+def test_the_documentation_parses_and_names_every_argument_and_its_examples_are_accepted():
+    documentation = yaml.safe_load(source.DOCUMENTATION)
+    names = set(documentation["options"])
+    names |= {alias for option in documentation["options"].values() for alias in option.get("aliases", [])}
+    assert names == source.KNOWN_ARGUMENTS
+    assert set(documentation["options"]["lifecycle_policy_filters"]["suboptions"]) == set(source.POLICY_FILTERS)
+    for example in yaml.safe_load(source.EXAMPLES):
+        source.parse_args(example["imagebuilder_ops.aws.lifecycle_executions"], ib, lp)
 
 
 def test_statuses_are_those_of_the_installed_model():
