@@ -148,6 +148,19 @@ def test_a_policy_read_with_the_info_module_and_passed_back_unchanged_makes_no_w
     assert result["changed"] is False
 
 
+@pytest.mark.parametrize("upper", [False, True], ids=["lower case", "the API's spelling"])
+def test_rules_are_checked_alike_in_either_spelling(run_module, client, upper):
+    spelled = str.upper if upper else str.lower
+    refused = {"action": {"type": spelled("deprecate")}, "filter": {"type": spelled("count"), "value": 5}}
+    accepted = {
+        "action": {"type": spelled("delete"), "include_resources": {"amis": True, "snapshots": True}},
+        "filter": {"type": spelled("age"), "value": 90, "unit": spelled("days")},
+    }
+    result, made = run_module(module.main, dict(TASK, policy_details=[refused, accepted]))
+    assert result["failed"] is True and made == []
+    assert result["msg"] == "policy_details[0].filter: a count filter goes with a delete rule only"
+
+
 def test_a_mixed_case_spelling_is_refused_with_both_spellings_listed(run_module, client):
     result, made = run_module(module.main, dict(TASK, status="Disabled"))
     assert result["failed"] is True and made == []
