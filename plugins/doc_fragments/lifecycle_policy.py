@@ -7,14 +7,15 @@
 class ModuleDocFragment:
     # A lifecycle policy's resource type, rules and selection, as imagebuilder_lifecycle_policy and
     # imagebuilder_lifecycle_policy_preview_info take them (so that one spec feeds both). Their argument spec is
-    # policy_argument_spec() in module_utils/lifecycle_policy.py: change both together.
+    # policy_argument_spec() in module_utils/lifecycle_policy.py: change both together. Each enum takes the API's
+    # spelling and lower case (the api_spelling fragment, which every module that includes this one includes too).
     DOCUMENTATION = r"""
 options:
   resource_type:
     description:
       - The type of image the policy applies to. Required for a new policy; an existing policy's cannot change.
     type: str
-    choices: [ami_image, container_image]
+    choices: [AMI_IMAGE, CONTAINER_IMAGE, ami_image, container_image]
   policy_details:
     description:
       - The policy's rules, all of them, in any order. Required for a new policy; left out, an existing policy's rules
@@ -32,7 +33,7 @@ options:
             description: The action.
             type: str
             required: true
-            choices: [delete, deprecate, disable]
+            choices: [DELETE, DEPRECATE, DISABLE, delete, deprecate, disable]
           include_resources:
             description:
               - Which resources of the image the action extends to. V(delete) rules can include all three,
@@ -59,7 +60,7 @@ options:
                 the newest O(policy_details[].filter.value) images (with V(delete) rules only).
             type: str
             required: true
-            choices: [age, count]
+            choices: [AGE, COUNT, age, count]
           value:
             description: The age in units, or the number of images to keep, from 1 to 1000.
             type: int
@@ -67,7 +68,7 @@ options:
           unit:
             description: The unit of an age. Required with V(age).
             type: str
-            choices: [days, weeks, months, years]
+            choices: [DAYS, WEEKS, MONTHS, YEARS, days, weeks, months, years]
           retain_at_least:
             description: With V(age), how many images to keep whatever their age, from 1 to 10.
             type: int
@@ -105,7 +106,7 @@ options:
                     description: The unit.
                     type: str
                     required: true
-                    choices: [days, weeks, months, years]
+                    choices: [DAYS, WEEKS, MONTHS, YEARS, days, weeks, months, years]
               tag_map:
                 description: AMIs that carry any of these tags (keys as written).
                 type: dict

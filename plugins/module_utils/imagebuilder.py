@@ -173,6 +173,59 @@ def validate_options(params):
     return errors
 
 
+def arn_region(arn):
+    """The region of an ARN, its fourth field (arn:partition:service:region:account-id:resource)."""
+    return arn.split(":", 5)[3]
+
+
+def arn_region_errors(params, options, region):
+    """Messages for the ARN ``options`` whose region is not ``region``, the client's (empty when all match).
+
+    The one region rule of every module that takes an Image Builder ARN: Image Builder answers for its own region
+    only, so another region's ARN is not found or, in a listing, lists nothing, which would read as an empty success.
+    The module fails instead, before any call, naming the option and both regions. It does not move the call to the
+    ARN's region: as in amazon.aws, the region a module works in is its ``region`` option (or AWS_REGION, or the
+    profile's), and an ``endpoint_url`` serves one region. The ARN's account is not compared: the caller's account
+    is not known without a call of its own (sts:GetCallerIdentity), and another account's image can be shared with
+    it. Run after the format checks: every value here is a well-formed ARN.
+    """
+    errors = []
+    for option in options:
+        arn = params.get(option)
+        if arn is not None and arn_region(arn) != region:
+            errors.append(
+                f"{option}: {arn!r} is in region {arn_region(arn)}, and this module works in region {region}, where"
+                f" Image Builder knows nothing of it; set region: {arn_region(arn)} (or AWS_REGION) to use this ARN"
+            )
+    return errors
+
+
+def api_choices(*values):
+    """The choices of an option that takes an API enum: the API's spelling (as Image Builder answers, and as the AWS
+    CLI and Terraform write it), then the same in lower case. normalize_choices() makes the two one."""
+    return list(values) + [value.lower() for value in values]
+
+
+# LifecyclePolicyTimeUnit: a policy rule's ages and both exclusion rules' last_launched.
+TIME_UNIT_CHOICES = api_choices("DAYS", "WEEKS", "MONTHS", "YEARS")
+
+
+def normalize_choices(params, argument_spec):
+    """Put the value of every option with choices, at any depth, in lower case when that is one of its choices.
+
+    The one place where both spellings of api_choices() become one: the code after it compares and sends the lower
+    case one. Changes ``params`` in place and returns it.
+    """
+    for name, spec in argument_spec.items():
+        value = params.get(name)
+        if isinstance(value, str) and spec.get("choices") and value.lower() in spec["choices"]:
+            params[name] = value.lower()
+        elif spec.get("options") and value is not None:
+            for item in value if isinstance(value, list) else [value]:
+                normalize_choices(item, spec["options"])
+    return params
+
+
 def _page_size(client, operation_name):
     """The largest maxResults the installed model allows for an operation: fewer pages, fewer calls."""
     members = client.meta.service_model.operation_model(operation_name).input_shape.members
@@ -430,9 +483,12 @@ def describe_lifecycle_execution(
     return normalize(lifecycle_execution)
 
 
-def connect(module, service="imagebuilder", region=None):
+def connect(module, service="imagebuilder", region=None, arn_options=()):
     """A client (Image Builder's unless ``service`` says otherwise) whose calls retry with our policy when called
     with aws_retry=True; ``region`` overrides the module's, for the EC2 regions an image was distributed to.
+
+    The module fails, before any call, when an option of ``arn_options`` (the module's Image Builder ARNs) names
+    another region than the client's: arn_region_errors(), the region rule.
 
     The module's ``endpoint_url`` is Image Builder's: another service's client is made without it, so that it goes to
     that service's endpoint in its region, or wherever botocore's own configuration says (``AWS_ENDPOINT_URL_EC2``,
@@ -446,4 +502,8 @@ def connect(module, service="imagebuilder", region=None):
     extra = {"region": region} if region else {}
     if service != "imagebuilder":
         extra["endpoint"] = None
-    return module.client(service, retry_decorator=retry_decorator, config=config, **extra)
+    client = module.client(service, retry_decorator=retry_decorator, config=config, **extra)
+    errors = arn_region_errors(module.params, arn_options, client.meta.region_name) if arn_options else []
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    return client

@@ -20,9 +20,11 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import ROLE_NAME_OR_ARN_PATTERN
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import TIME_UNIT_CHOICES
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _call
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _paginate
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _snake
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import api_choices
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import normalize
 
@@ -36,7 +38,6 @@ ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
 NAME_FILTER_PATTERN = r'^(?=.{1,1024}$)\*?[0-9a-zA-Z./_ :,{}"-]+\*?$'
 NAME_FILTER_FORM = "a policy name, with a * at the start, the end or both to match any text there, such as golden*"
 
-ACTION_TYPES = ("delete", "deprecate", "disable")
 INCLUDE_KINDS = ("amis", "snapshots", "containers")
 CREATE_REQUIRED = ("execution_role", "resource_type", "policy_details", "resource_selection")
 
@@ -66,18 +67,23 @@ def role_name(role):
 # --- the options both imagebuilder_lifecycle_policy and the preview take ------------------------------------------
 # Their documentation is the imagebuilder_ops.aws.lifecycle_policy doc fragment: change both together.
 
-_UNITS = ["days", "weeks", "months", "years"]
+# Each enum in the API's spelling and in lower case (api_choices); the modules run normalize_choices() on their
+# parameters, so the code below sees lower case only.
+RESOURCE_TYPE_CHOICES = api_choices("AMI_IMAGE", "CONTAINER_IMAGE")
+STATUS_CHOICES = api_choices("ENABLED", "DISABLED")
 
 
 def policy_argument_spec():
     """The argument spec of resource_type, policy_details and resource_selection, as the API's policy has them."""
-    last_launched = dict(value=dict(type="int", required=True), unit=dict(type="str", required=True, choices=_UNITS))
+    last_launched = dict(
+        value=dict(type="int", required=True), unit=dict(type="str", required=True, choices=TIME_UNIT_CHOICES)
+    )
     detail = dict(
         action=dict(
             type="dict",
             required=True,
             options=dict(
-                type=dict(type="str", required=True, choices=list(ACTION_TYPES)),
+                type=dict(type="str", required=True, choices=api_choices("DELETE", "DEPRECATE", "DISABLE")),
                 include_resources=dict(type="dict", options={kind: dict(type="bool") for kind in INCLUDE_KINDS}),
             ),
         ),
@@ -85,9 +91,9 @@ def policy_argument_spec():
             type="dict",
             required=True,
             options=dict(
-                type=dict(type="str", required=True, choices=["age", "count"]),
+                type=dict(type="str", required=True, choices=api_choices("AGE", "COUNT")),
                 value=dict(type="int", required=True),
-                unit=dict(type="str", choices=_UNITS),
+                unit=dict(type="str", choices=TIME_UNIT_CHOICES),
                 retain_at_least=dict(type="int"),
             ),
         ),
@@ -110,7 +116,7 @@ def policy_argument_spec():
     )
     recipe = dict(name=dict(type="str", required=True), semantic_version=dict(type="str", required=True))
     return dict(
-        resource_type=dict(type="str", choices=["ami_image", "container_image"]),
+        resource_type=dict(type="str", choices=RESOURCE_TYPE_CHOICES),
         policy_details=dict(type="list", elements="dict", options=detail),
         resource_selection=dict(
             type="dict",

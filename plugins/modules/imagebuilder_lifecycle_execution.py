@@ -47,7 +47,7 @@ options:
       - Images in the C(FAILED) or C(CANCELLED) state can only go to V(deleted), and container images have only
         V(deleted).
     type: str
-    choices: [available, deprecated, disabled, deleted]
+    choices: [AVAILABLE, DEPRECATED, DISABLED, DELETED, available, deprecated, disabled, deleted]
   include_resources:
     description:
       - Which resources of the image build version change too.
@@ -95,7 +95,7 @@ options:
             description: The unit of O(exclusion_rules.last_launched.value).
             type: str
             required: true
-            choices: [days, weeks, months, years]
+            choices: [DAYS, WEEKS, MONTHS, YEARS, days, weeks, months, years]
       tag_map:
         description: Leave alone the AMIs that carry any of these tags.
         type: dict
@@ -145,6 +145,8 @@ seealso:
     description: The API call behind O(state=cancelled).
     link: https://docs.aws.amazon.com/imagebuilder/latest/APIReference/API_CancelLifecycleExecution.html
 extends_documentation_fragment:
+  - imagebuilder_ops.aws.arn_region
+  - imagebuilder_ops.aws.api_spelling
   - imagebuilder_ops.aws.wait_options
   - imagebuilder_ops.aws.attributes
   - amazon.aws.common.modules
@@ -457,7 +459,7 @@ def main():
     argument_spec = dict(
         state=dict(type="str", required=True, choices=["started", "cancelled"]),
         image_arn=dict(type="str"),
-        resource_state=dict(type="str", choices=["available", "deprecated", "disabled", "deleted"]),
+        resource_state=dict(type="str", choices=ib.api_choices("AVAILABLE", "DEPRECATED", "DISABLED", "DELETED")),
         include_resources=dict(
             type="dict", options=dict(amis=dict(type="bool"), snapshots=dict(type="bool"), containers=dict(type="bool"))
         ),
@@ -471,7 +473,7 @@ def main():
                     type="dict",
                     options=dict(
                         value=dict(type="int", required=True),
-                        unit=dict(type="str", required=True, choices=["days", "weeks", "months", "years"]),
+                        unit=dict(type="str", required=True, choices=ib.TIME_UNIT_CHOICES),
                     ),
                 ),
                 tag_map=dict(type="dict"),
@@ -491,6 +493,7 @@ def main():
         ],
         supports_check_mode=True,
     )
+    ib.normalize_choices(module.params, argument_spec)
     started_only = [
         "image_arn",
         "resource_state",
@@ -507,7 +510,7 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors))
 
-    client = ib.connect(module)
+    client = ib.connect(module, arn_options=["image_arn"])
     try:
         result = start(module, client) if module.params["state"] == "started" else cancel(module, client)
     except ib.ImageBuilderError as e:

@@ -76,6 +76,7 @@ seealso:
     description: The API call behind O(lifecycle_policy_arn) and O(image_arn).
     link: https://docs.aws.amazon.com/imagebuilder/latest/APIReference/API_ListLifecycleExecutions.html
 extends_documentation_fragment:
+  - imagebuilder_ops.aws.arn_region
   - imagebuilder_ops.aws.wait_options
   - imagebuilder_ops.aws.attributes
   - imagebuilder_ops.aws.attributes.check_mode_read_only
@@ -349,7 +350,7 @@ def main():
     if errors:
         module.fail_json(msg="; ".join(errors))
 
-    client = ib.connect(module)
+    client = ib.connect(module, arn_options=["lifecycle_policy_arn", "image_arn", "parent_resource_id"])
     try:
         if params["lifecycle_execution_id"]:
             lifecycle_execution = ib.describe_lifecycle_execution(

@@ -43,7 +43,7 @@ options:
       - Whether the policy runs on its schedule. Left out, an existing policy keeps its status and a new one is
         V(enabled).
     type: str
-    choices: [enabled, disabled]
+    choices: [ENABLED, DISABLED, enabled, disabled]
   execution_role:
     description:
       - The IAM role name or ARN that Image Builder runs the policy with. Required to create a policy.
@@ -66,6 +66,7 @@ seealso:
     link: https://docs.aws.amazon.com/imagebuilder/latest/APIReference/API_CreateLifecyclePolicy.html
 extends_documentation_fragment:
   - imagebuilder_ops.aws.lifecycle_policy
+  - imagebuilder_ops.aws.api_spelling
   - imagebuilder_ops.aws.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -255,13 +256,14 @@ def main():
         state=dict(type="str", default="present", choices=["present", "absent"]),
         name=dict(type="str", required=True),
         description=dict(type="str"),
-        status=dict(type="str", choices=["enabled", "disabled"]),
+        status=dict(type="str", choices=lp.STATUS_CHOICES),
         execution_role=dict(type="str"),
         **lp.policy_argument_spec(),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    ib.normalize_choices(module.params, argument_spec)
     errors = lp.validate_policy(module.params)
     if errors:
         module.fail_json(msg="; ".join(errors))

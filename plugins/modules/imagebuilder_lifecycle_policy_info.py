@@ -28,11 +28,11 @@ options:
   resource_type:
     description: List the policies for this type of image.
     type: str
-    choices: [ami_image, container_image]
+    choices: [AMI_IMAGE, CONTAINER_IMAGE, ami_image, container_image]
   status:
     description: List the policies with this status.
     type: str
-    choices: [enabled, disabled]
+    choices: [ENABLED, DISABLED, enabled, disabled]
   details:
     description:
       - V(true) reads each listed policy in full (its rules and selection, one C(GetLifecyclePolicy) per policy);
@@ -45,6 +45,8 @@ notes:
 seealso:
   - module: imagebuilder_ops.aws.imagebuilder_lifecycle_policy
 extends_documentation_fragment:
+  - imagebuilder_ops.aws.arn_region
+  - imagebuilder_ops.aws.api_spelling
   - imagebuilder_ops.aws.attributes
   - imagebuilder_ops.aws.attributes.check_mode_read_only
   - amazon.aws.common.modules
@@ -100,8 +102,8 @@ def main():
     argument_spec = dict(
         arn=dict(type="str"),
         name=dict(type="str"),
-        resource_type=dict(type="str", choices=["ami_image", "container_image"]),
-        status=dict(type="str", choices=["enabled", "disabled"]),
+        resource_type=dict(type="str", choices=lp.RESOURCE_TYPE_CHOICES),
+        status=dict(type="str", choices=lp.STATUS_CHOICES),
         details=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(
@@ -109,11 +111,11 @@ def main():
         mutually_exclusive=[("arn", "name"), ("arn", "resource_type"), ("arn", "status")],
         supports_check_mode=True,
     )
-    params = module.params
+    params = ib.normalize_choices(module.params, argument_spec)
     if params["arn"] is not None and not re.fullmatch(ib.LIFECYCLE_POLICY_ARN_PATTERN, params["arn"]):
         module.fail_json(msg=f"arn: {params['arn']!r} is not {ib.OPTION_FORMS['lifecycle_policy_arn'][1]}")
 
-    client = ib.connect(module)
+    client = ib.connect(module, arn_options=["arn"])
     try:
         policies = lp.describe_lifecycle_policies(
             client,

@@ -77,6 +77,8 @@ seealso:
     link: https://docs.aws.amazon.com/imagebuilder/latest/userguide/image-lifecycle.html
 extends_documentation_fragment:
   - imagebuilder_ops.aws.lifecycle_policy
+  - imagebuilder_ops.aws.arn_region
+  - imagebuilder_ops.aws.api_spelling
   - imagebuilder_ops.aws.attributes
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -332,14 +334,14 @@ def main():
         required_one_of=[("arn", "name")],
         supports_check_mode=True,
     )
-    params = module.params
+    params = ib.normalize_choices(module.params, argument_spec)
     errors = lp.validate_policy(params)
     if params["arn"] is not None and not re.fullmatch(ib.LIFECYCLE_POLICY_ARN_PATTERN, params["arn"]):
         errors.insert(0, f"arn: {params['arn']!r} is not {ib.OPTION_FORMS['lifecycle_policy_arn'][1]}")
     if errors:
         module.fail_json(msg="; ".join(errors))
 
-    client = ib.connect(module)
+    client = ib.connect(module, arn_options=["arn"])
     ec2_clients = {}
 
     def ec2_for_region(region):

@@ -78,6 +78,117 @@ def test_malformed_options_are_named_with_their_expected_form(option, value, exp
     assert expected in message
 
 
+# --- the region rule ----------------------------------------------------------------------------------------------
+
+ARN_OPTIONS = ["lifecycle_policy_arn", "image_arn", "parent_resource_id"]
+
+
+def test_an_arn_of_another_region_is_refused_naming_the_option_and_both_regions():
+    elsewhere = POLICY_ARN.replace(":us-east-1:", ":eu-west-1:")
+    params = {"lifecycle_policy_arn": elsewhere, "image_arn": None, "parent_resource_id": None}
+
+    assert ib.arn_region_errors(params, ARN_OPTIONS, "us-east-1") == [
+        f"lifecycle_policy_arn: {elsewhere!r} is in region eu-west-1, and this module works in region us-east-1,"
+        " where Image Builder knows nothing of it; set region: eu-west-1 (or AWS_REGION) to use this ARN"
+    ]
+
+
+def test_each_arn_option_is_checked():
+    params = {option: IMAGE_ARN.replace(":us-east-1:", ":ap-southeast-2:") for option in ARN_OPTIONS}
+    errors = ib.arn_region_errors(params, ARN_OPTIONS, "us-east-1")
+    assert [e.split(":", 1)[0] for e in errors] == ARN_OPTIONS
+    assert ib.arn_region_errors(params, ARN_OPTIONS, "ap-southeast-2") == []
+
+
+@pytest.mark.parametrize(
+    "arn, region",
+    [
+        (POLICY_ARN, "us-east-1"),
+        # Another account's image (one shared with the caller) and an AWS-managed one: the account is not compared.
+        ("arn:aws:imagebuilder:us-east-1:210987654321:image/shared-ami/1.0.0/1", "us-east-1"),
+        ("arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/2025.1.1/1", "us-east-1"),
+        ("arn:aws-cn:imagebuilder:cn-north-1:123456789012:lifecycle-policy/golden", "cn-north-1"),
+        ("arn:aws-us-gov:imagebuilder:us-gov-west-1:123456789012:image/golden/1.0.0/1", "us-gov-west-1"),
+    ],
+)
+def test_an_arn_of_the_client_s_region_passes_whatever_its_account(arn, region):
+    assert ib.arn_region_errors({"image_arn": arn}, ["image_arn"], region) == []
+
+
+class RegionModule:
+    """A module whose client is in ``region``; fail_json raises, as AnsibleModule exits."""
+
+    def __init__(self, params, region="us-east-1"):
+        self._name = "imagebuilder_lifecycle_execution_info"
+        self.params = params
+        self.region = region
+
+    def client(self, service, **kwargs):
+        return botocore.session.get_session().create_client(service, region_name=self.region)
+
+    def fail_json(self, msg):
+        raise SystemExit(msg)
+
+
+def test_connect_fails_on_another_region_s_arn_before_any_call():
+    module = RegionModule({"image_arn": IMAGE_ARN.replace(":us-east-1:", ":eu-west-1:")})
+    with pytest.raises(SystemExit, match="^image_arn: .* is in region eu-west-1, .* in region us-east-1"):
+        ib.connect(module, arn_options=["image_arn"])
+    assert ib.connect(RegionModule({"image_arn": IMAGE_ARN}), arn_options=["image_arn"]).meta.region_name == "us-east-1"
+
+
+# --- two spellings of an enum -------------------------------------------------------------------------------------
+
+
+def test_api_choices_are_the_api_spelling_then_lower_case():
+    assert ib.api_choices("AMI_IMAGE", "CONTAINER_IMAGE") == [
+        "AMI_IMAGE",
+        "CONTAINER_IMAGE",
+        "ami_image",
+        "container_image",
+    ]
+
+
+def test_normalize_choices_lowers_every_enum_at_any_depth_and_nothing_else():
+    spec = dict(
+        state=dict(type="str", choices=["present", "absent"]),
+        status=dict(type="str", choices=ib.api_choices("ENABLED", "DISABLED")),
+        name=dict(type="str"),
+        rules=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                unit=dict(type="str", choices=ib.TIME_UNIT_CHOICES),
+                last_launched=dict(type="dict", options=dict(unit=dict(type="str", choices=ib.TIME_UNIT_CHOICES))),
+                tag_map=dict(type="dict"),
+            ),
+        ),
+        missing=dict(type="dict", options=dict(unit=dict(type="str", choices=ib.TIME_UNIT_CHOICES))),
+    )
+    params = {
+        "state": "present",
+        "status": "DISABLED",
+        "name": "Golden-AMI",
+        "rules": [
+            {"unit": "DAYS", "last_launched": {"unit": "WEEKS"}, "tag_map": {"Unit": "DAYS"}},
+            {"unit": "years", "last_launched": None, "tag_map": None},
+        ],
+        "missing": None,
+    }
+
+    assert ib.normalize_choices(params, spec) is params
+    assert params == {
+        "state": "present",
+        "status": "disabled",
+        "name": "Golden-AMI",
+        "rules": [
+            {"unit": "days", "last_launched": {"unit": "weeks"}, "tag_map": {"Unit": "DAYS"}},
+            {"unit": "years", "last_launched": None, "tag_map": None},
+        ],
+        "missing": None,
+    }
+
+
 # --- get and normalise --------------------------------------------------------------------------------------------
 
 

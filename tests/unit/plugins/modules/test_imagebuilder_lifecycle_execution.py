@@ -71,7 +71,8 @@ def started(stubber, expected=None, lifecycle_execution_id=EXECUTION_ID):
 # --- state: started -----------------------------------------------------------------------------------------------
 
 
-def test_start_sends_the_options_in_the_apis_shape(run_module, client, tokens):
+@pytest.mark.parametrize("resource_state, unit", [("deprecated", "days"), ("DEPRECATED", "DAYS")])
+def test_start_sends_the_options_in_the_apis_shape(run_module, client, tokens, resource_state, unit):
     started(
         client[1],
         {
@@ -97,12 +98,13 @@ def test_start_sends_the_options_in_the_apis_shape(run_module, client, tokens):
         module.main,
         dict(
             START,
+            resource_state=resource_state,
             include_resources={"amis": True},
             exclusion_rules={
                 "is_public": True,
                 "regions": ["eu-west-1"],
                 "shared_accounts": ["210987654321"],
-                "last_launched": {"value": 7, "unit": "days"},
+                "last_launched": {"value": 7, "unit": unit},
                 "tag_map": {"keep_me": "yes", "Owner-Team": "platform"},
             },
             execution_role="arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole",
@@ -514,3 +516,20 @@ def test_bad_input_is_refused_before_any_client_or_call(run_module, args, expect
     assert result["failed"] is True
     assert expected in result["msg"]
     assert made == []
+
+
+def test_an_image_of_another_region_fails_naming_both_regions_before_any_call(run_module, client):
+    elsewhere = IMAGE_ARN.replace(":us-east-1:", ":eu-west-1:")
+    result, made = run_module(module.main, dict(START, image_arn=elsewhere))  # the Stubber holds no answer
+    assert result["failed"] is True and made == ["imagebuilder"]
+    assert result["msg"].startswith(
+        f"image_arn: {elsewhere!r} is in region eu-west-1, and this module works in region us-east-1"
+    )
+    assert not result.get("changed")
+
+
+@pytest.mark.parametrize("resource_state", ["deleted", "DELETED"])
+def test_the_api_spelling_of_a_state_is_checked_as_lower_case_is(run_module, resource_state):
+    result, made = run_module(module.main, dict(AT_ONCE, resource_state=resource_state))
+    assert result["failed"] is True and made == []
+    assert result["msg"].startswith("resource_state: deleted requires include_resources")

@@ -223,3 +223,24 @@ def test_bad_input_is_refused_before_any_client_or_call(run_module, args, expect
     assert result["failed"] is True
     assert expected in result["msg"]
     assert made == []  # Stubber would also fail the test on any API call
+
+
+@pytest.mark.parametrize(
+    "option, others",
+    [
+        ("lifecycle_policy_arn", {}),
+        ("image_arn", {}),
+        ("parent_resource_id", {"lifecycle_execution_id": EXECUTION_ID, "include_resources": True}),
+    ],
+)
+def test_an_arn_of_another_region_fails_naming_both_regions_before_any_call(run_module, option, others):
+    elsewhere = (POLICY_ARN if option == "lifecycle_policy_arn" else IMAGE_ARN).replace(":us-east-1:", ":eu-west-1:")
+
+    result, made = run_module(module.main, dict(others, **{option: elsewhere}))  # the Stubber holds no answer
+
+    assert result["failed"] is True and made == ["imagebuilder"]
+    assert result["msg"] == (
+        f"{option}: {elsewhere!r} is in region eu-west-1, and this module works in region us-east-1, where Image"
+        " Builder knows nothing of it; set region: eu-west-1 (or AWS_REGION) to use this ARN"
+    )
+    assert "lifecycle_executions" not in result and "lifecycle_execution" not in result

@@ -7,9 +7,11 @@
 
 import copy
 
+import pytest
 from botocore.stub import ANY
 
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_policy as module
+from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_policy_info as info_module
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
 
 NAME = "golden-ami-cleanup"
@@ -30,6 +32,19 @@ TASK = {
     "resource_selection": {"recipes": [{"name": "golden-ami", "semantic_version": "1.x.x"}]},
     "tags": {"CostCenter": "platform"},
 }
+
+# The same task in the API's spelling, as the info module returns it and the AWS CLI and Terraform write it.
+API_TASK = dict(
+    TASK,
+    resource_type="AMI_IMAGE",
+    policy_details=[
+        {"action": {"type": "DELETE", "include_resources": {"amis": True}}, "filter": {"type": "COUNT", "value": 5}},
+        {
+            "action": {"type": "DEPRECATE", "include_resources": {"amis": True}},
+            "filter": {"type": "AGE", "value": 90, "unit": "DAYS"},
+        },
+    ],
+)
 
 # What the service answers for that policy: rules in another order, the role as an ARN, defaults echoed.
 STORED = {
@@ -73,7 +88,8 @@ def found(stubber, policy=None):
         stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": policy}, {"lifecyclePolicyArn": ARN})
 
 
-def test_creates_with_one_token_and_returns_the_policy(run_module, client):
+@pytest.mark.parametrize("task", [TASK, API_TASK], ids=["lower case", "the API's spelling"])
+def test_creates_with_one_token_and_returns_the_policy(run_module, client, task):
     stubber = client[1]
     found(stubber)
     stubber.add_response(
@@ -104,7 +120,7 @@ def test_creates_with_one_token_and_returns_the_policy(run_module, client):
     )
     stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": STORED}, {"lifecyclePolicyArn": ARN})
 
-    result, _made = run_module(module.main, TASK)
+    result, _made = run_module(module.main, task)
 
     assert result["changed"] is True
     assert result["lifecycle_policy"]["arn"] == ARN
@@ -116,6 +132,39 @@ def test_a_second_run_makes_no_write(run_module, client):
     result, _made = run_module(module.main, dict(TASK, _ansible_diff=True))
     assert result["changed"] is False
     assert result["diff"]["before"] == result["diff"]["after"]
+
+
+def test_a_policy_read_with_the_info_module_and_passed_back_unchanged_makes_no_write(run_module, client):
+    policy = stored(description="Retire golden AMIs", status="DISABLED")
+    client[1].add_response("get_lifecycle_policy", {"lifecyclePolicy": policy}, {"lifecyclePolicyArn": ARN})
+    info, _made = run_module(info_module.main, {"arn": ARN})
+    (read,) = info["lifecycle_policies"]
+    assert read["status"] == "DISABLED" and read["policy_details"][0]["filter"]["unit"] == "DAYS"
+    options = ("description", "status", "execution_role", "resource_type", "policy_details", "resource_selection")
+
+    found(client[1], policy)  # the Stubber holds no write: one would fail the test
+    result, _made = run_module(module.main, dict({o: read[o] for o in options}, name=read["name"], tags=read["tags"]))
+
+    assert result["changed"] is False
+
+
+@pytest.mark.parametrize("upper", [False, True], ids=["lower case", "the API's spelling"])
+def test_rules_are_checked_alike_in_either_spelling(run_module, client, upper):
+    spelled = str.upper if upper else str.lower
+    refused = {"action": {"type": spelled("deprecate")}, "filter": {"type": spelled("count"), "value": 5}}
+    accepted = {
+        "action": {"type": spelled("delete"), "include_resources": {"amis": True, "snapshots": True}},
+        "filter": {"type": spelled("age"), "value": 90, "unit": spelled("days")},
+    }
+    result, made = run_module(module.main, dict(TASK, policy_details=[refused, accepted]))
+    assert result["failed"] is True and made == []
+    assert result["msg"] == "policy_details[0].filter: a count filter goes with a delete rule only"
+
+
+def test_a_mixed_case_spelling_is_refused_with_both_spellings_listed(run_module, client):
+    result, made = run_module(module.main, dict(TASK, status="Disabled"))
+    assert result["failed"] is True and made == []
+    assert "value of status must be one of: ENABLED, DISABLED, enabled, disabled, got: Disabled" in result["msg"]
 
 
 def test_check_mode_writes_nothing_and_reports_the_change(run_module, client):

@@ -62,3 +62,33 @@ def test_summaries_only_without_details(run_module, client):
 def test_a_malformed_arn_fails_before_any_client_is_made(run_module, client):
     result, made = run_module(module.main, {"arn": "golden"})
     assert result["failed"] is True and made == []
+
+
+def test_the_api_spelling_filters_as_lower_case_does(run_module, client):
+    client[1].add_response(
+        "list_lifecycle_policies",
+        {"lifecyclePolicySummaryList": [policy("a-cleanup")]},
+        {
+            "filters": [
+                {"name": "resourceType", "values": ["CONTAINER_IMAGE"]},
+                {"name": "status", "values": ["DISABLED"]},
+            ],
+            "maxResults": POLICY_PAGE_SIZE,
+        },
+    )
+    result, _made = run_module(
+        module.main, {"resource_type": "CONTAINER_IMAGE", "status": "DISABLED", "details": False}
+    )
+    assert [p["name"] for p in result["lifecycle_policies"]] == ["a-cleanup"]
+
+
+def test_an_arn_of_another_region_fails_naming_both_regions_before_any_call(run_module, client):
+    elsewhere = ARN.format("golden").replace(":us-east-1:", ":eu-west-1:")
+    result, made = run_module(
+        module.main, {"arn": elsewhere}
+    )  # the Stubber holds no answer: a call would fail the test
+    assert result["failed"] is True and made == ["imagebuilder"]
+    assert result["msg"].startswith(
+        f"arn: {elsewhere!r} is in region eu-west-1, and this module works in region us-east-1"
+    )
+    assert "lifecycle_policies" not in result

@@ -9,6 +9,8 @@ call. The rule semantics are test_lifecycle_preview.py's."""
 
 import datetime
 
+import pytest
+
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import (
     imagebuilder_lifecycle_policy_preview_info as module,
 )
@@ -252,3 +254,23 @@ def test_arn_and_name_are_one_or_the_other(run_module):
     result, made = run_module(module.main, {"arn": POLICY_ARN, "name": NAME})
     assert result["failed"] is True and made == []
     assert "mutually exclusive" in result["msg"]
+
+
+def test_rules_in_the_api_s_spelling_are_checked_as_in_lower_case(run_module):
+    rules = [{"action": {"type": "DEPRECATE"}, "filter": {"type": "COUNT", "value": 5}}]
+    result, made = run_module(module.main, {"name": NAME, "resource_type": "CONTAINER_IMAGE", "policy_details": rules})
+    assert result["failed"] is True and made == []
+    assert result["msg"] == (
+        "policy_details[0].action.type: a container_image policy allows delete rules only;"
+        " policy_details[0].filter: a count filter goes with a delete rule only"
+    )
+
+
+@pytest.mark.parametrize("option", ["arn", "lifecycle_policy_arn"])
+def test_an_arn_of_another_region_fails_naming_both_regions_before_any_call(run_module, option):
+    elsewhere = POLICY_ARN.replace(":us-east-1:", ":eu-west-1:")
+    result, made = run_module(module.main, {option: elsewhere})  # the Stubber holds no answer: a call would fail
+    assert result["failed"] is True and made == ["imagebuilder"]
+    assert result["msg"].startswith(
+        f"arn: {elsewhere!r} is in region eu-west-1, and this module works in region us-east-1"
+    )
