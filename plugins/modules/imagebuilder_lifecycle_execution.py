@@ -24,10 +24,10 @@ author:
 options:
   state:
     description:
-      - V(started) starts a resource state update of O(image_arn), unless nothing is left to change: the image is
-        in O(resource_state) already and so is every resource the request includes (see the notes for how the
-        module tells, and for the cases it cannot). Then it makes no write, returns C(changed=false) and says why in
-        RV(msg).
+      - V(started) starts a resource state update of O(image_arn), unless nothing is left to change, that is when
+        the image is in O(resource_state) already and so is every resource the request includes (see the notes for
+        how the module tells, and for the cases it cannot). Then it makes no write, returns C(changed=false) and
+        says why in RV(msg).
       - V(cancelled) cancels O(lifecycle_execution_id). Nothing changes when the execution is already C(SUCCESS),
         C(FAILED), C(CANCELLED) or C(CANCELLING).
     type: str
@@ -642,6 +642,7 @@ def main():
         ],
         supports_check_mode=True,
     )
+    ib.wait_options(module)
     started_only = [
         "image_arn",
         "resource_state",

@@ -557,6 +557,18 @@ def test_cancel_without_wait_returns_the_execution_as_read_before(run_module, cl
     assert result["lifecycle_execution"]["state"]["status"] == "PENDING"
 
 
+@pytest.mark.parametrize("given", [{"wait_timeout": 60}, {"wait_sleep": 5}])
+def test_wait_options_without_wait_give_a_warning_and_no_wait(run_module, client, wait_sleeps, given):
+    get_answers(client[1], "PENDING")
+    client[1].add_response("cancel_lifecycle_execution", {"lifecycleExecutionId": EXECUTION_ID})
+
+    result, _made = run_module(module.main, dict(CANCEL, **given))
+
+    assert result["changed"] is True and wait_sleeps == []
+    (option,) = given
+    assert [f"{option}: only used with wait=true" in str(w) for w in result["warnings"]] == [True]
+
+
 def test_an_execution_that_ends_before_the_cancel_lands_is_no_change(run_module, client):
     get_answers(client[1], "IN_PROGRESS")
     client[1].add_client_error("cancel_lifecycle_execution", "ResourceInUseException", "already done", 400)
