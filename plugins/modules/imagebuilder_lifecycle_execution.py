@@ -136,10 +136,12 @@ notes:
     includes, since Image Builder updates no C(DELETED) image. When the image is in another O(resource_state) already
     and the request includes AMIs, EC2 C(DescribeImages) reads them, one request per region (and per account of
     O(exclusion_rules.shared_accounts)), with C(Owners=self), C(IncludeDeprecated) and C(IncludeDisabled). An AMI
-    that O(exclusion_rules) leave alone does not count. Every other AMI must be, for V(deprecated), C(available)
-    with a C(DeprecationTime) that has passed (a deprecation time still to come is not deprecated yet); for
-    V(disabled), C(disabled); for V(available), C(available) without a C(DeprecationTime). An AMI that
-    C(DescribeImages) does not return (gone, or not allowed by EC2's Allowed AMIs) is in none of these states."
+    that O(exclusion_rules) leave alone does not count, when they leave it alone under every reading of the cases
+    the sources leave open (as M(imagebuilder_ops.aws.imagebuilder_lifecycle_policy_preview_info) reads them).
+    Every other AMI must be, for V(deprecated), C(available) with a C(DeprecationTime) that has passed (a deprecation
+    time still to come is not deprecated yet); for V(disabled), C(disabled); for V(available), C(available) without
+    a C(DeprecationTime). An AMI that C(DescribeImages) does not return (gone, or not allowed by EC2's Allowed AMIs)
+    is in none of these states."
   - "Where the module cannot tell, it starts the update as before, and RV(msg) says why: with O(update_at) (Image
     Builder does not say whether a deprecation is already scheduled); when an AMI is owned by another account than
     the image (distributed to it), unless O(exclusion_rules.regions) leaves it alone; and when C(DescribeImages)
@@ -295,6 +297,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.transformation import s
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import OPEN_CASES
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import SHOWN
 
 # The StartResourceStateUpdate rules and request of state=started belong to this module alone.
 
@@ -442,12 +446,16 @@ def included_ami_states(image, rules, read_amis, now):
     states = {}
     for ami in amis:
         found = details.get(ami["image"])
-        view = dict(found or {}, region=ami["region"])
-        # An exclusion rule that may keep the AMI or not (an open question of the preview) does not leave it alone.
-        kept, _question = preview.ami_exclusion(rules, view, now)
-        if not kept:
+        if not left_alone(rules, dict(found or {}, region=ami["region"]), now):
             states[ami["image"]] = ami_resource_state(found, now)
     return states
+
+
+def left_alone(rules, ami, now):
+    """Whether ``exclusionRules.amis`` leave the AMI alone (as the preview reads them) under every reading of the cases
+    the sources leave open: an AMI that one reading would act on counts."""
+    readings = [SHOWN] + [dict(SHOWN, **{case.case: reading}) for case in OPEN_CASES for reading in case.readings[1:]]
+    return all(preview.ami_exclusion(rules, ami, now, reading) for reading in readings)
 
 
 def read_included_amis(module, params, image_arn, image, request, now):
