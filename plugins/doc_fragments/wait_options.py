@@ -6,7 +6,9 @@
 
 class ModuleDocFragment:
     # The wait options of every module that can wait for a lifecycle execution. Their argument spec is
-    # WAIT_ARGUMENT_SPEC in module_utils/imagebuilder.py: change both together.
+    # WAIT_ARGUMENT_SPEC in module_utils/imagebuilder.py, their defaults WAIT_DEFAULTS: change them together. The spec
+    # has no default for wait_timeout and wait_sleep (so that one given without wait=true is warned about), so this
+    # documents the defaults in words.
     DOCUMENTATION = r"""
 options:
   wait:
@@ -23,16 +25,16 @@ options:
     default: false
   wait_timeout:
     description:
-      - How many seconds to wait at most, when O(wait=true).
+      - How many seconds to wait at most, when O(wait=true). 1800 when not given.
       - When it runs out the task fails with a message that names the last status seen (and, for C(PENDING), what
         that means), and still returns the last lifecycle execution read.
       - Must be greater than 0.
+      - Given without O(wait=true), it has no effect, and the module warns.
     type: int
-    default: 1800
   wait_sleep:
     description:
-      - How many seconds to sleep between two polls, when O(wait=true).
+      - How many seconds to sleep between two polls, when O(wait=true). 15 when not given.
       - Must be at least 1.
+      - Given without O(wait=true), it has no effect, and the module warns.
     type: int
-    default: 15
 """

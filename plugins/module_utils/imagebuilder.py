@@ -90,12 +90,26 @@ OPTION_FORMS = {
 # Statuses in which an execution still holds its image: a second execution on it is refused.
 ACTIVE_STATUSES = frozenset(("PENDING", "IN_PROGRESS", "CANCELLING"))
 
-# The wait options, shared by every module (documented once in the wait_options doc fragment).
+# The wait options, shared by every module (documented once in the wait_options doc fragment). wait_timeout and
+# wait_sleep have no default in the spec, so that one given without wait=true can be told from the default: call
+# wait_options(module) first, which warns about those and fills the defaults in.
 WAIT_ARGUMENT_SPEC = dict(
     wait=dict(type="bool", default=False),
-    wait_timeout=dict(type="int", default=1800),
-    wait_sleep=dict(type="int", default=15),
+    wait_timeout=dict(type="int"),
+    wait_sleep=dict(type="int"),
 )
+WAIT_DEFAULTS = dict(wait_timeout=1800, wait_sleep=15)
+
+
+def wait_options(module):
+    """Warn about wait_timeout or wait_sleep given without wait=true, which would silently do nothing, then give the
+    ones left out their defaults."""
+    given = [name for name in WAIT_DEFAULTS if module.params.get(name) is not None]
+    if given and not module.params.get("wait"):
+        module.warn(f"{' and '.join(given)}: only used with wait=true, which this task does not set; ignored")
+    for name, default in WAIT_DEFAULTS.items():
+        if module.params.get(name) is None:
+            module.params[name] = default
 
 
 class ImageBuilderError(AnsibleAWSError):

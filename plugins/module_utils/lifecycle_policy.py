@@ -64,6 +64,27 @@ def role_name(role):
     return role.rsplit("/", 1)[-1] if role else role
 
 
+def name_filter_errors(name):
+    """Why ``name`` cannot be ListLifecyclePolicies' name filter, or can match no policy name (empty when it is well).
+
+    Filter.values: "The name filter can use a wildcard: web* matches names that begin with web, and *web* matches
+    names that contain web. The wildcard isn't supported in other positions". Between the wildcards, only what a
+    policy name (ResourceName) can hold: anything else matches nothing, which would be an empty answer, not an error.
+    """
+    core = name[1:] if name.startswith("*") else name
+    core = core[:-1] if core.endswith("*") and core else core
+    if "*" in core:
+        return [f"name: {name!r} has a * inside: a * may only start or end it, such as golden* or *cleanup*"]
+    if core == name and not re.fullmatch(POLICY_NAME_PATTERN, name):
+        return [f"name: {name!r} is not 3 to 128 letters, digits, hyphens, underscores or inner spaces"]
+    if not re.fullmatch(r"[-_A-Za-z0-9 ]{0,128}", core):
+        return [
+            f"name: {name!r} can match no policy name, which holds only letters, digits, hyphens, underscores and"
+            " spaces, 128 at most"
+        ]
+    return []
+
+
 # --- the options both imagebuilder_lifecycle_policy and the preview take ------------------------------------------
 # Their documentation is the imagebuilder_ops.aws.lifecycle_policy doc fragment: change both together.
 
@@ -406,6 +427,36 @@ def canonical(policy):
             "tag_map": dict(selection.get("tagMap") or {}),
         },
     }
+
+
+# The guide: "Image Builder evaluates rules in priority order: deprecate, then disable, then delete."
+RULE_ORDER = ("deprecate", "disable", "delete")
+
+
+def _without_unset(value):
+    """``value`` without what nobody set: None, false, and empty strings, lists and maps (in the canonical form,
+    those are the service's defaults)."""
+    if isinstance(value, dict):
+        kept = {key: _without_unset(item) for key, item in value.items()}
+        return {
+            key: item
+            for key, item in kept.items()
+            if item is not None and item is not False and item not in ("", [], {})
+        }
+    if isinstance(value, list):
+        return [_without_unset(item) for item in value]
+    return value
+
+
+def diff_view(policy):
+    """A policy as --diff shows it: the canonical form, with its rules in the order Image Builder applies them
+    (deprecate, disable, delete) and without the values nobody set, so that a change is the only thing that shows."""
+    view = canonical(policy)
+    view["policy_details"] = sorted(
+        view["policy_details"],
+        key=lambda d: RULE_ORDER.index(d["action"]["type"]) if d["action"]["type"] in RULE_ORDER else len(RULE_ORDER),
+    )
+    return _without_unset(view)
 
 
 def normalize_policy(policy):

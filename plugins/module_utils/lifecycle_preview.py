@@ -644,7 +644,8 @@ def _describe_images(ec2, **params):
 @error_handler("describe the AMIs of the selected images in {region}")
 def describe_amis(ec2, region, image_ids, shared_accounts=()):
     """What EC2 says of this account's AMIs in one region, by AMI ID: ``public``, ``last_launched``, ``tags``,
-    ``snapshots`` and, of ``shared_accounts`` (the exclusion rules' accounts), those each AMI is shared with.
+    ``snapshots``, ``state``, ``deprecation_time`` and, of ``shared_accounts`` (the exclusion rules' accounts), those
+    each AMI is shared with.
 
     One DescribeImages listing per AMI_BATCH AMIs, and one more per account the rules name: ExecutableUsers "If you
     specify an Amazon Web Services account ID that is not your own, only AMIs shared with that specific Amazon Web
@@ -667,6 +668,10 @@ def describe_amis(ec2, region, image_ids, shared_accounts=()):
                     if (mapping.get("Ebs") or {}).get("SnapshotId")
                 ],
                 "shared_accounts": [],
+                # What imagebuilder_lifecycle_execution compares with a state update's target (ImageState, and
+                # DeprecationTime: a deprecated AMI is "available" with a deprecation time that has passed).
+                "state": ami.get("State"),
+                "deprecation_time": parse_time(ami["DeprecationTime"]) if ami.get("DeprecationTime") else None,
             }
         for account in sorted(set(shared_accounts)):
             filters = [{"Name": "image-id", "Values": batch}]

@@ -24,9 +24,10 @@ author:
 options:
   state:
     description:
-      - V(started) starts a resource state update of O(image_arn). A change without resources (no
-        O(include_resources), no O(update_at)) to the state the image already has changes nothing and makes no
-        write; any other start reports a change.
+      - V(started) starts a resource state update of O(image_arn), unless nothing is left to change, that is when
+        the image is in O(resource_state) already and so is every resource the request includes (see the notes for
+        how the module tells, and for the cases it cannot). Then it makes no write, returns C(changed=false) and
+        says why in RV(msg).
       - V(cancelled) cancels O(lifecycle_execution_id). Nothing changes when the execution is already C(SUCCESS),
         C(FAILED), C(CANCELLED) or C(CANCELLING).
     type: str
@@ -124,11 +125,30 @@ options:
     type: str
 notes:
   - "IAM permissions: O(state=started) calls C(imagebuilder:StartResourceStateUpdate) (with C(iam:PassRole) on
-    O(execution_role)); C(imagebuilder:GetImage) for a change without O(include_resources) or O(update_at), in check
-    mode and in diff mode; C(imagebuilder:ListLifecycleExecutions) to name what holds a busy image, and in check mode
-    when resources are included. O(state=cancelled) calls C(imagebuilder:GetLifecycleExecution) and
-    C(imagebuilder:CancelLifecycleExecution). O(wait=true) calls C(imagebuilder:GetLifecycleExecution) once per poll.
-    It makes no other call."
+    O(execution_role)); C(imagebuilder:GetImage) first, except for a plain run with O(update_at);
+    C(ec2:DescribeImages) in the regions of the image's AMIs when the image is in O(resource_state) already and
+    O(include_resources.amis=true) (not for V(deleted)); C(imagebuilder:ListLifecycleExecutions) to name what
+    holds a busy image, and in check mode when resources are included. O(state=cancelled) calls
+    C(imagebuilder:GetLifecycleExecution) and C(imagebuilder:CancelLifecycleExecution). O(wait=true) calls
+    C(imagebuilder:GetLifecycleExecution) once per poll. It makes no other call."
+  - "How O(state=started) tells that nothing is left to change: C(GetImage) gives the image's state and its AMIs
+    (C(outputResources.amis)). An image that is C(DELETED) already has nothing left to change, whatever the request
+    includes, since Image Builder updates no C(DELETED) image. When the image is in another O(resource_state) already
+    and the request includes AMIs, EC2 C(DescribeImages) reads them, one request per region (and per account of
+    O(exclusion_rules.shared_accounts)), with C(Owners=self), C(IncludeDeprecated) and C(IncludeDisabled). An AMI
+    that O(exclusion_rules) leave alone does not count, when they leave it alone under every reading of the cases
+    the sources leave open (as M(imagebuilder_ops.aws.imagebuilder_lifecycle_policy_preview_info) reads them).
+    Every other AMI must be, for V(deprecated), C(available) with a C(DeprecationTime) that has passed (a deprecation
+    time still to come is not deprecated yet); for V(disabled), C(disabled); for V(available), C(available) without
+    a C(DeprecationTime). An AMI that C(DescribeImages) does not return (gone, or not allowed by EC2's Allowed AMIs)
+    is in none of these states."
+  - "Where the module cannot tell, it starts the update as before, and RV(msg) says why: with O(update_at) (Image
+    Builder does not say whether a deprecation is already scheduled); when an AMI is owned by another account than
+    the image (distributed to it), unless O(exclusion_rules.regions) leaves it alone; and when C(DescribeImages)
+    fails, for example without C(ec2:DescribeImages), which also gives a warning. Snapshots and containers are only
+    ever included with O(resource_state=deleted), which the image's own state settles. With
+    O(resource_state=deleted) and an AMI that O(exclusion_rules) leave alone, Image Builder keeps the image, and the
+    same task starts the update again."
   - The rules of C(StartResourceStateUpdate) above are checked before any call, and a refused combination fails
     with a message that names the options.
   - Check mode and diff mode read what they need, as the C(check_mode) and C(diff_mode) attributes below say, and
@@ -156,16 +176,19 @@ attributes:
   check_mode:
     support: full
     details:
-      - With O(state=started), reads the image (C(GetImage)) and, when the change would run as an execution,
-        the executions started for it (C(ListLifecycleExecutions)), and fails or reports a change exactly as the
-        real run would for an image that does not exist, is busy with such an execution, or cannot go to
-        O(resource_state). An image that a lifecycle policy's execution holds is only found by the real run.
+      - With O(state=started), reads the image (C(GetImage)), its AMIs as the real run does (C(DescribeImages),
+        see the notes) and, when the change would run as an execution, the executions started for it
+        (C(ListLifecycleExecutions)), and fails or reports a change exactly as the real run would for an image that
+        does not exist, is busy with such an execution, or cannot go to O(resource_state), and reports no change
+        where the real run would make none. An image that a lifecycle policy's execution holds is only found by the
+        real run.
       - With O(state=cancelled), reads the execution and reports whether it would be cancelled.
   diff_mode:
     support: full
     details:
-      - With O(state=started), the image's state before and after; with O(state=cancelled), the execution's
-        status before and after.
+      - With O(state=started), the image's state before and after, and, when the module read them, the state of
+        each AMI the request includes (C(amis), by AMI ID); with O(state=cancelled), the execution's status before
+        and after.
 """
 
 EXAMPLES = r"""
@@ -226,10 +249,19 @@ lifecycle_execution_id:
   description:
     - The lifecycle execution started or cancelled.
     - Null when Image Builder applied a state update at once, without an execution (its answer then has no
-      execution ID).
+      execution ID), and when there was nothing to change.
   returned: success, except in check mode with O(state=started)
   type: str
   sample: lce-0123abcd-4567-89ab-cdef-0123456789ab
+msg:
+  description:
+    - With O(state=started), why nothing changed, or why the module could not tell whether the image's resources
+      are in O(resource_state) already (see the notes).
+  returned: when O(state=started) found nothing to change, or could not tell
+  type: str
+  sample: >-
+    Image arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/3 is DEPRECATED already, and so are the
+    3 AMIs the request includes: nothing to change
 resource_arn:
   description:
     - The image build version whose state update was started, as Image Builder's answer names it (or as asked, when
@@ -266,6 +298,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.amazon.aws.plugins.module_utils.transformation import scrub_none_parameters
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import OPEN_CASES
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import SHOWN
 
 # The StartResourceStateUpdate rules and request of state=started belong to this module alone.
 
@@ -367,35 +402,159 @@ def refused_transition(image_arn, image, wanted):
     return None
 
 
+def ami_resource_state(details, now):
+    """An AMI's state in resource_state's words, from describe_amis' ``details`` (None: DescribeImages did not return
+    it to its owner, so it is gone). EC2's ImageState has no "deprecated": a deprecated AMI is "available" with a
+    DeprecationTime ("The date and time to deprecate the AMI") that has passed; one still to come is not deprecated
+    yet, and not plainly available either."""
+    if details is None or details.get("state") == "deregistered":
+        return "deleted"
+    if details.get("state") != "available":
+        return details.get("state") or "unknown (DescribeImages gave no state)"
+    when = details.get("deprecation_time")
+    if when is None:
+        return "available"
+    return "deprecated" if when <= now else f"available, to be deprecated at {when.isoformat()}"
+
+
+def unknowable(params, image_arn, image, rules):
+    """Why the module cannot tell whether a state update with resources would still change something (None when it
+    can, by reading the AMIs' state in EC2): see the module's notes."""
+    if params["update_at"] is not None:
+        return "update_at: Image Builder does not say whether the image is already scheduled for that deprecation"
+    account = image_arn.split(":")[4]
+    for ami in (image.get("outputResources") or {}).get("amis") or []:
+        if not ami.get("image") or not ami.get("region"):
+            return f"GetImage named an AMI without its ID or region ({ami}): its state cannot be read"
+        if ami.get("accountId") != account and ami.get("region") not in (rules.get("regions") or ()):
+            return f"AMI {ami['image']} in {ami['region']} is not owned by {account}: its state is not read"
+    return None
+
+
+def included_ami_states(image, rules, read_amis, now):
+    """The state of each AMI of ``image`` that the request includes (those its exclusion rules leave alone are left
+    out), by AMI ID. ``read_amis(region, ami_ids, shared_accounts)`` is one batched DescribeImages read per region."""
+    amis = [
+        ami
+        for ami in (image.get("outputResources") or {}).get("amis") or []
+        if ami.get("region") not in (rules.get("regions") or ())
+    ]
+    by_region = {}
+    for ami in amis:
+        by_region.setdefault(ami["region"], []).append(ami["image"])
+    details = {}
+    for region in sorted(by_region):
+        details.update(read_amis(region, by_region[region], rules.get("sharedAccounts") or ()))
+    states = {}
+    for ami in amis:
+        found = details.get(ami["image"])
+        if not left_alone(rules, dict(found or {}, region=ami["region"]), now):
+            states[ami["image"]] = ami_resource_state(found, now)
+    return states
+
+
+def left_alone(rules, ami, now):
+    """Whether ``exclusionRules.amis`` leave the AMI alone (as the preview reads them) under every reading of the cases
+    the sources leave open: an AMI that one reading would act on counts."""
+    readings = [SHOWN] + [dict(SHOWN, **{case.case: reading}) for case in OPEN_CASES for reading in case.readings[1:]]
+    return all(preview.ami_exclusion(rules, ami, now, reading) for reading in readings)
+
+
+def read_included_amis(module, params, image_arn, image, request, now):
+    """(states, reason): the state of each AMI the request includes, by AMI ID, or None and why the module cannot tell
+    (a failed EC2 read also gives a warning)."""
+    rules = (request.get("exclusionRules") or {}).get("amis") or {}
+    reason = unknowable(params, image_arn, image, rules)
+    if reason:
+        return None, reason
+    clients = {}
+
+    def read_amis(region, ami_ids, shared_accounts):
+        # The preview's EC2 read: one DescribeImages per batch of AMIs (and per excluded account), never one per AMI.
+        if region not in clients:
+            clients[region] = ib.connect(module, "ec2", region)
+        return preview.describe_amis(clients[region], region, ami_ids, shared_accounts)
+
+    try:
+        return included_ami_states(image, rules, read_amis, now), None
+    except ib.ImageBuilderError as e:
+        reason = f"{e.message}: {e.exception}"
+        module.warn(
+            f"{reason}. Whether its AMIs are {params['resource_state']} already is unknown: the update is started"
+        )
+        return None, reason
+
+
+def diff_of(before, amis, wanted, changed):
+    """The image's state (and the included AMIs', when read) before and after."""
+    diff = dict(before=dict(resource_state=before), after=dict(resource_state=wanted if changed else before))
+    if amis is not None:
+        diff["before"]["amis"] = dict(amis)
+        diff["after"]["amis"] = {ami: wanted.lower() for ami in amis} if changed else dict(amis)
+    return diff
+
+
+def nothing_to_change(image_arn, wanted, amis):
+    if wanted == "DELETED":
+        return f"Image {image_arn} is DELETED already, and Image Builder updates no deleted image: nothing to change"
+    if amis is None:
+        return f"Image {image_arn} is {wanted} already: nothing to change"
+    if not amis:
+        return f"Image {image_arn} is {wanted} already, and the request includes none of its AMIs: nothing to change"
+    amis_said = f"and so are the {len(amis)} AMIs the request includes"
+    return f"Image {image_arn} is {wanted} already, {amis_said}: nothing to change"
+
+
+def left_to_change(module, params, image, request):
+    """(changed, amis, unknown): whether the state update would still change something; the state of the AMIs it
+    includes, by AMI ID, when they were read; and why the module cannot tell, when it cannot (then it reports a
+    change, as the service would act)."""
+    wanted = params["resource_state"].upper()
+    if ib.status_of(image) != wanted:
+        return True, None, None
+    # StartResourceStateUpdate: "The image must be in one of these terminal states: AVAILABLE, DEPRECATED, DISABLED,
+    # FAILED, or CANCELLED". No update changes anything of a DELETED image, whatever it includes.
+    if wanted == "DELETED" or not runs_execution(params):
+        return False, None, None
+    now = datetime.datetime.now(datetime.timezone.utc)
+    amis, unknown = read_included_amis(module, params, params["image_arn"], image, request, now)
+    if amis is None:
+        return True, None, unknown
+    return bool(set(amis.values()) - {params["resource_state"]}), amis, None
+
+
+def runs_execution(params):
+    return includes_resources(params) or params["update_at"] is not None
+
+
 def start(module, client):
     params = module.params
     image_arn = params["image_arn"]
     wanted = params["resource_state"].upper()
-    runs_execution = includes_resources(params) or params["update_at"] is not None
+    request = state_update_request(params, params["client_token"] or str(uuid.uuid4()))
     result = dict(changed=True, resource_arn=image_arn)
-    # The image's state decides a change without resources (a no-op on an image already there), tells check mode
-    # what the real run would do, and is what --diff shows; a plain run with resources needs no read.
-    if module.check_mode or module._diff or not runs_execution:
+    # What is left to change decides the run: the image's state and, with resources, the state of the AMIs the
+    # request includes. The same reads tell check mode what the real run would do, and are what --diff shows. Only a
+    # plain run of a scheduled deprecation (update_at), which no read can settle, reads nothing.
+    if module.check_mode or module._diff or params["update_at"] is None:
         image = ib.get_image(client, image_arn)
+        result["changed"], amis, unknown = left_to_change(module, params, image, request)
+        if unknown:
+            result["msg"] = f"Image {image_arn} is {wanted} already; whether its resources are is unknown ({unknown})"
+        if module._diff:
+            result["diff"] = diff_of(ib.status_of(image), amis, wanted, result["changed"])
+        if not result["changed"]:
+            return dict(result, lifecycle_execution_id=None, msg=nothing_to_change(image_arn, wanted, amis))
         refusal = refused_transition(image_arn, image, wanted)
         if refusal:
-            module.fail_json(msg=refusal, **dict(result, changed=False))
-        before = ib.status_of(image)
-        result["changed"] = runs_execution or before != wanted
-        if module._diff:
-            after = wanted if result["changed"] else before
-            result["diff"] = dict(before=dict(resource_state=before), after=dict(resource_state=after))
-        if not result["changed"]:
-            return dict(result, lifecycle_execution_id=None)
+            module.fail_json(**dict(result, changed=False, msg=refusal))
     if module.check_mode:
-        if runs_execution:
+        if runs_execution(params):
             # What refuses the real run: an execution that StartResourceStateUpdate started for it, still running.
             busy = ib.active_executions(client, image_arn)
             if busy:
-                module.fail_json(msg=ib.held_by_message(image_arn, busy), **dict(result, changed=False))
+                module.fail_json(**dict(result, changed=False, msg=ib.held_by_message(image_arn, busy)))
         return result
-    token = params["client_token"] or str(uuid.uuid4())
-    request = state_update_request(params, token)
     answer = ib.start_resource_state_update(client, request)
     # Every member of the answer is optional: no lifecycleExecutionId means the change applied at once.
     result.update(
@@ -494,6 +653,7 @@ def main():
         supports_check_mode=True,
     )
     ib.normalize_choices(module.params, argument_spec)
+    ib.wait_options(module)
     started_only = [
         "image_arn",
         "resource_state",

@@ -343,6 +343,7 @@ def main():
         ],
         supports_check_mode=True,
     )
+    ib.wait_options(module)
     params = module.params
     errors = ib.validate_options(params)
     if params["parent_resource_id"] is not None and not params["include_resources"]:

@@ -80,7 +80,9 @@ attributes:
   diff_mode:
     support: full
     details:
-      - The policy before and after, in the canonical form, with its tags.
+      - The policy before and after, in the canonical form, with its tags, its rules in the order Image Builder
+        applies them (deprecate, disable, delete), and without the values nobody set (the service's defaults, such as
+        C(is_public=false), empty lists and maps), so that only a change shows.
 """
 
 EXAMPLES = r"""
@@ -192,8 +194,11 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecy
 
 
 def view(policy, tags):
-    """The diff's view of a policy: its canonical form and its tags."""
-    return dict(lp.canonical(policy), tags=tags) if policy else {}
+    """The diff's view of a policy: its canonical form, rules in the order they apply and without unset values, and its
+    tags."""
+    if not policy:
+        return {}
+    return dict(lp.diff_view(policy), **({"tags": tags} if tags else {}))
 
 
 def present(module, client, current):

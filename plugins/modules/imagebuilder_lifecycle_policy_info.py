@@ -24,6 +24,8 @@ options:
     description:
       - List the policies with this name, as written when each was created (case matters). A C(*) at the start, the
         end or both matches any text there, such as C(golden*) or C(*cleanup*).
+      - Checked before any call. Without a C(*), a policy name (3 to 128 letters, digits, hyphens, underscores or inner
+        spaces); with one, what lies between may hold only those characters. A C(*) anywhere else is refused.
     type: str
   resource_type:
     description: List the policies for this type of image.
@@ -114,6 +116,8 @@ def main():
     params = ib.normalize_choices(module.params, argument_spec)
     if params["arn"] is not None and not re.fullmatch(ib.LIFECYCLE_POLICY_ARN_PATTERN, params["arn"]):
         module.fail_json(msg=f"arn: {params['arn']!r} is not {ib.OPTION_FORMS['lifecycle_policy_arn'][1]}")
+    if params["name"] is not None and lp.name_filter_errors(params["name"]):
+        module.fail_json(msg="; ".join(lp.name_filter_errors(params["name"])))
 
     client = ib.connect(module, arn_options=["arn"])
     try:

@@ -1207,8 +1207,13 @@ class World:
             self._add(Execution(spec))
             result["lifecycleExecutionId"] = execution_id
         # The image takes its new state at once, an execution's too (a stand-in's simplification), except a
-        # deprecation scheduled with updateAt, which happens later.
+        # deprecation scheduled with updateAt, which happens later. Its AMIs' EC2 state follows only when the update
+        # includes them (exclusion rules aside); otherwise they keep the state they had, pinned here.
         if "updateAt" not in params:
+            if (params.get("includeResources") or {}).get("amis"):
+                image.pop("ami_state", None)
+            else:
+                image.setdefault("ami_state", (image["status"], image["status_since"]))
             image["status"] = wanted
             image["status_since"] = float(int(now))
         self._remember("StartResourceStateUpdate", params, result)
@@ -1523,16 +1528,19 @@ class World:
         """Every AMI the image records hold in one region, as DescribeImages writes it (private fields with _)."""
         amis = []
         for arn, image in self.images.items():
-            state = AMI_STATES.get(image["status"], "pending")
-            if image["status"] == "DELETED" or not self.service.image_build_version_arn.search(arn):
+            # The image's status and when it was set, or what its AMIs kept through updates that left them out.
+            status, since = image.get("ami_state", (image["status"], image["status_since"]))
+            if status == "DELETED" or not self.service.image_build_version_arn.search(arn):
                 continue
             for resource in image["resources"]:
                 ami_id = str(resource.get("resourceId", ""))
                 if ami_id.startswith("ami-") and resource.get("region", self.region) == region:
-                    amis.append(self._ami(arn, image, resource, state, now))
+                    amis.append(self._ami(arn, image, resource, (status, since), now))
         return sorted(amis, key=lambda ami: ami["ImageId"])
 
-    def _ami(self, arn, image, resource, state, now):
+    def _ami(self, arn, image, resource, status_since, now):
+        status, since = status_since
+        state = AMI_STATES.get(status, "pending")
         name, version, build = _image_parts(arn)
         ami_id = resource["resourceId"]
         knob = image["ec2"].get(ami_id, {})
@@ -1573,11 +1581,11 @@ class World:
             "_shared_accounts": knob.get("shared_accounts", []),
         }
         deprecation = image.get("deprecationTime")
-        if deprecation is None and image["status"] == "DEPRECATED":
-            deprecation = image["status_since"]
+        if deprecation is None and status == "DEPRECATED":
+            deprecation = since
         if deprecation is not None:
             ami["DeprecationTime"] = _date_time(deprecation)
-        ami["_deprecated"] = image["status"] == "DEPRECATED" or (deprecation is not None and deprecation <= now)
+        ami["_deprecated"] = status == "DEPRECATED" or (deprecation is not None and deprecation <= now)
         if "last_launched" in knob:
             ami["LastLaunchedTime"] = _date_time(knob["last_launched"])
         if knob.get("tags"):

@@ -1872,11 +1872,17 @@ def test_deprecated_and_disabled_amis_follow_the_model_rules():
         # A DELETED image's AMIs are deregistered: listed nowhere, not found by id.
         with pytest.raises(botocore.exceptions.ClientError, match="InvalidAMIID.NotFound"):
             ec2.describe_images(ImageIds=[ami(6)])
-        # The image record is the one source: a state update shows in EC2 at once.
+        # A state update shows in EC2 at once for the AMIs it includes; one of the image alone leaves them as they were.
         client.start_resource_state_update(resourceArn=image("1.0.0/1"), state={"status": "DISABLED"})
+        assert ami_ids(ec2, Owners=["self"]) == [ami(1), ami(2), ami(3)]
+        with_amis = {"includeResources": {"amis": True}, "executionRole": "ImageBuilderLifecycleRole"}
+        client.start_resource_state_update(resourceArn=image("1.0.0/1"), state={"status": "DISABLED"}, **with_amis)
         assert ami_ids(ec2, Owners=["self"]) == [ami(2), ami(3)]
-        client.start_resource_state_update(resourceArn=image("1.0.0/4"), state={"status": "DEPRECATED"})
-        assert "DeprecationTime" in ec2.describe_images(ImageIds=[ami(4)])["Images"][0]
+        client.start_resource_state_update(resourceArn=image("1.0.0/4"), state={"status": "DEPRECATED"}, **with_amis)
+        deprecated = ec2.describe_images(ImageIds=[ami(4)])["Images"][0]
+        assert deprecated["State"] == "available" and "DeprecationTime" in deprecated
+        client.start_resource_state_update(resourceArn=image("1.0.0/2"), state={"status": "AVAILABLE"})
+        assert "DeprecationTime" in ec2.describe_images(ImageIds=[ami(2)])["Images"][0]
 
 
 def test_describe_images_pages_with_max_results_and_otherwise_answers_everything(ep):

@@ -13,6 +13,7 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
+from ansible.module_utils.common import warnings as ansible_warnings
 from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.amazon.aws.plugins.module_utils import cloud
@@ -110,6 +111,9 @@ def run_module(request, monkeypatch, capsys, client, sleeps):
         return wrapped
 
     monkeypatch.setattr(AnsibleAWSModule, "client", fake_client)
+    # Each module run is a process of its own in Ansible: warnings (module-global in ansible-core) start empty.
+    monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
+    monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})
 
     def run(main, args):
         args = dict(args)

@@ -329,3 +329,31 @@ def test_the_role_wait_is_bounded(client, monkeypatch):
     request = lp.update_request(lp.desired_policy(OPTIONS), POLICY_ARN, "one-token")
     with pytest.raises(ib.ImageBuilderError, match="Failed to update lifecycle policy"):
         lp.update_lifecycle_policy(wrapped, request)
+
+
+def test_the_diff_view_lists_rules_as_they_apply_and_leaves_out_what_nobody_set():
+    rule = {"filter": {"type": "AGE", "value": 30, "unit": "DAYS"}, "exclusionRules": {"amis": {"isPublic": False}}}
+    policy = {
+        "name": "golden",
+        "status": "ENABLED",
+        "resourceType": "AMI_IMAGE",
+        "policyDetails": [
+            dict(rule, action={"type": action, "includeResources": {"amis": False, "snapshots": False}})
+            for action in ("DELETE", "DISABLE", "DEPRECATE")
+        ],
+        "resourceSelection": {"tagMap": {"Team": "platform"}},
+    }
+
+    view = lp.diff_view(policy)
+
+    assert [d["action"]["type"] for d in view["policy_details"]] == ["deprecate", "disable", "delete"]
+    assert view == {
+        "name": "golden",
+        "status": "enabled",
+        "resource_type": "ami_image",
+        "policy_details": [
+            {"action": {"type": action}, "filter": {"type": "age", "value": 30, "unit": "days"}}
+            for action in ("deprecate", "disable", "delete")
+        ],
+        "resource_selection": {"tag_map": {"Team": "platform"}},
+    }

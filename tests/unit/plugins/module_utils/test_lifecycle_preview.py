@@ -571,8 +571,10 @@ def test_describe_amis_one_listing_per_batch_and_one_per_shared_account(ec2_clie
             "LastLaunchedTime": "2026-03-01T00:00:00Z",
             "Tags": [{"Key": "hold", "Value": "yes"}],
             "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": "snap-0000000000000000a"}}],
+            "State": "available",
+            "DeprecationTime": "2026-04-01T00:00:00Z",
         },
-        {"ImageId": first[1], "Public": False},
+        {"ImageId": first[1], "Public": False, "State": "disabled"},
     ]
     stubber.add_response(
         "describe_images",
@@ -607,6 +609,8 @@ def test_describe_amis_one_listing_per_batch_and_one_per_shared_account(ec2_clie
             "tags": {"hold": "yes"},
             "snapshots": ["snap-0000000000000000a"],
             "shared_accounts": [],
+            "state": "available",
+            "deprecation_time": datetime.datetime(2026, 4, 1, tzinfo=datetime.timezone.utc),
         },
         first[1]: {
             "public": False,
@@ -614,8 +618,18 @@ def test_describe_amis_one_listing_per_batch_and_one_per_shared_account(ec2_clie
             "tags": {},
             "snapshots": [],
             "shared_accounts": ["210987654321"],
+            "state": "disabled",
+            "deprecation_time": None,
         },
-        second[0]: {"public": False, "last_launched": None, "tags": {}, "snapshots": [], "shared_accounts": []},
+        second[0]: {
+            "public": False,
+            "last_launched": None,
+            "tags": {},
+            "snapshots": [],
+            "shared_accounts": [],
+            "state": None,
+            "deprecation_time": None,
+        },
     }
 
 

@@ -53,12 +53,37 @@ def get_answers(stubber, *statuses):
         )
 
 
-def image(stubber, status="AVAILABLE", image_type="AMI"):
-    stubber.add_response(
-        "get_image",
-        {"image": {"arn": IMAGE_ARN, "type": image_type, "state": {"status": status}}},
-        {"imageBuildVersionArn": IMAGE_ARN},
-    )
+def image(stubber, status="AVAILABLE", image_type="AMI", amis=()):
+    """GetImage's answer; ``amis`` are (AMI ID, region[, owner account]) of its outputResources."""
+    answer = {"arn": IMAGE_ARN, "type": image_type, "state": {"status": status}}
+    if amis:
+        answer["outputResources"] = {
+            "amis": [
+                {"image": ami[0], "region": ami[1], "accountId": ami[2] if len(ami) > 2 else ACCOUNT} for ami in amis
+            ]
+        }
+    stubber.add_response("get_image", {"image": answer}, {"imageBuildVersionArn": IMAGE_ARN})
+
+
+ACCOUNT = IMAGE_ARN.split(":")[4]
+AMI_NOW = datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc)
+AMI_A, AMI_B, AMI_C = "ami-0000000000000000a", "ami-0000000000000000b", "ami-0000000000000000c"
+PAST, FUTURE = "2020-01-01T00:00:00.000Z", "2099-01-01T00:00:00.000Z"
+EC2_SCOPE = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
+
+
+def ec2_image(ami_id, state="available", deprecation_time=None, **more):
+    """An Image of DescribeImages' answer."""
+    answer = dict(ImageId=ami_id, State=state, OwnerId=ACCOUNT, **more)
+    if deprecation_time:
+        answer["DeprecationTime"] = deprecation_time
+    return answer
+
+
+def described(stubber, ami_ids, images, **params):
+    """One DescribeImages of these AMI IDs (one region's batch), answering ``images``."""
+    expected = dict(EC2_SCOPE, Filters=[{"Name": "image-id", "Values": sorted(ami_ids)}], **params)
+    stubber.add_response("describe_images", {"Images": images}, expected)
 
 
 def started(stubber, expected=None, lifecycle_execution_id=EXECUTION_ID):
@@ -120,6 +145,7 @@ def test_start_sends_the_options_in_the_apis_shape(run_module, client, tokens, r
 
 
 def test_one_token_is_reused_on_every_retry(run_module, client, tokens, sleeps):
+    image(client[1])
     for _dummy in range(3):
         client[1].add_client_error("start_resource_state_update", "CallRateLimitExceededException", "slow", 429)
     started(client[1])
@@ -132,6 +158,7 @@ def test_one_token_is_reused_on_every_retry(run_module, client, tokens, sleeps):
 
 
 def test_a_given_client_token_is_used(run_module, client, tokens):
+    image(client[1])
     started(client[1])
 
     run_module(module.main, dict(START, client_token="nightly-deprecation-2026-11-28"))
@@ -165,6 +192,7 @@ def test_an_answer_without_any_member_is_a_change_applied_at_once(run_module, cl
 
 
 def test_start_and_wait_returns_the_execution_as_it_ended(run_module, client, wait_sleeps):
+    image(client[1])
     started(client[1])
     get_answers(client[1], "PENDING", "IN_PROGRESS", "SUCCESS")
 
@@ -175,6 +203,7 @@ def test_start_and_wait_returns_the_execution_as_it_ended(run_module, client, wa
 
 
 def test_start_wait_timeout_fails_with_the_change_and_the_last_state(run_module, client, wait_sleeps):
+    image(client[1])
     started(client[1])
     get_answers(client[1], "IN_PROGRESS", "IN_PROGRESS")
 
@@ -188,6 +217,7 @@ def test_start_wait_timeout_fails_with_the_change_and_the_last_state(run_module,
 
 
 def test_a_busy_image_names_the_execution_that_holds_it(run_module, client):
+    image(client[1])
     client[1].add_client_error("start_resource_state_update", "ResourceInUseException", "in use", 400)
     client[1].add_response(
         "list_lifecycle_executions",
@@ -241,8 +271,10 @@ def test_check_mode_with_resources_finds_an_execution_that_holds_the_image(run_m
     assert tokens == []
 
 
-def test_check_mode_with_resources_on_a_free_image_reports_the_change(run_module, client, tokens):
-    image(client[1], "DEPRECATED")  # resources included: an execution runs even on an image already deprecated
+def test_check_mode_with_resources_on_a_free_image_reports_the_change(run_module, client, ec2_client, tokens):
+    # The image is deprecated already, but one of its AMIs is not: an execution would still change something.
+    image(client[1], "DEPRECATED", amis=[(AMI_A, "us-east-1")])
+    described(ec2_client[1], [AMI_A], [ec2_image(AMI_A)])
     client[1].add_response("list_lifecycle_executions", {"lifecycleExecutions": [execution("SUCCESS")]})
 
     result, _made = run_module(module.main, dict(START, _ansible_check_mode=True))
@@ -305,6 +337,187 @@ def test_diff_of_a_change_that_changes_nothing_is_empty(run_module, client):
     assert result["diff"] == {"before": {"resource_state": "DISABLED"}, "after": {"resource_state": "DISABLED"}}
 
 
+# --- a second run of a state update with resources -----------------------------------------------------------------
+
+DEPRECATED_AGAIN = dict(START, resource_state="deprecated")
+
+
+def test_a_second_deprecation_of_a_deprecated_image_and_amis_changes_nothing(run_module, client, ec2_client, tokens):
+    image(client[1], "DEPRECATED", amis=[(AMI_A, "us-east-1"), (AMI_B, "eu-west-1"), (AMI_C, "us-east-1")])
+    # One read per region, every AMI of the region in it (the stubbed EC2 client answers for both regions).
+    described(ec2_client[1], [AMI_B], [ec2_image(AMI_B, deprecation_time=PAST)])
+    described(
+        ec2_client[1],
+        [AMI_A, AMI_C],
+        [ec2_image(AMI_A, deprecation_time=PAST), ec2_image(AMI_C, deprecation_time=PAST)],
+    )
+
+    result, made = run_module(module.main, DEPRECATED_AGAIN)
+
+    assert result["changed"] is False
+    assert result["lifecycle_execution_id"] is None
+    assert result["msg"] == (
+        f"Image {IMAGE_ARN} is DEPRECATED already, and so are the 3 AMIs the request includes: nothing to change"
+    )
+    assert tokens == []  # and Stubber fails the test on any StartResourceStateUpdate
+    assert made == ["imagebuilder", "ec2/eu-west-1", "ec2/us-east-1"]
+
+
+@pytest.mark.parametrize("check_mode", [True, False])
+def test_check_mode_and_diff_agree_with_the_run_that_changes_nothing(run_module, client, ec2_client, check_mode):
+    image(client[1], "DEPRECATED", amis=[(AMI_A, "us-east-1")])
+    described(ec2_client[1], [AMI_A], [ec2_image(AMI_A, deprecation_time=PAST)])
+
+    result, _made = run_module(module.main, dict(DEPRECATED_AGAIN, _ansible_check_mode=check_mode, _ansible_diff=True))
+
+    assert result["changed"] is False
+    state = {"resource_state": "DEPRECATED", "amis": {AMI_A: "deprecated"}}
+    assert result["diff"] == {"before": state, "after": state}
+
+
+def test_an_ami_not_yet_in_the_state_starts_the_update_and_the_diff_shows_it(run_module, client, ec2_client):
+    image(client[1], "DEPRECATED", amis=[(AMI_A, "us-east-1"), (AMI_B, "us-east-1")])
+    described(ec2_client[1], [AMI_A, AMI_B], [ec2_image(AMI_A, deprecation_time=PAST), ec2_image(AMI_B)])
+    started(client[1])
+
+    result, _made = run_module(module.main, dict(DEPRECATED_AGAIN, _ansible_diff=True))
+
+    assert result["changed"] is True
+    assert result["lifecycle_execution_id"] == EXECUTION_ID
+    assert result["diff"] == {
+        "before": {"resource_state": "DEPRECATED", "amis": {AMI_A: "deprecated", AMI_B: "available"}},
+        "after": {"resource_state": "DEPRECATED", "amis": {AMI_A: "deprecated", AMI_B: "deprecated"}},
+    }
+
+
+@pytest.mark.parametrize(
+    "details, expected",
+    [
+        (None, "deleted"),  # DescribeImages did not return it to its owner
+        ({"state": "deregistered"}, "deleted"),
+        ({"state": "disabled", "deprecation_time": AMI_NOW - datetime.timedelta(days=1)}, "disabled"),
+        ({"state": "available", "deprecation_time": None}, "available"),
+        ({"state": "available", "deprecation_time": AMI_NOW}, "deprecated"),
+        (
+            {"state": "available", "deprecation_time": AMI_NOW + datetime.timedelta(minutes=1)},
+            "available, to be deprecated",
+        ),
+        ({"state": "pending"}, "pending"),
+        ({}, "unknown"),
+    ],
+)
+def test_an_amis_state_in_resource_state_words(details, expected):
+    assert module.ami_resource_state(details, AMI_NOW).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "resource_state, ec2_images",
+    [
+        ("disabled", [ec2_image(AMI_A, "disabled", PAST)]),
+        ("available", [ec2_image(AMI_A)]),
+    ],
+)
+def test_each_target_state_is_recognised_in_ec2(run_module, client, ec2_client, resource_state, ec2_images):
+    image(client[1], resource_state.upper(), amis=[(AMI_A, "us-east-1")])
+    described(ec2_client[1], [AMI_A], ec2_images)
+
+    result, _made = run_module(module.main, dict(START, resource_state=resource_state))
+
+    assert result["changed"] is False
+
+
+def test_amis_the_exclusion_rules_leave_alone_do_not_count(run_module, client, ec2_client):
+    image(client[1], "DEPRECATED", amis=[(AMI_A, "us-east-1"), (AMI_B, "us-east-1"), (AMI_C, "eu-west-1")])
+    # AMI_C's region is excluded: it is not read. AMI_B carries an excluded tag: its state does not matter.
+    described(
+        ec2_client[1],
+        [AMI_A, AMI_B],
+        [ec2_image(AMI_A, deprecation_time=PAST), ec2_image(AMI_B, Tags=[{"Key": "Keep", "Value": "yes"}])],
+    )
+    rules = {"regions": ["eu-west-1"], "tag_map": {"Keep": "yes"}}
+
+    result, made = run_module(module.main, dict(DEPRECATED_AGAIN, exclusion_rules=rules))
+
+    assert result["changed"] is False
+    assert result["msg"].endswith("and so are the 1 AMIs the request includes: nothing to change")
+    assert made == ["imagebuilder", "ec2/us-east-1"]
+
+
+def test_an_ami_that_one_reading_of_an_open_case_would_act_on_counts(monkeypatch):
+    # Only the shown readings keep it: another reading of a case the sources leave open would update it.
+    monkeypatch.setattr(
+        module.preview, "ami_exclusion", lambda rules, ami, now, readings: readings == module.SHOWN and ("tag_map", "x")
+    )
+    assert module.left_alone({"tagMap": {"Keep": "yes"}}, {"region": "us-east-1"}, AMI_NOW) is False
+    monkeypatch.setattr(module.preview, "ami_exclusion", lambda rules, ami, now, readings: ("tag_map", "x"))
+    assert module.left_alone({"tagMap": {"Keep": "yes"}}, {"region": "us-east-1"}, AMI_NOW) is True
+
+
+def test_shared_accounts_rules_are_read_once_per_account(run_module, client, ec2_client):
+    image(client[1], "DEPRECATED", amis=[(AMI_A, "us-east-1")])
+    described(ec2_client[1], [AMI_A], [ec2_image(AMI_A)])
+    described(ec2_client[1], [AMI_A], [ec2_image(AMI_A)], ExecutableUsers=["210987654321"])
+
+    result, _made = run_module(
+        module.main, dict(DEPRECATED_AGAIN, exclusion_rules={"shared_accounts": ["210987654321"]})
+    )
+
+    assert result["changed"] is False  # not deprecated, but shared with an excluded account: left alone
+
+
+@pytest.mark.parametrize(
+    "include_resources",
+    [{"amis": True, "snapshots": True}, {"containers": True}],
+)
+def test_a_deleted_image_has_nothing_left_to_delete_whatever_the_request_includes(
+    run_module, client, tokens, include_resources
+):
+    image(client[1], "DELETED", amis=[(AMI_A, "us-east-1")])
+
+    result, made = run_module(module.main, dict(START, resource_state="deleted", include_resources=include_resources))
+
+    assert result["changed"] is False and "failed" not in result
+    assert result["msg"] == (
+        f"Image {IMAGE_ARN} is DELETED already, and Image Builder updates no deleted image: nothing to change"
+    )
+    assert tokens == [] and made == ["imagebuilder"]  # no EC2 read
+
+
+def test_an_ami_of_another_account_cannot_be_told_so_the_update_starts(run_module, client):
+    image(client[1], "DEPRECATED", amis=[(AMI_A, "us-east-1"), (AMI_B, "eu-west-1", "210987654321")])
+    started(client[1])
+
+    result, made = run_module(module.main, DEPRECATED_AGAIN)
+
+    assert result["changed"] is True
+    assert result["lifecycle_execution_id"] == EXECUTION_ID
+    assert f"AMI {AMI_B} in eu-west-1 is not owned by {ACCOUNT}" in result["msg"]
+    assert made == ["imagebuilder"]  # no EC2 read
+
+
+def test_a_scheduled_deprecation_reads_nothing_and_starts(run_module, client, tokens):
+    started(client[1])
+
+    result, _made = run_module(module.main, dict(DEPRECATED_AGAIN, update_at="2099-12-31T00:00:00Z"))
+
+    assert result["changed"] is True and len(tokens) == 1
+
+
+def test_a_denied_ec2_read_warns_and_starts_as_before(run_module, client, ec2_client):
+    image(client[1], "DEPRECATED", amis=[(AMI_A, "us-east-1")])
+    ec2_client[1].add_client_error("describe_images", "UnauthorizedOperation", "not authorized", 403)
+    started(client[1])
+
+    result, _made = run_module(module.main, DEPRECATED_AGAIN)
+
+    assert result["changed"] is True
+    assert result["lifecycle_execution_id"] == EXECUTION_ID
+    assert "UnauthorizedOperation" in result["msg"]
+    assert ["UnauthorizedOperation" in str(w) and "the update is started" in str(w) for w in result["warnings"]] == [
+        True
+    ]
+
+
 # --- state: cancelled ---------------------------------------------------------------------------------------------
 
 
@@ -354,6 +567,18 @@ def test_cancel_without_wait_returns_the_execution_as_read_before(run_module, cl
 
     assert result["changed"] is True
     assert result["lifecycle_execution"]["state"]["status"] == "PENDING"
+
+
+@pytest.mark.parametrize("given", [{"wait_timeout": 60}, {"wait_sleep": 5}])
+def test_wait_options_without_wait_give_a_warning_and_no_wait(run_module, client, wait_sleeps, given):
+    get_answers(client[1], "PENDING")
+    client[1].add_response("cancel_lifecycle_execution", {"lifecycleExecutionId": EXECUTION_ID})
+
+    result, _made = run_module(module.main, dict(CANCEL, **given))
+
+    assert result["changed"] is True and wait_sleeps == []
+    (option,) = given
+    assert [f"{option}: only used with wait=true" in str(w) for w in result["warnings"]] == [True]
 
 
 def test_an_execution_that_ends_before_the_cancel_lands_is_no_change(run_module, client):

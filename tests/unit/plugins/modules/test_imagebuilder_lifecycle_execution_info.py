@@ -81,6 +81,37 @@ def test_a_failed_or_cancelled_execution_is_information_not_failure(run_module, 
     assert wait_sleeps == [5]
 
 
+@pytest.mark.parametrize(
+    "given, warned",
+    [
+        ({"wait_timeout": 3600}, "wait_timeout: only used with wait=true"),
+        ({"wait_sleep": 5, "wait": False}, "wait_sleep: only used with wait=true"),
+        ({"wait_timeout": 3600, "wait_sleep": 5}, "wait_timeout and wait_sleep: only used with wait=true"),
+        ({}, None),
+    ],
+)
+def test_wait_options_without_wait_give_a_warning(run_module, client, given, warned):
+    get_answer(client[1], "IN_PROGRESS")
+
+    result, _made = run_module(module.main, dict({"lifecycle_execution_id": EXECUTION_ID}, **given))
+
+    assert result["lifecycle_execution"]["state"]["status"] == "IN_PROGRESS"  # one read, no wait
+    wait_warnings = [str(w) for w in result.get("warnings", []) if "wait=true" in str(w)]
+    assert len(wait_warnings) == (0 if warned is None else 1)
+    assert warned is None or warned in wait_warnings[0]
+
+
+def test_a_wait_without_wait_options_polls_every_15_seconds_for_up_to_1800(run_module, client, wait_sleeps):
+    for _dummy in range(121):  # a read at 0, 15, ..., 1800 s
+        get_answer(client[1], "IN_PROGRESS")
+
+    result, _made = run_module(module.main, {"lifecycle_execution_id": EXECUTION_ID, "wait": True})
+
+    assert result["msg"].startswith("Timed out after 1800 seconds")
+    assert wait_sleeps == [15] * 120
+    assert "warnings" not in result
+
+
 def test_wait_timeout_fails_and_still_returns_the_execution(run_module, client, wait_sleeps):
     for _dummy in range(3):
         get_answer(client[1], "PENDING")

@@ -175,6 +175,33 @@ def test_check_mode_writes_nothing_and_reports_the_change(run_module, client):
     assert result["diff"]["after"]["status"] == "disabled"
 
 
+def test_the_diff_shows_the_change_only_with_rules_in_the_order_they_apply(run_module, client):
+    found(client[1], stored())
+    details = copy.deepcopy(TASK["policy_details"])
+    details[1]["filter"]["value"] = 30  # the deprecate rule, given second
+
+    result, _made = run_module(
+        module.main, dict(TASK, policy_details=details, _ansible_check_mode=True, _ansible_diff=True)
+    )
+
+    deprecate = {"action": {"type": "deprecate", "include_resources": {"amis": True}}}
+    delete = {
+        "action": {"type": "delete", "include_resources": {"amis": True}},
+        "filter": {"type": "count", "value": 5},
+    }
+    before, after = result["diff"]["before"], result["diff"]["after"]
+    assert before["policy_details"] == [
+        dict(deprecate, filter={"type": "age", "value": 90, "unit": "days"}),
+        delete,
+    ]
+    assert after["policy_details"] == [dict(deprecate, filter={"type": "age", "value": 30, "unit": "days"}), delete]
+    assert {key: value for key, value in before.items() if key != "policy_details"} == {
+        key: value for key, value in after.items() if key != "policy_details"
+    }
+    assert before["resource_selection"] == {"recipes": [{"name": "golden-ami", "semantic_version": "1.x.x"}]}
+    assert "description" not in before and before["tags"] == {"CostCenter": "platform"}
+
+
 def test_a_status_change_resends_everything_else(run_module, client):
     stubber = client[1]
     found(stubber, stored(description="Retire golden AMIs"))

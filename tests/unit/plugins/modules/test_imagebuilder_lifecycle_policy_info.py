@@ -5,6 +5,8 @@
 
 """main() of imagebuilder_lifecycle_policy_info end to end, against a Stubber-checked client."""
 
+import pytest
+
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_policy_info as module
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
 
@@ -92,3 +94,31 @@ def test_an_arn_of_another_region_fails_naming_both_regions_before_any_call(run_
         f"arn: {elsewhere!r} is in region eu-west-1, and this module works in region us-east-1"
     )
     assert "lifecycle_policies" not in result
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("golden*ami", "name: 'golden*ami' has a * inside: a * may only start or end it"),
+        ("**cleanup", "name: '**cleanup' has a * inside"),
+        ("ab", "name: 'ab' is not 3 to 128 letters, digits, hyphens, underscores or inner spaces"),
+        ("golden.ami", "name: 'golden.ami' is not 3 to 128 letters"),
+        ("golden:*", "name: 'golden:*' can match no policy name"),
+        ("*" + "a" * 129, "can match no policy name"),
+    ],
+)
+def test_a_name_filter_that_can_match_nothing_fails_before_any_client_is_made(run_module, name, expected):
+    result, made = run_module(module.main, {"name": name})
+    assert result["failed"] is True and made == []
+    assert expected in result["msg"]
+
+
+@pytest.mark.parametrize("name", ["golden-ami cleanup", "golden*", "*cleanup*", "*", "*_-"])
+def test_a_name_filter_a_policy_name_can_match_is_sent(run_module, client, name):
+    client[1].add_response(
+        "list_lifecycle_policies",
+        {"lifecyclePolicySummaryList": []},
+        {"filters": [{"name": "name", "values": [name]}], "maxResults": POLICY_PAGE_SIZE},
+    )
+    result, _made = run_module(module.main, {"name": name})
+    assert result["lifecycle_policies"] == []
