@@ -33,10 +33,6 @@ POLICY_NAME_PATTERN = r"^[-_A-Za-z-0-9][-_A-Za-z0-9 ]{1,126}[-_A-Za-z-0-9]$"
 SEMANTIC_VERSION_PATTERN = r"^(?:[0-9]+|x)\.(?:[0-9]+|x)\.(?:[0-9]+|x)$"
 TAG_KEY_PATTERN = r"^(?!aws:)[a-zA-Z0-9\s_.:/=+\-@]*$"
 ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
-# ListLifecyclePolicies' name filter: the model's FilterValue, with the wildcard its documentation allows ("web*" and
-# "*web*"; not in other positions).
-NAME_FILTER_PATTERN = r'^(?=.{1,1024}$)\*?[0-9a-zA-Z./_ :,{}"-]+\*?$'
-NAME_FILTER_FORM = "a policy name, with a * at the start, the end or both to match any text there, such as golden*"
 
 INCLUDE_KINDS = ("amis", "snapshots", "containers")
 CREATE_REQUIRED = ("execution_role", "resource_type", "policy_details", "resource_selection")

@@ -344,8 +344,12 @@ def parse_policy_filters(value, lp):
         if given is None:
             continue
         if choices is None:
-            if not isinstance(given, str) or not re.fullmatch(lp.NAME_FILTER_PATTERN, given):
-                raise ValueError(f"lifecycle_policy_filters.name: {given!r} is not {lp.NAME_FILTER_FORM}")
+            if not isinstance(given, str):
+                raise ValueError(f"lifecycle_policy_filters.name: {given!r} is not a policy name, such as golden*")
+            # The policy info module's own check of its name filter, so that both refuse the same names.
+            errors = lp.name_filter_errors(given)
+            if errors:
+                raise ValueError("lifecycle_policy_filters." + "; ".join(errors))
             filters[key] = given
         elif isinstance(given, str) and given.lower() in choices:
             filters[key] = given.lower()

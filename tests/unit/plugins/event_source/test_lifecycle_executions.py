@@ -90,7 +90,7 @@ def seen(queue):
         ({"since": "2 hours"}, "since: '2 hours' is not an ISO 8601 time with its offset"),
         ({"lifecycle_policy_filters": "all"}, "lifecycle_policy_filters: 'all' is not a dictionary of name,"),
         ({"lifecycle_policy_filters": {"names": "golden*"}}, "lifecycle_policy_filters: unknown key(s) names"),
-        ({"lifecycle_policy_filters": {"name": "gol*den"}}, "lifecycle_policy_filters.name: 'gol*den' is not a policy"),
+        ({"lifecycle_policy_filters": {"name": "gol*den"}}, "lifecycle_policy_filters.name: 'gol*den' has a * inside"),
         ({"lifecycle_policy_filters": {"status": "on"}}, "lifecycle_policy_filters.status: 'on' is not one of enabled"),
         ({"lifecycle_policy_filters": {"resource_type": "ami"}}, "lifecycle_policy_filters.resource_type: 'ami' is"),
     ],
