@@ -35,7 +35,8 @@ ENDPOINT_LEG_floor := core219
 UNIT_DIRS := tests/unit tests/local_endpoint
 UNIT_DIRS_floor := tests/unit
 
-# The tarball is built once, with a leg that every machine has; every leg then installs it.
+# The tarball is built once, with the ansible-core of a leg that every machine has (in .venv/build, which holds only
+# ansible-core); every leg then installs it.
 BUILD_LEG := core219
 # The drills exercise our retries and error handling through botocore and our option checks, so they run on the
 # leg of the default python3 only; units and integration cover the rest of the matrix, the floor's botocore and
@@ -91,26 +92,36 @@ leg_pyver = $$($(CURDIR)/$(VENV)/$(1)/bin/python -c 'import sys; print("%d.%d" %
 READY_LEGS := $(foreach l,$(LEGS),$(if $(filter none,$(call leg_python,$(l))),,$(l)))
 MISSING_LEGS := $(filter-out $(READY_LEGS),$(LEGS))
 
-.PHONY: help test venv lint format sanity units build integration drills eda demo release-checks bench clean \
-	legs-available tarball tools-venv lint-venv eda-venv eda-ansible-venv \
+.PHONY: help test venv lint format sanity units build install-legs integration drills eda demo endpoint docs \
+	release-checks bench clean legs-available tarball build-venv tools-venv lint-venv eda-venv eda-ansible-venv \
 	$(foreach t,venv stage units install integration drills,$(addprefix $(t)-,$(LEGS))) \
 	$(addprefix sanity-,$(SANITY_LEGS))
 
 help:
-	@echo "make test            venv + lint + sanity + units + build + integration + drills + release-checks, with a summary"
-	@echo "make venv            one venv per leg ($(LEGS)) plus amazon.aws beside the collection, and the lint and tools venvs"
-	@echo "make lint            black, isort, flake8 over $(LINT_PATHS)"
-	@echo "make format          apply black and isort"
-	@echo "make sanity          ansible-test sanity on the $(SANITY_LEGS) legs"
-	@echo "make units           pytest tests/unit tests/local_endpoint on every leg (tests/unit only on floor)"
-	@echo "make build           $(TARBALL), installed into $(BUILD)/<leg>/installed for every leg"
-	@echo "make integration     ansible-test integration on every leg, against the local endpoint"
-	@echo "make drills          tests/drills/run.py (fault and load drills) on the $(DRILL_LEG) leg"
-	@echo "make eda             tests/eda/run.py: the event source's guide rulebook in ansible-rulebook, in every layout"
-	@echo "make demo            demo/run.py on the core219 leg"
-	@echo "make release-checks  tests/release/run_checks.sh with .venv/tools"
-	@echo "make bench           benchmarks/run.py on the core221 leg"
-	@echo "make clean           remove .venv .build .cache dist"
+	@echo "Try it (no AWS account needed):"
+	@echo "  make demo            the whole story against a bundled local endpoint: a lifecycle policy created,"
+	@echo "                       previewed, run, its execution compared with the preview, an on-demand state update"
+	@echo "  make endpoint        serve the local Image Builder and EC2 endpoint with the demo's policies, images and AMIs,"
+	@echo "                       and print the environment to export; Ctrl-C stops it (docs/docsite/rst/try_it_locally.rst)"
+	@echo "Build:"
+	@echo "  make build           $(TARBALL) only (ansible-galaxy collection build, in .venv/build)"
+	@echo "  make docs            the docs site (antsibull-docs and Sphinx) in $(DOCS_SITE)"
+	@echo "Test:"
+	@echo "  make test            venv + lint + sanity + units + install-legs + integration + drills + eda + release-checks,"
+	@echo "                       with a summary (what CI runs)"
+	@echo "  make venv            one venv per leg ($(LEGS)) plus amazon.aws beside the collection, and the build, lint,"
+	@echo "                       tools and EDA venvs"
+	@echo "  make lint            black, isort, flake8 over $(LINT_PATHS)"
+	@echo "  make format          apply black and isort"
+	@echo "  make sanity          ansible-test sanity on the $(SANITY_LEGS) legs"
+	@echo "  make units           pytest tests/unit tests/local_endpoint on every leg (tests/unit only on floor)"
+	@echo "  make install-legs    make build, then install the tarball into $(BUILD)/<leg>/installed for every leg"
+	@echo "  make integration     ansible-test integration on every leg, against the local endpoint"
+	@echo "  make drills          tests/drills/run.py (fault and load drills) on the $(DRILL_LEG) leg"
+	@echo "  make eda             tests/eda/run.py: the event source's guide rulebook in ansible-rulebook, in every layout"
+	@echo "  make release-checks  tests/release/run_checks.sh with .venv/tools"
+	@echo "  make bench           benchmarks/run.py on the core221 leg (results in docs/performance.md)"
+	@echo "  make clean           remove .venv .build .cache dist"
 	@echo "Per leg: venv-<leg> stage-<leg> sanity-<leg> units-<leg> install-<leg> integration-<leg> drills-<leg>"
 	@echo "         (no sanity-floor; integration-<leg> INTEGRATION_TARGETS=NAME runs one target)"
 
@@ -118,7 +129,7 @@ help:
 # Each step runs even after an earlier one failed, so the summary always covers all of them.
 # One step at a time: each already keeps both cores busy (legs side by side, drills four at a time, release
 # checks side by side); running steps side by side measured no faster (docs/performance.md has the timings).
-TEST_STEPS := venv lint sanity units build integration drills eda release-checks
+TEST_STEPS := venv lint sanity units install-legs integration drills eda release-checks
 test:
 	@$(PY311) tools/run_steps.py --make "$(MAKE) -k" --missing-legs "$(MISSING_LEGS)" $(TEST_STEPS)
 
@@ -135,7 +146,7 @@ legs-available:
 # its time waiting, and the machines have 2 cores.
 venv: legs-available
 	@$(MAKE) -j2 --output-sync=target $(if $(filter none,$(PY313)),,tools-venv eda-ansible-venv) \
-		$(addprefix venv-,$(READY_LEGS)) lint-venv eda-venv
+		$(addprefix venv-,$(READY_LEGS)) build-venv lint-venv eda-venv
 
 # tools/venv.py rebuilds only when the interpreter, the pins or the pip arguments changed.
 $(addprefix venv-,$(LEGS)): venv-%:
@@ -146,6 +157,12 @@ $(addprefix venv-,$(LEGS)): venv-%:
 		-- ansible-core==$(call leg_core,$*) -r $(call leg_requirements,$*) -c $(call leg_constraints,$*)
 	@$(VENV)/$*/bin/python tools/amazon_aws.py --ansible $(call leg_ansible,$*) --cache $(WHEELS) \
 		--dest $(BUILD)/$*/ansible_collections --stamp $(BUILD)/$*/amazon.aws.stamp
+
+# ansible-core alone, at the BUILD_LEG's version: all `ansible-galaxy collection build` needs, so `make build` on a
+# fresh clone installs one package and its few dependencies, not a leg with boto3 and amazon.aws.
+build-venv:
+	@$(PY311) tools/venv.py --python $(PY311) --dir $(VENV)/build -- ansible-core==$(call leg_core,$(BUILD_LEG)) \
+		-c $(REQ)/constraints.txt
 
 lint-venv:
 	@$(PY311) tools/venv.py --python $(PY311) --dir $(VENV)/lint -- -r $(REQ)/lint.txt -c $(REQ)/constraints.txt
@@ -205,21 +222,28 @@ $(addprefix units-,$(LEGS)): units-%: venv-% stage-%
 		$(CURDIR)/tools/pytest.sh $(CURDIR)/$(VENV)/$*/bin/python $(call leg_unit_dirs,$*)
 
 # ---- Build, install, run -------------------------------------------------------------------------
-build: legs-available $(addprefix install-,$(READY_LEGS))
+build: tarball
 
 # Built from a copy of its own, so that building (which drills, the demo and the release checks ask for)
 # never replaces the copy that sanity or units of the same leg may be reading at the same moment.
-tarball: venv-$(BUILD_LEG)
-	@tools/stage.sh $(call stage_dir,tarball)
+# ansible-galaxy's own lines are kept for a failure: a build says what it made in one line.
+tarball: build-venv
+	@tools/stage.sh $(call stage_dir,tarball) >/dev/null
 	@rm -f $(DIST)/imagebuilder_ops-aws-*.tar.gz
-	$(VENV)/$(BUILD_LEG)/bin/ansible-galaxy collection build --force --output-path $(DIST) $(call stage_dir,tarball)
+	@out=$$($(VENV)/build/bin/ansible-galaxy collection build --force --output-path $(DIST) \
+		$(call stage_dir,tarball) 2>&1) || { echo "$$out"; exit 1; }
 	@$(PY311) tools/check_tarball.py $(TARBALL)
 
-# --no-deps: plain install would ask Galaxy for amazon.aws. amazon.aws is linked in beside it instead.
+install-legs: legs-available $(addprefix install-,$(READY_LEGS))
+
+# --no-deps: plain install would ask Galaxy for amazon.aws. amazon.aws is linked in beside it instead. The path
+# installed into is the collections path of the install, so ansible-galaxy has no reason to warn that it is not.
 $(addprefix install-,$(LEGS)): install-%: venv-% tarball
 	@rm -rf $(call installed,$*)
-	$(VENV)/$*/bin/ansible-galaxy collection install --no-deps --force -p $(call installed,$*)/ansible_collections $(TARBALL)
+	@out=$$(ANSIBLE_COLLECTIONS_PATH=$(call installed,$*) $(VENV)/$*/bin/ansible-galaxy collection install --no-deps \
+		--force -p $(call installed,$*)/ansible_collections $(TARBALL) 2>&1) || { echo "$$out"; exit 1; }
 	@ln -sfn ../../ansible_collections/amazon $(call installed,$*)/ansible_collections/amazon
+	@echo "installed imagebuilder_ops.aws $(VERSION) into $(call installed,$*), beside amazon.aws"
 
 # The legs side by side, each one's output in one piece. The targets of a leg run one after the other: side by side
 # (an endpoint and a copy each) measured no faster, the 2 cores being busy already.
@@ -265,7 +289,24 @@ eda: legs-available eda-venv $(if $(filter none,$(PY313)),,eda-ansible-venv) ins
 		$(if $(filter none,$(PY313)),,--ansible-venv $(VENV)/eda-ansible)
 
 demo: install-core219
-	$(call leg_env,core219) $(call run_module,core219,demo.run) --collections-path $(call installed,core219)
+	@$(call leg_env,core219) $(call run_module,core219,demo.run) --collections-path $(call installed,core219)
+
+# The local endpoint in the foreground, for trying the collection by hand (docs/docsite/rst/try_it_locally.rst):
+# the scenario the demo uses, on ENDPOINT_PORT (0: a free one), with the botocore model of the core219 leg.
+ENDPOINT_SCENARIO ?= tests/local_endpoint/scenarios/demo.json
+ENDPOINT_PORT ?= 0
+endpoint: install-core219
+	@$(VENV)/core219/bin/python tools/endpoint.py --scenario $(ENDPOINT_SCENARIO) --port $(ENDPOINT_PORT) \
+		--collections-path $(call installed,core219) --venv $(VENV)/core219
+
+# The docs site as the Ansible docs would render it: tests/release/docs_site.py (also a release check) with the tools
+# venv, over the collection installed on the core221 leg; warnings fail it.
+DOCS_SITE := $(BUILD)/docs
+docs: tools-venv install-core221
+	@rm -rf $(DOCS_SITE)
+	@out=$$($(VENV)/tools/bin/python tests/release/docs_site.py $(call installed,core221) $(DOCS_SITE) 2>&1) || \
+		{ echo "$$out"; exit 1; }
+	@echo "docs site: $(DOCS_SITE)/build/html/index.html"
 
 # The checks run on the core221 leg's Python; without it they are skipped like the leg (CI fails).
 # Paths are absolute so the script may change directory.

@@ -3,14 +3,15 @@
     PYTHONPATH=.build/tarball python -m ansible_collections.imagebuilder_ops.aws.demo.run \
         --collections-path .build/core219/installed [-- ANSIBLE-PLAYBOOK-ARGS]
 
-Serves tests/local_endpoint/scenarios/demo.json from a local Image Builder endpoint on a free port, runs
+Serves tests/local_endpoint/scenarios/demo.json from a local Image Builder and EC2 endpoint on a free port, runs
 demo/demo.yml against it with ansible-playbook (fake credentials, nothing from the user's AWS configuration), then
-stops the endpoint.
+stops the endpoint. Fails when ansible-playbook fails or prints a warning: the demo is what a new user sees first.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,8 @@ from ansible_collections.imagebuilder_ops.aws.tests.support.environment import i
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import tool
 
 PLAYBOOK = Path(__file__).resolve().parent / "demo.yml"
+# Ansible's warnings and deprecation warnings, as its display starts them.
+WARNING = re.compile(r"^\[(WARNING|DEPRECATION WARNING)\]")
 
 
 def main(argv: list[str]) -> int:
@@ -38,13 +41,32 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ib-demo-") as workdir, local_endpoint("demo") as endpoint:
         print(f"demo: local Image Builder endpoint at {endpoint.url} serving the demo scenario", flush=True)
-        env = isolated_env(args.collections_path, workdir, {"ANSIBLE_CALLBACK_RESULT_FORMAT": "yaml"})
+        # The modules find the endpoint as botocore's configuration says, as they would any other: the preview's EC2
+        # calls too (its EC2 clients take no endpoint_url).
+        endpoints = {f"AWS_ENDPOINT_URL_{service}": endpoint.url for service in ("IMAGEBUILDER", "EC2")}
+        env = isolated_env(args.collections_path, workdir, dict(endpoints, ANSIBLE_CALLBACK_RESULT_FORMAT="yaml"))
         cmd = [tool("ansible-playbook"), str(PLAYBOOK), "-e", f"imagebuilder_endpoint_url={endpoint.url}"]
-        code = subprocess.call(cmd + args.ansible_args, env=env, stdin=subprocess.DEVNULL)
+        with subprocess.Popen(
+            cmd + args.ansible_args,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        ) as playbook:
+            warnings = 0
+            for line in playbook.stdout:
+                print(line, end="", flush=True)
+                warnings += bool(WARNING.match(line))
+        code = playbook.returncode
         calls = endpoint.requests()
+    if code == 0 and warnings:
+        outcome, code = f"FAILED ({warnings} warning lines)", 1
+    else:
+        outcome = "done" if code == 0 else f"FAILED (ansible-playbook exit {code})"
     print(
-        f"demo: {'done' if code == 0 else f'FAILED (ansible-playbook exit {code})'} in "
-        f"{time.monotonic() - started:.1f}s; the endpoint answered {len(calls)} API calls and is stopped",
+        f"demo: {outcome} in {time.monotonic() - started:.1f}s; the endpoint answered {len(calls)} API calls"
+        " and is stopped",
         flush=True,
     )
     return code
