@@ -306,7 +306,7 @@ docs: tools-venv install-core221
 	@rm -rf $(DOCS_SITE)
 	@out=$$($(VENV)/tools/bin/python tests/release/docs_site.py $(call installed,core221) $(DOCS_SITE) 2>&1) || \
 		{ echo "$$out"; exit 1; }
-	@echo "docs site: $(DOCS_SITE)/build/html/index.html"
+	@echo "docs site: $(DOCS_SITE)/build/html/collections/imagebuilder_ops/aws/index.html"
 
 # The checks run on the core221 leg's Python; without it they are skipped like the leg (CI fails).
 # Paths are absolute so the script may change directory.
