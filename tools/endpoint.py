@@ -44,7 +44,8 @@ def environment(url, region):
     lines = [f"unset {' '.join(TO_UNSET)}"]
     lines += [f"export AWS_ENDPOINT_URL_{service}={url}" for service in ("IMAGEBUILDER", "EC2")]
     lines.append("export " + " ".join(f"{name}={value}" for name, value in DUMMY_CREDENTIALS.items()))
-    lines.append(f"export AWS_REGION={region}")
+    # amazon.aws reads AWS_REGION; boto3 itself (the event source's client, the AWS CLI) only AWS_DEFAULT_REGION.
+    lines.append(f"export AWS_REGION={region} AWS_DEFAULT_REGION={region}")
     return lines
 
 

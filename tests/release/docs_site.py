@@ -105,7 +105,7 @@ def main(argv):
         return 1
     html = os.path.join(workdir, "build", "html", "collections", *COLLECTION.split("."))
     expected = ["index.html", "imagebuilder_lifecycle_execution_info_module.html"]
-    expected += [os.path.join("docsite", f"{n}.html") for n in ("getting_started", "waiting", "awx")]
+    expected += [os.path.join("docsite", f"{n}.html") for n in ("getting_started", "try_it_locally", "waiting", "awx")]
     missing = [page for page in expected if not os.path.isfile(os.path.join(html, page))]
     if missing:
         print(f"FAILED: the site lacks {', '.join(missing)}")
