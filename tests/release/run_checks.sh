@@ -156,14 +156,16 @@ step_install_paths() {
     local deps="$WORK/deps"
     mkdir -p "$deps/ansible_collections/amazon" || return 1
     ln -s "$COLLECTIONS_ROOT/ansible_collections/amazon/aws" "$deps/ansible_collections/amazon/aws"
-    # A release tag of the git repository: a clone of this checkout, tagged as a release would be.
-    local repo="$WORK/repo"
-    git clone --quiet "$ROOT" "$repo" && git -C "$repo" tag "v$VERSION" || return 1
-    printf 'collections:\n  - name: file://%s\n    type: git\n    version: v%s\n' "$repo" "$VERSION" >"$WORK/requirements.yml"
+    # The git repository at a commit, and a clone of it: a clone of this checkout stands for both (no release is
+    # tagged yet, so the docs pin a commit).
+    local repo="$WORK/repo" commit
+    git clone --quiet "$ROOT" "$repo" && commit=$(git -C "$repo" rev-parse HEAD) || return 1
+    printf 'collections:\n  - name: file://%s\n    type: git\n    version: %s\n' "$repo" "$commit" >"$WORK/requirements.yml"
     install_twice "tarball" "$WORK/i-tarball" "$deps" "$TARBALL" &&
         install_twice "tarball, bare ansible-core (--no-deps)" "$WORK/i-nodeps" "" --no-deps "$TARBALL" &&
-        install_twice "git URL at a tag" "$WORK/i-git" "$deps" "git+file://$repo,v$VERSION" &&
-        install_twice "requirements.yml, git at a tag" "$WORK/i-req" "$deps" -r "$WORK/requirements.yml"
+        install_twice "a clone's directory" "$WORK/i-clone" "$deps" "$repo" &&
+        install_twice "git URL at a commit" "$WORK/i-git" "$deps" "git+file://$repo,$commit" &&
+        install_twice "requirements.yml, git at a commit" "$WORK/i-req" "$deps" -r "$WORK/requirements.yml"
 }
 
 STEPS=(inputs ee-metadata ee-introspect ee-create awx-runner-job docs-lint docs-site changelog-lint
