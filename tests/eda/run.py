@@ -274,7 +274,7 @@ def main():
     args = parser.parse_args()
     problem = check_installed(args.collections_path) or (None if Path(args.tarball).is_file() else args.tarball)
     if problem:
-        print(f"{problem}: missing (make build)")
+        print(f"{problem}: missing (make install-legs)")
         return 2
 
     started = time.monotonic()

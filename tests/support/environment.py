@@ -61,5 +61,5 @@ def check_installed(collections_path):
     root = Path(collections_path) / "ansible_collections"
     for needed in ("imagebuilder_ops/aws", "amazon/aws"):
         if not (root / needed).is_dir():
-            return f"{root / needed} is missing: build and install the collection first (make build)"
+            return f"{root / needed} is missing: build and install the collection first (make install-legs)"
     return None
