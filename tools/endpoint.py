@@ -14,6 +14,7 @@ import argparse
 import json
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -40,6 +41,15 @@ def summary(scenario):
     )
 
 
+def port_is_free(port):
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def environment(url, region):
     lines = [f"unset {' '.join(TO_UNSET)}"]
     lines += [f"export AWS_ENDPOINT_URL_{service}={url}" for service in ("IMAGEBUILDER", "EC2")]
@@ -57,6 +67,9 @@ def main(argv):
     parser.add_argument("--venv", type=Path, help="the venv whose Ansible uses --collections-path")
     args = parser.parse_args(argv)
     scenario = json.loads(args.scenario.read_text(encoding="utf-8"))
+    if args.port and not port_is_free(args.port):
+        print(f"port {args.port} of 127.0.0.1 is in use: choose another (make endpoint ENDPOINT_PORT=...)")
+        return 1
 
     command = [sys.executable, str(ENDPOINT), "--scenario", str(args.scenario), "--port", str(args.port)]
     endpoint = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)  # pylint: disable=consider-using-with
