@@ -85,6 +85,12 @@ step_awx_runner_job() {
         --collections-root "$COLLECTIONS_ROOT"
 }
 
+# The "Try it locally" guide's commands, run in order against the local endpoint, show what the guide says they show.
+step_try_it_locally() {
+    PYTHONPATH="$SUPPORT_ROOT" "$PY" -m ansible_collections.imagebuilder_ops.aws.tests.release.try_it_locally \
+        --collections-root "$COLLECTIONS_ROOT" --guide "$ROOT/docs/docsite/rst/try_it_locally.rst"
+}
+
 step_docs_lint() {
     cd "$ROOT" && antsibull-docs lint-collection-docs --plugin-docs --validate-collection-refs all .
 }
@@ -168,7 +174,7 @@ step_install_paths() {
         install_twice "requirements.yml, git at a commit" "$WORK/i-req" "$deps" -r "$WORK/requirements.yml"
 }
 
-STEPS=(inputs ee-metadata ee-introspect ee-create awx-runner-job docs-lint docs-site changelog-lint
+STEPS=(inputs ee-metadata ee-introspect ee-create awx-runner-job try-it-locally docs-lint docs-site changelog-lint
     changelog-current ansible-lint examples-lint galaxy-importer tarball-contents install-paths)
 
 # ---- Runner --------------------------------------------------------------------------------------------
