@@ -49,7 +49,8 @@ def blocks(text):
             if following.strip() and len(following) - len(following.lstrip()) <= indent:
                 break
             body.append(following)
-        yield match.group(2), textwrap.dedent("\n".join(body)).strip("\n"), "\n".join(lines[max(0, number - 6) : number])
+        before = "\n".join(lines[max(0, number - 6) : number])
+        yield match.group(2), textwrap.dedent("\n".join(body)).strip("\n"), before
 
 
 def commands(body):
