@@ -314,9 +314,10 @@ ifeq ($(filter core221,$(READY_LEGS)),)
 release-checks: legs-available
 	@echo "!!! NOTE: release-checks SKIPPED-UNAVAILABLE: they need the core221 leg's Python >= 3.12"
 else
-release-checks: tools-venv install-core221
+release-checks: tools-venv eda-venv install-core221
 	TOOLS_VENV=$(CURDIR)/$(VENV)/tools COLLECTIONS_ROOT=$(CURDIR)/$(call installed,core221) \
-		TARBALL=$(CURDIR)/$(TARBALL) SUPPORT_ROOT=$(SUPPORT_ROOT) bash tests/release/run_checks.sh
+		TARBALL=$(CURDIR)/$(TARBALL) SUPPORT_ROOT=$(SUPPORT_ROOT) RULEBOOK_BIN=$(CURDIR)/$(VENV)/eda/bin \
+		bash tests/release/run_checks.sh
 endif
 
 # The AWS CLI the benchmarks compare the module with: pinned, in a venv of its own (only `make bench` needs it).

@@ -13,6 +13,8 @@
 #   TARBALL           the built collection                                     default dist/imagebuilder_ops-aws-<version>.tar.gz
 #   SUPPORT_ROOT      directory with a source copy as ansible_collections/imagebuilder_ops/aws, from which the AWX
 #                     job runs as a module (it imports tests/support)           default .build/tarball
+#   RULEBOOK_BIN      a bin directory with ansible-rulebook (.venv/eda/bin), for the try-it-locally step's rulebook
+#                     (the Makefile sets it; without it that one command of the guide is not run, and says so)
 #   RELEASE_CHECKS_KEEP  a directory to copy the step logs to (they are deleted otherwise)
 #   RELEASE_CHECKS_JOBS  steps run at once (default: the number of CPUs); the summary keeps the steps' order
 set -uo pipefail
@@ -88,7 +90,8 @@ step_awx_runner_job() {
 # The "Try it locally" guide's commands, run in order against the local endpoint, show what the guide says they show.
 step_try_it_locally() {
     PYTHONPATH="$SUPPORT_ROOT" "$PY" -m ansible_collections.imagebuilder_ops.aws.tests.release.try_it_locally \
-        --collections-root "$COLLECTIONS_ROOT" --guide "$ROOT/docs/docsite/rst/try_it_locally.rst"
+        --collections-root "$COLLECTIONS_ROOT" --guide "$ROOT/docs/docsite/rst/try_it_locally.rst" \
+        ${RULEBOOK_BIN:+--rulebook-bin "$RULEBOOK_BIN"}
 }
 
 step_docs_lint() {

@@ -4,13 +4,15 @@ The guide (docs/docsite/rst/try_it_locally.rst) has the reader start `make endpo
 prints, save two YAML files and run commands in order. This does the same against the local endpoint serving the demo
 scenario in this process: the `export` lines are taken from the guide's sample of `make endpoint`'s output (its URL
 replaced by the endpoint's), the YAML blocks are saved under the names the guide gives, and every `$ ` command of the
-guide's console blocks runs in one bash session, in order, in a directory of its own. A command must exit 0, and each
-line the guide shows under it (but `...`) must be among the lines it printed, with execution ids and the date of
-today's runs left out of the comparison. The guide's sample execution id is replaced by the one its `curl` got.
+guide's console blocks runs with bash, in order, in a directory of its own, after those exports and the guide's own
+`export` commands. A command must exit 0, and each line the guide shows under it (but `...`) must be among the lines
+it printed, execution ids aside. The guide's sample execution id is replaced by the one its `curl` got.
 
+`ansible-rulebook` runs from --rulebook-bin (a venv's bin with ansible-rulebook, as `make eda-venv` builds it) in the
+background, as in the guide's third terminal: once its source has listed the policy twice (its first round only
+records what has ended), the guide's `curl` runs the policy again, and ansible-rulebook must print the new execution's id with SUCCESS within RULEBOOK_TIMEOUT seconds.
 Not run: `make` (the endpoint is this process's), the reader's own venv and install (the install-paths check
-installs the tarball every way the docs show), and `ansible-rulebook` unless it is on PATH (the event source's own
-guide runs in `make eda`).
+installs the tarball every way the docs show), and `ansible-rulebook` without --rulebook-bin.
 
 Run with the tools venv's Python, as a module of a staged copy:
     PYTHONPATH=.build/tarball python -m ansible_collections.imagebuilder_ops.aws.tests.release.try_it_locally \
@@ -19,14 +21,17 @@ Exit status 0 when every command ran and showed what the guide says.
 """
 
 import argparse
+import functools
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 
 from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
@@ -34,6 +39,8 @@ from ansible_collections.imagebuilder_ops.aws.tests.support.environment import i
 NOT_RUN = ("make ", "python3 -m venv", ". ", "python3 -m pip", "ansible-galaxy collection install")
 LCE = re.compile(r"lce-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 SAVE_AS = re.compile(r"[Ss]ave (?:this|it) [^.]*?as ``([^`]+)``")
+# ansible-rulebook's start (a JVM), its source's first listing, then the event after the policy's run.
+RULEBOOK_TIMEOUT = 120
 
 
 def blocks(text):
@@ -75,10 +82,52 @@ def comparable(line):
     return LCE.sub("lce-ID", line).strip()
 
 
+def run_id_of(script, env):
+    """The execution id that the guide's ``curl`` (in ``script``) printed."""
+    done = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)["lifecycleExecutionId"]
+
+
+def run_rulebook(script, env, endpoint, policy_run):
+    """The rulebook in the background; once its source has listed twice, ``policy_run()`` runs the policy: None when
+    ansible-rulebook printed that execution's id with SUCCESS, else what went wrong."""
+    with tempfile.TemporaryFile("w+") as output:
+        rulebook = subprocess.Popen(  # pylint: disable=consider-using-with
+            ["bash", "-c", script], env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + RULEBOOK_TIMEOUT
+            # Its second round: the first one's executions are history, recorded, so a run after it must be reported.
+            before = len(endpoint.requests(operation="ListLifecycleExecutions"))
+            while len(endpoint.requests(operation="ListLifecycleExecutions")) < before + 2:
+                if rulebook.poll() is not None or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            listed = len(endpoint.requests(operation="ListLifecycleExecutions")) >= before + 2
+            run_id = policy_run() if listed else None
+            while run_id and time.monotonic() < deadline and rulebook.poll() is None:
+                output.seek(0)
+                if any(run_id in line and "SUCCESS" in line for line in output):
+                    return None
+                time.sleep(0.5)
+            output.seek(0)
+            said = output.read()[-3000:]
+            return f"no line with {run_id or 'a run (the source did not list twice)'} and SUCCESS:\n{said}"
+        finally:
+            if rulebook.poll() is None:
+                os.killpg(rulebook.pid, signal.SIGINT)
+                try:
+                    rulebook.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(rulebook.pid, signal.SIGKILL)
+                    rulebook.wait()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collections-root", required=True, help="directory holding ansible_collections/")
     parser.add_argument("--guide", required=True, help="docs/docsite/rst/try_it_locally.rst")
+    parser.add_argument("--rulebook-bin", help="a bin directory with ansible-rulebook (.venv/eda/bin); else not run")
     args = parser.parse_args(argv)
     with open(args.guide, encoding="utf-8") as handle:
         found = list(blocks(handle.read()))
@@ -107,10 +156,9 @@ def main(argv=None):
             setup = "\n".join(exports).replace(sample_url, endpoint.url)
             run_id = None
             ran = 0
+            run_policy = next(command for command, _shown in steps if "run_policy" in command)
             for command, shown in steps:
-                if command.startswith(NOT_RUN) or (
-                    command.startswith("ansible-rulebook") and not shutil.which("ansible-rulebook", path=env["PATH"])
-                ):
+                if command.startswith(NOT_RUN) or (command.startswith("ansible-rulebook") and not args.rulebook_bin):
                     print(f"not run: {command.splitlines()[0]}")
                     continue
                 if command.startswith("export "):
@@ -119,6 +167,18 @@ def main(argv=None):
                 if run_id:
                     command = command.replace(sample_id, run_id)
                 script = f"set -e\ncd {workdir}\n{setup}\n{command}\n"
+                if command.startswith("ansible-rulebook"):
+                    ran += 1
+                    again = functools.partial(run_id_of, f"set -e\ncd {workdir}\n{setup}\n{run_policy}\n", env)
+                    # Unbuffered, so that its lines reach the file while it runs, as they reach a terminal.
+                    rulebook_env = dict(env, PATH=os.path.abspath(args.rulebook_bin) + os.pathsep + env["PATH"])
+                    rulebook_env["PYTHONUNBUFFERED"] = "1"
+                    problem = run_rulebook(script, rulebook_env, endpoint, again)
+                    if problem:
+                        failures.append(f"{command}: {problem}")
+                    else:
+                        print(f"ran: {command} (it printed the new run's id and SUCCESS)")
+                    continue
                 done = subprocess.run(
                     ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=300, check=False
                 )
