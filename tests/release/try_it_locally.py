@@ -10,9 +10,10 @@ it printed, execution ids aside. The guide's sample execution id is replaced by 
 
 `ansible-rulebook` runs from --rulebook-bin (a venv's bin with ansible-rulebook, as `make eda-venv` builds it) in the
 background, as in the guide's third terminal: once its source has listed the policy twice (its first round only
-records what has ended), the guide's `curl` runs the policy again, and ansible-rulebook must print the new execution's id with SUCCESS within RULEBOOK_TIMEOUT seconds.
-Not run: `make` (the endpoint is this process's), the reader's own venv and install (the install-paths check
-installs the tarball every way the docs show), and `ansible-rulebook` without --rulebook-bin.
+records what has ended), the guide's `curl` runs the policy again, and ansible-rulebook must print the new
+execution's id with SUCCESS within RULEBOOK_TIMEOUT seconds. Not run: `make` (the endpoint is this process's), the
+reader's own venv and install (the install-paths check installs the tarball every way the docs show), and
+`ansible-rulebook` without --rulebook-bin.
 
 Run with the tools venv's Python, as a module of a staged copy:
     PYTHONPATH=.build/tarball python -m ansible_collections.imagebuilder_ops.aws.tests.release.try_it_locally \
