@@ -129,7 +129,7 @@ help:
 # Each step runs even after an earlier one failed, so the summary always covers all of them.
 # One step at a time: each already keeps both cores busy (legs side by side, drills four at a time, release
 # checks side by side); running steps side by side measured no faster (docs/performance.md has the timings).
-TEST_STEPS := venv lint sanity units install-legs integration drills eda release-checks
+TEST_STEPS := venv lint sanity units install-legs integration drills eda demo release-checks
 test:
 	@$(PY311) tools/run_steps.py --make "$(MAKE) -k" --missing-legs "$(MISSING_LEGS)" $(TEST_STEPS)
 

@@ -11,6 +11,7 @@ import functools
 import importlib
 import logging
 import math
+import os
 import re
 import sys
 import time
@@ -437,9 +438,14 @@ def connect(connection, ib):
     retries = importlib.import_module(RETRIES)
     session_args = {k: v for k, v in connection.items() if k not in ("region_name", "endpoint_url")}
     session = boto3.session.Session(**session_args)
+    # As amazon.aws's modules: the region argument, else AWS_REGION (which boto3 alone does not read), else what
+    # boto3 finds (AWS_DEFAULT_REGION, the profile's region).
+    region = connection.get("region_name") or os.environ.get("AWS_REGION") or session.region_name
+    if not region:
+        raise ValueError("region: no region is given: set region, or AWS_REGION, or a profile's region")
     client = session.client(
         "imagebuilder",
-        region_name=connection.get("region_name"),
+        region_name=region,
         endpoint_url=connection.get("endpoint_url"),
         config=botocore.config.Config(user_agent_extra="ansible-eda-source/lifecycle_executions"),
     )

@@ -16,6 +16,8 @@ import yaml
 from ansible_collections.imagebuilder_ops.aws.extensions.eda.plugins.event_source import lifecycle_executions as source
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_ACCESS_KEY
+from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_SECRET_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import PAGE_SIZE
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
@@ -744,3 +746,18 @@ def test_import_failure_of_another_module_names_it_and_the_python_path():
     assert message.startswith("imagebuilder_ops.aws.lifecycle_executions cannot import botocore; looked in ")
     assert "/usr/share/ansible/collections, the ansible_collections directories on the Python path of " in message
     assert "\n" not in message
+
+
+def test_the_region_comes_from_the_argument_else_aws_region_else_boto3_s_own(monkeypatch):
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    keys = {"aws_access_key_id": FAKE_ACCESS_KEY, "aws_secret_access_key": FAKE_SECRET_KEY}
+    assert source.connect(keys, ib).meta.region_name == "eu-west-1"
+    assert source.connect(dict(keys, region_name="ap-south-1"), ib).meta.region_name == "ap-south-1"
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
+    assert source.connect(keys, ib).meta.region_name == "us-west-2"
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    with pytest.raises(ValueError, match="^region: no region is given"):
+        source.connect(keys, ib)
