@@ -140,12 +140,27 @@ class LifecycleExecutionWaitTimeout(ImageBuilderError):
         self.waited = waited
 
 
-def error_handler(description):
+# What Image Builder answers for a resource that is not there (every Get, Delete and Cancel of the model names it).
+MISSING_CODE = "ResourceNotFoundException"
+
+
+def is_missing(error):
+    """Whether a botocore error is Image Builder's answer for a resource that does not exist."""
+    return isinstance(error, botocore.exceptions.ClientError) and error.response.get("Error", {}).get("Code") == (
+        MISSING_CODE
+    )
+
+
+def error_handler(description, when_missing=None):
     """Turn a botocore error into an ImageBuilderError whose message says what failed, naming the call's arguments.
 
     ``description`` is formatted with the decorated function's arguments, e.g. "get lifecycle execution
     {lifecycle_execution_id}" (amazon.aws's AWSErrorHandler takes such placeholders only from 11.3; we support 10.x).
     The botocore error is kept, so the failure also carries the service's own code and message.
+
+    ``when_missing``, as amazon.aws's ``list_error_handler`` and ``deletion_error_handler`` do: a callable whose
+    result the decorated function returns, instead of failing, when Image Builder answers that the resource does not
+    exist (see get_error_handler and deletion_error_handler).
     """
 
     def wrapper(func):
@@ -156,12 +171,25 @@ def error_handler(description):
             try:
                 return func(*args, **kwargs)
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
+                if when_missing is not None and is_missing(e):
+                    return when_missing()
                 what = description.format(**signature.bind(*args, **kwargs).arguments)
                 raise ImageBuilderError(message=f"Failed to {what}", exception=e) from e
 
         return handler
 
     return wrapper
+
+
+def get_error_handler(description):
+    """error_handler for a read: None when the resource does not exist."""
+    return error_handler(description, when_missing=lambda: None)
+
+
+def deletion_error_handler(description):
+    """error_handler for a deletion that returns True: False when the resource was gone already (deleted since it
+    was read), which is the state asked for, not a failure."""
+    return error_handler(description, when_missing=lambda: False)
 
 
 def is_refusal(error):

@@ -17,7 +17,6 @@ try:
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
-from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import ROLE_NAME_OR_ARN_PATTERN
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import TIME_UNIT_CHOICES
@@ -25,7 +24,9 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _paginate
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _snake
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import api_choices
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import deletion_error_handler
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import get_error_handler
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import normalize
 
 # The model's patterns (ResourceName, WildcardVersionNumber, TagMap's key, AccountList's member).
@@ -504,13 +505,10 @@ def list_lifecycle_policies(client, name=None, resource_type=None, status=None):
     )
 
 
-@error_handler("get lifecycle policy {arn}")
+@get_error_handler("get lifecycle policy {arn}")
 def get_lifecycle_policy(client, arn):
     """The policy, or None when there is none with that ARN."""
-    try:
-        answer = _call(client.get_lifecycle_policy, "GetLifecyclePolicy", "lifecyclePolicy", lifecyclePolicyArn=arn)
-    except is_boto3_error_code("ResourceNotFoundException"):
-        return None
+    answer = _call(client.get_lifecycle_policy, "GetLifecyclePolicy", "lifecyclePolicy", lifecyclePolicyArn=arn)
     return answer["lifecyclePolicy"]
 
 
@@ -543,9 +541,11 @@ def update_lifecycle_policy(client, request):
     _while_role_propagates(lambda: _call(client.update_lifecycle_policy, "UpdateLifecyclePolicy", **request))
 
 
-@error_handler("delete lifecycle policy {arn}")
+@deletion_error_handler("delete lifecycle policy {arn}")
 def delete_lifecycle_policy(client, arn):
+    """True once deleted; False when it was gone already (another run deleted it since it was read)."""
     _call(client.delete_lifecycle_policy, "DeleteLifecyclePolicy", lifecyclePolicyArn=arn)
+    return True
 
 
 @error_handler("tag lifecycle policy {arn}")

@@ -252,7 +252,8 @@ def absent(module, client, current):
     if module._diff:
         result["diff"] = dict(before=view(current, (current or {}).get("tags") or {}), after={})
     if current is not None and not module.check_mode:
-        lp.delete_lifecycle_policy(client, current["arn"])
+        # Deleted by someone else since it was read: absent all the same, and not by this task.
+        result["changed"] = lp.delete_lifecycle_policy(client, current["arn"])
     return result
 
 

@@ -294,6 +294,30 @@ def test_absent_deletes_then_changes_nothing(run_module, client):
     assert result["changed"] is False
 
 
+def test_a_policy_deleted_since_it_was_read_is_absent_without_a_change(run_module, client):
+    stubber = client[1]
+    found(stubber, stored())
+    stubber.add_client_error(
+        "delete_lifecycle_policy",
+        "ResourceNotFoundException",
+        "Lifecycle policy not found",
+        404,
+        {"lifecyclePolicyArn": ARN},
+    )
+    result, _made = run_module(module.main, {"name": NAME, "state": "absent"})
+    assert result.get("failed") is not True and result["changed"] is False
+
+
+def test_another_refusal_to_delete_still_fails_naming_the_policy(run_module, client):
+    stubber = client[1]
+    found(stubber, stored())
+    stubber.add_client_error(
+        "delete_lifecycle_policy", "AccessDeniedException", "not authorized", 403, {"lifecyclePolicyArn": ARN}
+    )
+    result, _made = run_module(module.main, {"name": NAME, "state": "absent"})
+    assert result["failed"] is True and result["msg"].startswith(f"Failed to delete lifecycle policy {ARN}")
+
+
 def test_absent_in_check_mode_writes_nothing(run_module, client):
     found(client[1], stored())
     result, _made = run_module(module.main, {"name": NAME, "state": "absent", "_ansible_check_mode": True})
