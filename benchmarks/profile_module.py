@@ -67,7 +67,7 @@ PHASES = (
     ("validate_options (our checks)", "imagebuilder.py", "validate_options"),
     ("connect (client creation)", "imagebuilder.py", "connect"),
     ("get_lifecycle_execution", "imagebuilder.py", "get_lifecycle_execution"),
-    ("_paginate (every page)", "imagebuilder.py", "_paginate"),
+    ("paginate (every page)", "imagebuilder.py", "paginate"),
     ("sort_newest_first", "imagebuilder.py", "sort_newest_first"),
     ("normalize (snake_case + ISO 8601)", "imagebuilder.py", "normalize"),
     ("camel_dict_to_snake_dict", "dict_transformations.py", "camel_dict_to_snake_dict"),

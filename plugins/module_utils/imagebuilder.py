@@ -274,7 +274,7 @@ def _page_size(client, operation_name):
     return members["maxResults"].metadata.get("max", 25)
 
 
-def _call(method, operation_name, result_key=None, **params):
+def call(method, operation_name, result_key=None, **params):
     """One API call, retried by our policy; a read's answer must hold its ``result_key``.
 
     botocore turns a body that is not JSON or is cut short into an answer with no member at all, and a JSON body of
@@ -294,7 +294,7 @@ def _call(method, operation_name, result_key=None, **params):
     return answer
 
 
-def _paginate(client, method, operation_name, result_key, **params):
+def paginate(client, method, operation_name, result_key, **params):
     """Every page of a listing, each page retried on its own.
 
     Retrying page by page (rather than the whole listing) means a throttled page is asked for again
@@ -303,7 +303,7 @@ def _paginate(client, method, operation_name, result_key, **params):
     params["maxResults"] = _page_size(client, operation_name)
     items = []
     while True:
-        page = _call(method, operation_name, result_key, **params)
+        page = call(method, operation_name, result_key, **params)
         items.extend(page[result_key])
         if not page.get("nextToken"):
             return items
@@ -312,7 +312,7 @@ def _paginate(client, method, operation_name, result_key, **params):
 
 @error_handler("get lifecycle execution {lifecycle_execution_id}")
 def get_lifecycle_execution(client, lifecycle_execution_id):
-    answer = _call(
+    answer = call(
         client.get_lifecycle_execution,
         "GetLifecycleExecution",
         "lifecycleExecution",
@@ -325,7 +325,7 @@ def get_lifecycle_execution(client, lifecycle_execution_id):
 def list_lifecycle_executions(client, resource_arn):
     """The executions of a lifecycle policy, or those that StartResourceStateUpdate started for an image build
     version: ListLifecycleExecutions takes either ARN as resourceArn."""
-    executions = _paginate(
+    executions = paginate(
         client,
         client.list_lifecycle_executions,
         "ListLifecycleExecutions",
@@ -337,7 +337,7 @@ def list_lifecycle_executions(client, resource_arn):
 
 @error_handler("list the resources of lifecycle execution {lifecycle_execution_id}")
 def list_lifecycle_execution_resources(client, lifecycle_execution_id, parent_resource_id=None):
-    return _paginate(
+    return paginate(
         client,
         client.list_lifecycle_execution_resources,
         "ListLifecycleExecutionResources",
@@ -375,7 +375,7 @@ def start_resource_state_update(client, request):
     that hold it, so that the user can wait for them or cancel them.
     """
     try:
-        return _call(client.start_resource_state_update, "StartResourceStateUpdate", **request)
+        return call(client.start_resource_state_update, "StartResourceStateUpdate", **request)
     except is_boto3_error_code("ResourceInUseException") as e:
         raise ImageBuilderError(message=_busy_message(client, request["resourceArn"]), exception=e) from e
 
@@ -403,12 +403,12 @@ def held_by_message(image_arn, busy):
 
 @error_handler("get image {image_arn}")
 def get_image(client, image_arn):
-    return _call(client.get_image, "GetImage", "image", imageBuildVersionArn=image_arn)["image"]
+    return call(client.get_image, "GetImage", "image", imageBuildVersionArn=image_arn)["image"]
 
 
 @error_handler("cancel lifecycle execution {lifecycle_execution_id}")
 def cancel_lifecycle_execution(client, lifecycle_execution_id, client_token):
-    return _call(
+    return call(
         client.cancel_lifecycle_execution,
         "CancelLifecycleExecution",
         lifecycleExecutionId=lifecycle_execution_id,
@@ -463,7 +463,7 @@ def wait_for_lifecycle_execution(client, lifecycle_execution_id, wait_timeout, w
 _SNAKE_KEYS = {}
 
 
-def _snake(key):
+def snake_case(key):
     """camel_dict_to_snake_dict's name for one key, remembered: a listing repeats a dozen keys thousands of times,
     and each conversion runs several regular expressions."""
     try:
@@ -476,7 +476,7 @@ def _snake(key):
 def _plain(value):
     """snake_case keys and ISO 8601 times, in one walk."""
     if isinstance(value, dict):
-        return {_snake(k): _plain(v) for k, v in value.items()}
+        return {snake_case(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, (datetime.date, datetime.time)):

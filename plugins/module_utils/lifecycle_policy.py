@@ -20,14 +20,14 @@ except ImportError:
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import ROLE_NAME_OR_ARN_PATTERN
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import TIME_UNIT_CHOICES
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _call
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _paginate
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _snake
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import api_choices
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import call
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import deletion_error_handler
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import get_error_handler
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import normalize
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import paginate
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import snake_case
 
 # The model's patterns (ResourceName, WildcardVersionNumber, TagMap's key, AccountList's member).
 POLICY_NAME_PATTERN = r"^[-_A-Za-z-0-9][-_A-Za-z0-9 ]{1,126}[-_A-Za-z-0-9]$"
@@ -460,7 +460,7 @@ def normalize_policy(policy):
     """A policy as the modules return it: snake_case keys, ISO 8601 dates, and tag keys exactly as stored."""
     if isinstance(policy, dict):
         return {
-            _snake(k): (dict(v) if k in VERBATIM_MAPS and isinstance(v, dict) else normalize_policy(v))
+            snake_case(k): (dict(v) if k in VERBATIM_MAPS and isinstance(v, dict) else normalize_policy(v))
             for k, v in policy.items()
         }
     if isinstance(policy, list):
@@ -500,7 +500,7 @@ def _filters(**values):
 def list_lifecycle_policies(client, name=None, resource_type=None, status=None):
     filters = _filters(name=name, resourceType=_upper(resource_type), status=_upper(status))
     params = {"filters": filters} if filters else {}
-    return _paginate(
+    return paginate(
         client, client.list_lifecycle_policies, "ListLifecyclePolicies", "lifecyclePolicySummaryList", **params
     )
 
@@ -508,7 +508,7 @@ def list_lifecycle_policies(client, name=None, resource_type=None, status=None):
 @get_error_handler("get lifecycle policy {arn}")
 def get_lifecycle_policy(client, arn):
     """The policy, or None when there is none with that ARN."""
-    answer = _call(client.get_lifecycle_policy, "GetLifecyclePolicy", "lifecyclePolicy", lifecyclePolicyArn=arn)
+    answer = call(client.get_lifecycle_policy, "GetLifecyclePolicy", "lifecyclePolicy", lifecyclePolicyArn=arn)
     return answer["lifecyclePolicy"]
 
 
@@ -531,31 +531,31 @@ def name_conflict(client, name):
 @error_handler("create lifecycle policy {request[name]}")
 def create_lifecycle_policy(client, request):
     answer = _while_role_propagates(
-        lambda: _call(client.create_lifecycle_policy, "CreateLifecyclePolicy", "lifecyclePolicyArn", **request)
+        lambda: call(client.create_lifecycle_policy, "CreateLifecyclePolicy", "lifecyclePolicyArn", **request)
     )
     return answer["lifecyclePolicyArn"]
 
 
 @error_handler("update lifecycle policy {request[lifecyclePolicyArn]}")
 def update_lifecycle_policy(client, request):
-    _while_role_propagates(lambda: _call(client.update_lifecycle_policy, "UpdateLifecyclePolicy", **request))
+    _while_role_propagates(lambda: call(client.update_lifecycle_policy, "UpdateLifecyclePolicy", **request))
 
 
 @deletion_error_handler("delete lifecycle policy {arn}")
 def delete_lifecycle_policy(client, arn):
     """True once deleted; False when it was gone already (another run deleted it since it was read)."""
-    _call(client.delete_lifecycle_policy, "DeleteLifecyclePolicy", lifecyclePolicyArn=arn)
+    call(client.delete_lifecycle_policy, "DeleteLifecyclePolicy", lifecyclePolicyArn=arn)
     return True
 
 
 @error_handler("tag lifecycle policy {arn}")
 def tag_resource(client, arn, tags):
-    _call(client.tag_resource, "TagResource", resourceArn=arn, tags=tags)
+    call(client.tag_resource, "TagResource", resourceArn=arn, tags=tags)
 
 
 @error_handler("untag lifecycle policy {arn}")
 def untag_resource(client, arn, tag_keys):
-    _call(client.untag_resource, "UntagResource", resourceArn=arn, tagKeys=tag_keys)
+    call(client.untag_resource, "UntagResource", resourceArn=arn, tagKeys=tag_keys)
 
 
 def describe_lifecycle_policies(client, arn=None, name=None, resource_type=None, status=None, details=True):

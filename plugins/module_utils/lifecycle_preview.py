@@ -18,9 +18,9 @@ import datetime
 import functools
 import re
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _call
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import _paginate
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import call
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import paginate
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import OPEN_CASES
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import SHOWN
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import listed
@@ -520,7 +520,7 @@ def _filters(image_type, name):
     return filters
 
 
-def _one_listing_for_all(client):
+def one_listing_for_all(client):
     """Whether ListImageBuildVersions may be asked without imageVersionArn (botocore 1.35.0's model requires it)."""
     shape = client.meta.service_model.operation_model("ListImageBuildVersions").input_shape
     return "imageVersionArn" not in shape.required_members
@@ -534,8 +534,8 @@ def list_image_build_versions(client, image_type, name=None):
     the images in your account", so a whole selection takes pages, not one call per image version. Where the
     installed model still requires it, ListImages names the versions and each is listed in turn.
     """
-    if _one_listing_for_all(client):
-        return _paginate(
+    if one_listing_for_all(client):
+        return paginate(
             client,
             client.list_image_build_versions,
             "ListImageBuildVersions",
@@ -543,11 +543,11 @@ def list_image_build_versions(client, image_type, name=None):
             filters=_filters(image_type, name),
         )
     summaries = []
-    versions = _paginate(
+    versions = paginate(
         client, client.list_images, "ListImages", "imageVersionList", filters=_filters(image_type, name)
     )
     for version in versions:
-        summaries += _paginate(
+        summaries += paginate(
             client,
             client.list_image_build_versions,
             "ListImageBuildVersions",
@@ -634,7 +634,7 @@ def _describe_images(ec2, **params):
     """Every page of one DescribeImages request (EC2 pages with NextToken), each page retried on its own."""
     images = []
     while True:
-        page = _call(ec2.describe_images, "DescribeImages", "Images", **params)
+        page = call(ec2.describe_images, "DescribeImages", "Images", **params)
         images.extend(page["Images"])
         if not page.get("NextToken"):
             return images

@@ -65,7 +65,7 @@ def listing(c, stubber, items, image_type, name=None):
     """The calls the installed model calls for: one listing, or (botocore 1.35.0 requires imageVersionArn) ListImages
     and then each version's listing."""
     filters = [{"name": "type", "values": [image_type]}] + ([{"name": "name", "values": [name]}] if name else [])
-    if lifecycle_preview._one_listing_for_all(c):
+    if lifecycle_preview.one_listing_for_all(c):
         builds(stubber, items, filters=filters)
         return
     versions = {item["arn"].rsplit("/", 1)[0]: item for item in items}

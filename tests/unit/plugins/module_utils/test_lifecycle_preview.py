@@ -533,7 +533,7 @@ def test_tags_one_listing_and_any_of_the_tags_selects(client):
 
 def test_where_the_model_requires_the_version_arn_list_images_names_the_versions(client, monkeypatch):
     c, stubber = client
-    monkeypatch.setattr(preview, "_one_listing_for_all", lambda client: False)
+    monkeypatch.setattr(preview, "one_listing_for_all", lambda client: False)
     filters = [{"name": "type", "values": ["AMI"]}, {"name": "name", "values": ["golden-ami"]}]
     versions = [
         {"arn": VERSION_ARN % ("golden-ami", v), "name": "golden-ami", "version": v} for v in ("1.0.0", "1.1.0")
