@@ -14,6 +14,7 @@ import functools
 import inspect
 import re
 import time
+import uuid
 
 try:
     import botocore
@@ -272,6 +273,19 @@ def _page_size(client, operation_name):
     """The largest maxResults the installed model allows for an operation: fewer pages, fewer calls."""
     members = client.meta.service_model.operation_model(operation_name).input_shape.members
     return members["maxResults"].metadata.get("max", 25)
+
+
+def api_filters(**values):
+    """Image Builder's list filters (ListLifecyclePolicies, ListImages, ListImageBuildVersions, ...): one
+    ``{"name", "values"}`` per keyword whose value is not None, keyed as the API names the filter."""
+    return [{"name": name, "values": [value]} for name, value in values.items() if value is not None]
+
+
+def client_token(given=None):
+    """The clientToken of a write: the user's, or a new UUID; the same token for every retry of the one request,
+    which makes the retried write idempotent (the model's "Unique, case-sensitive identifier ... to ensure
+    idempotency of the request")."""
+    return given or str(uuid.uuid4())
 
 
 def call(method, operation_name, result_key=None, **params):

@@ -21,6 +21,7 @@ except ImportError:
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import ROLE_NAME_OR_ARN_PATTERN
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import TIME_UNIT_CHOICES
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import api_choices
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import api_filters
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import call
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import deletion_error_handler
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
@@ -492,13 +493,9 @@ def _while_role_propagates(write):
         time.sleep(ROLE_PROPAGATION_SLEEP)
 
 
-def _filters(**values):
-    return [{"name": name, "values": [value]} for name, value in values.items() if value is not None]
-
-
 @error_handler("list lifecycle policies")
 def list_lifecycle_policies(client, name=None, resource_type=None, status=None):
-    filters = _filters(name=name, resourceType=_upper(resource_type), status=_upper(status))
+    filters = api_filters(name=name, resourceType=_upper(resource_type), status=_upper(status))
     params = {"filters": filters} if filters else {}
     return paginate(
         client, client.list_lifecycle_policies, "ListLifecyclePolicies", "lifecyclePolicySummaryList", **params

@@ -18,6 +18,7 @@ import datetime
 import functools
 import re
 
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import api_filters
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import call
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import paginate
@@ -513,13 +514,6 @@ def version_matches(semantic_version, version):
     return len(wanted) == len(got) == 3 and all(part in ("x", have) for part, have in zip(wanted, got))
 
 
-def _filters(image_type, name):
-    filters = [{"name": "type", "values": [image_type]}]
-    if name is not None:
-        filters.append({"name": "name", "values": [name]})
-    return filters
-
-
 def one_listing_for_all(client):
     """Whether ListImageBuildVersions may be asked without imageVersionArn (botocore 1.35.0's model requires it)."""
     shape = client.meta.service_model.operation_model("ListImageBuildVersions").input_shape
@@ -540,11 +534,11 @@ def list_image_build_versions(client, image_type, name=None):
             client.list_image_build_versions,
             "ListImageBuildVersions",
             "imageSummaryList",
-            filters=_filters(image_type, name),
+            filters=api_filters(type=image_type, name=name),
         )
     summaries = []
     versions = paginate(
-        client, client.list_images, "ListImages", "imageVersionList", filters=_filters(image_type, name)
+        client, client.list_images, "ListImages", "imageVersionList", filters=api_filters(type=image_type, name=name)
     )
     for version in versions:
         summaries += paginate(

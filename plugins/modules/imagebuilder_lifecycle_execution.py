@@ -290,7 +290,6 @@ lifecycle_execution:
 
 import datetime
 import re
-import uuid
 
 from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
 
@@ -531,7 +530,7 @@ def start(module, client):
     params = module.params
     image_arn = params["image_arn"]
     wanted = params["resource_state"].upper()
-    request = state_update_request(params, params["client_token"] or str(uuid.uuid4()))
+    request = state_update_request(params, ib.client_token(params["client_token"]))
     result = dict(changed=True, resource_arn=image_arn)
     # What is left to change decides the run: the image's state and, with resources, the state of the AMIs the
     # request includes. The same reads tell check mode what the real run would do, and are what --diff shows. Only a
@@ -576,7 +575,7 @@ def cancel(module, client):
             before=dict(status=before), after=dict(status="CANCELLING" if result["changed"] else before)
         )
     if result["changed"] and not module.check_mode:
-        token = module.params["client_token"] or str(uuid.uuid4())
+        token = ib.client_token(module.params["client_token"])
         try:
             ib.cancel_lifecycle_execution(client, lifecycle_execution_id, token)
         except ib.ImageBuilderError as e:

@@ -184,7 +184,6 @@ lifecycle_policy:
       CostCenter: platform
 """
 
-import uuid
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
@@ -232,7 +231,7 @@ def present(module, client, current):
         result["lifecycle_policy"] = lp.normalize_policy(current or {})
         return result
 
-    token = str(uuid.uuid4())
+    token = ib.client_token()
     if current is None:
         arn = lp.create_lifecycle_policy(client, lp.create_request(desired, params["tags"], token))
     else:
