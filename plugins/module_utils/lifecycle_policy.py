@@ -517,12 +517,16 @@ def find_lifecycle_policy(client, name):
     return None
 
 
-def name_conflict(client, name):
-    """The name of an existing policy whose ARN ``name`` would take (same name but for case, spaces, underscores)."""
+def name_conflict_errors(client, name):
+    """Why a new policy cannot be named ``name``: an existing policy whose ARN it would take (the same name but for
+    case, spaces or underscores), as CreateLifecyclePolicy would refuse it. Empty when there is none."""
     for summary in list_lifecycle_policies(client):
         if summary.get("name") != name and arn_name(summary.get("name") or "") == arn_name(name):
-            return summary["name"]
-    return None
+            return [
+                f"name: {name!r} gives the same ARN as the existing lifecycle policy {summary['name']!r} (names that"
+                " differ only in case, spaces or underscores are the same policy)"
+            ]
+    return []
 
 
 @error_handler("create lifecycle policy {request[name]}")

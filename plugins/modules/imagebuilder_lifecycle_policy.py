@@ -206,12 +206,9 @@ def present(module, client, current):
         missing = lp.missing_for_create(params)
         if missing:
             module.fail_json(msg=f"Creating lifecycle policy {params['name']!r} needs {', '.join(missing)}")
-        conflict = lp.name_conflict(client, params["name"])
-        if conflict:
-            module.fail_json(
-                msg=f"name: {params['name']!r} gives the same ARN as the existing lifecycle policy {conflict!r}"
-                " (names that differ only in case, spaces or underscores are the same policy)"
-            )
+        errors = lp.name_conflict_errors(client, params["name"])
+        if errors:
+            module.fail_json(msg="; ".join(errors))
     else:
         errors = lp.errors_against(params, current)
         if errors:

@@ -311,12 +311,9 @@ def current_policy(module, client):
             msg=f"name: no lifecycle policy {params['name']!r}; to preview a new one, give {', '.join(missing)}"
         )
     # As imagebuilder_lifecycle_policy would refuse to create it: a name that is another's but for case or spaces.
-    conflict = lp.name_conflict(client, params["name"])
-    if conflict:
-        module.fail_json(
-            msg=f"name: {params['name']!r} gives the same ARN as the existing lifecycle policy {conflict!r}"
-            " (names that differ only in case, spaces or underscores are the same policy)"
-        )
+    errors = lp.name_conflict_errors(client, params["name"])
+    if errors:
+        module.fail_json(msg="; ".join(errors))
     module.warn(f"No lifecycle policy is named {params['name']!r}: previewing it as a new policy, from the options")
     return None
 
