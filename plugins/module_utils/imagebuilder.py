@@ -198,13 +198,19 @@ def is_refusal(error):
     return isinstance(error.exception, botocore.exceptions.ClientError)
 
 
-def validate_options(params):
+def validate_options(params, options):
     """Return a list of messages, one for each option that is malformed (empty when all are well formed).
 
-    Runs before any client is created, so that bad input costs no API call.
+    ``options`` are the options the module declares, each with the form it takes: a dict of option to a key of
+    OPTION_FORMS (``{"arn": "lifecycle_policy_arn"}``), or a list of options whose form has their own name. An option
+    is checked because its module says what it is, never because of its name alone. Runs before any client is
+    created, so that bad input costs no API call.
     """
+    if not isinstance(options, dict):
+        options = {option: option for option in options}
     errors = []
-    for option, (pattern, form) in OPTION_FORMS.items():
+    for option, form_name in options.items():
+        pattern, form = OPTION_FORMS[form_name]
         value = params.get(option)
         # fullmatch: with re.match, "$" also matches before a trailing newline, and "lce-...\n" would be sent.
         if value is not None and not re.fullmatch(pattern, value):

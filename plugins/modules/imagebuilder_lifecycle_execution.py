@@ -665,7 +665,10 @@ def main():
     if module.params["state"] == "started" and module.params["lifecycle_execution_id"] is not None:
         misplaced.append("lifecycle_execution_id")
     errors = [f"{o}: cannot be used with state={module.params['state']}" for o in misplaced]
-    errors += ib.validate_options(module.params) + validate_state_update(module.params)
+    errors += ib.validate_options(
+        module.params, ["lifecycle_execution_id", "image_arn", "execution_role", "client_token"]
+    )
+    errors += validate_state_update(module.params)
     if errors:
         module.fail_json(msg="; ".join(errors))
 

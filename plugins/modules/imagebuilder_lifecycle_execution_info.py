@@ -345,7 +345,9 @@ def main():
     )
     ib.wait_options(module)
     params = module.params
-    errors = ib.validate_options(params)
+    errors = ib.validate_options(
+        params, ["lifecycle_execution_id", "lifecycle_policy_arn", "image_arn", "parent_resource_id"]
+    )
     if params["parent_resource_id"] is not None and not params["include_resources"]:
         errors.append("parent_resource_id: can only be used with include_resources=true")
     if errors:

@@ -92,7 +92,6 @@ lifecycle_policies:
         CostCenter: platform
 """
 
-import re
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -114,8 +113,9 @@ def main():
         supports_check_mode=True,
     )
     params = ib.normalize_choices(module.params, argument_spec)
-    if params["arn"] is not None and not re.fullmatch(ib.LIFECYCLE_POLICY_ARN_PATTERN, params["arn"]):
-        module.fail_json(msg=f"arn: {params['arn']!r} is not {ib.OPTION_FORMS['lifecycle_policy_arn'][1]}")
+    errors = ib.validate_options(params, {"arn": "lifecycle_policy_arn"})
+    if errors:
+        module.fail_json(msg="; ".join(errors))
     if params["name"] is not None and lp.name_filter_errors(params["name"]):
         module.fail_json(msg="; ".join(lp.name_filter_errors(params["name"])))
 

@@ -283,7 +283,6 @@ lifecycle_policy_preview:
 """
 
 import datetime
-import re
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
@@ -332,9 +331,7 @@ def main():
         supports_check_mode=True,
     )
     params = ib.normalize_choices(module.params, argument_spec)
-    errors = lp.validate_policy(params)
-    if params["arn"] is not None and not re.fullmatch(ib.LIFECYCLE_POLICY_ARN_PATTERN, params["arn"]):
-        errors.insert(0, f"arn: {params['arn']!r} is not {ib.OPTION_FORMS['lifecycle_policy_arn'][1]}")
+    errors = ib.validate_options(params, {"arn": "lifecycle_policy_arn"}) + lp.validate_policy(params)
     if errors:
         module.fail_json(msg="; ".join(errors))
 

@@ -49,7 +49,14 @@ def test_well_formed_options_pass():
         wait_timeout=1,
         wait_sleep=1,
     )
-    assert ib.validate_options(params) == []
+    assert ib.validate_options(params, ["lifecycle_execution_id", "lifecycle_policy_arn", "image_arn"]) == []
+
+
+def test_only_the_options_a_module_declares_are_checked_each_with_the_form_it_names():
+    # An image_arn of another module, holding something else, is not checked as an image build version ARN.
+    assert ib.validate_options({"image_arn": "arn:aws:ec2:us-east-1::image/ami-1", "arn": POLICY_ARN}, []) == []
+    (message,) = ib.validate_options({"arn": IMAGE_ARN}, {"arn": "lifecycle_policy_arn"})
+    assert message.startswith(f"arn: {IMAGE_ARN!r} is not a lifecycle policy ARN such as")
 
 
 @pytest.mark.parametrize(
@@ -73,7 +80,7 @@ def test_well_formed_options_pass():
     ],
 )
 def test_malformed_options_are_named_with_their_expected_form(option, value, expected):
-    (message,) = ib.validate_options({option: value})
+    (message,) = ib.validate_options({option: value}, [option] if option in ib.OPTION_FORMS else [])
     assert message.startswith(f"{option}: ")
     assert expected in message
 
