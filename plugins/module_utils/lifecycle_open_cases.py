@@ -182,6 +182,11 @@ OPEN_CASES = (
 OPEN_CASE = {case.case: case for case in OPEN_CASES}
 # The readings a preview is shown under: for each case, the one that acts on more resources.
 SHOWN = {case.case: case.readings[0] for case in OPEN_CASES if case.readings}
+# Each other reading, with every other case read as shown: (case, readings), the sets the rules are applied again
+# under.
+OTHER_READINGS = tuple(
+    (case.case, dict(SHOWN, **{case.case: reading})) for case in OPEN_CASES for reading in case.readings[1:]
+)
 
 
 def listed(case_ids):

@@ -298,8 +298,6 @@ from ansible_collections.amazon.aws.plugins.module_utils.transformation import s
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import OPEN_CASES
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import SHOWN
 
 # The StartResourceStateUpdate rules and request of state=started belong to this module alone.
 
@@ -447,16 +445,9 @@ def included_ami_states(image, rules, read_amis, now):
     states = {}
     for ami in amis:
         found = details.get(ami["image"])
-        if not left_alone(rules, dict(found or {}, region=ami["region"]), now):
+        if not preview.ami_left_alone(rules, dict(found or {}, region=ami["region"]), now):
             states[ami["image"]] = ami_resource_state(found, now)
     return states
-
-
-def left_alone(rules, ami, now):
-    """Whether ``exclusionRules.amis`` leave the AMI alone (as the preview reads them) under every reading of the cases
-    the sources leave open: an AMI that one reading would act on counts."""
-    readings = [SHOWN] + [dict(SHOWN, **{case.case: reading}) for case in OPEN_CASES for reading in case.readings[1:]]
-    return all(preview.ami_exclusion(rules, ami, now, reading) for reading in readings)
 
 
 def read_included_amis(module, params, image_arn, image, request, now):

@@ -371,6 +371,16 @@ def test_an_ami_two_exclusions_match_is_kept_by_the_first_in_the_guide_s_order(f
     assert preview.ami_exclusion(EVERY_AMI_EXCLUSION, ami, NOW)[0] == first
 
 
+def test_an_ami_that_one_reading_of_an_open_case_would_act_on_is_not_left_alone(monkeypatch):
+    # Only the shown readings keep it: another reading of a case the sources leave open would act on it.
+    monkeypatch.setattr(
+        preview, "ami_exclusion", lambda rules, ami, now, readings: readings == SHOWN and ("tag_map", "x")
+    )
+    assert preview.ami_left_alone({"tagMap": {"Keep": "yes"}}, {"region": "us-east-1"}, NOW) is False
+    monkeypatch.setattr(preview, "ami_exclusion", lambda rules, ami, now, readings: ("tag_map", "x"))
+    assert preview.ami_left_alone({"tagMap": {"Keep": "yes"}}, {"region": "us-east-1"}, NOW) is True
+
+
 def test_an_ami_matching_no_exclusion_is_reached():
     assert preview.ami_exclusion(EVERY_AMI_EXCLUSION, {"region": "us-east-1", "image": "ami-1"}, NOW) is None
 

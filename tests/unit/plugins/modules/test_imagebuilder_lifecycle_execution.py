@@ -443,16 +443,6 @@ def test_amis_the_exclusion_rules_leave_alone_do_not_count(run_module, client, e
     assert made == ["imagebuilder", "ec2/us-east-1"]
 
 
-def test_an_ami_that_one_reading_of_an_open_case_would_act_on_counts(monkeypatch):
-    # Only the shown readings keep it: another reading of a case the sources leave open would update it.
-    monkeypatch.setattr(
-        module.preview, "ami_exclusion", lambda rules, ami, now, readings: readings == module.SHOWN and ("tag_map", "x")
-    )
-    assert module.left_alone({"tagMap": {"Keep": "yes"}}, {"region": "us-east-1"}, AMI_NOW) is False
-    monkeypatch.setattr(module.preview, "ami_exclusion", lambda rules, ami, now, readings: ("tag_map", "x"))
-    assert module.left_alone({"tagMap": {"Keep": "yes"}}, {"region": "us-east-1"}, AMI_NOW) is True
-
-
 def test_shared_accounts_rules_are_read_once_per_account(run_module, client, ec2_client):
     image(client[1], "DEPRECATED", amis=[(AMI_A, "us-east-1")])
     described(ec2_client[1], [AMI_A], [ec2_image(AMI_A)])
