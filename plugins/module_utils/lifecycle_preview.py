@@ -211,7 +211,10 @@ def ami_exclusion(rules, ami, now, readings=SHOWN):
 def ami_left_alone(rules, ami, now):
     """Whether the detail's ``exclusionRules.amis`` keep the AMI under every reading of the open cases: an AMI that
     one reading would act on counts as acted on (the side that never promises less than the service may do)."""
-    return all(ami_exclusion(rules, ami, now, readings) for readings in (SHOWN,) + tuple(r for _, r in OTHER_READINGS))
+    return all(
+        ami_exclusion(rules, ami, now, readings)
+        for readings in (SHOWN,) + tuple(readings for dummy, readings in OTHER_READINGS)
+    )
 
 
 def _image_exclusion(rules, img):
