@@ -25,11 +25,12 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import OTHER_READINGS
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import SHOWN
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import listed
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_policy import RULE_ORDER
 
 # The user guide's "How lifecycle policy execution works" (lifecycle-policy-execution), cited as "the guide" below:
 # "Image Builder evaluates rules in priority order: deprecate, then disable, then delete. Only one action applies to
 # each image per execution."
-PRIORITY = ("DEPRECATE", "DISABLE", "DELETE")
+PRIORITY = tuple(action.upper() for action in RULE_ORDER)
 # The image states each rule skips. The guide's rules page: "Deprecate rule - Image Builder skips images that are
 # already deprecated, disabled, failed, or canceled. Disable rule - Image Builder skips images that are already
 # disabled, failed, or canceled. Delete rule - Image Builder evaluates images in any state".
