@@ -64,14 +64,13 @@ OWNERS = (
 
 # The questions a profile answers for us: cumulative seconds of these functions.
 PHASES = (
-    ("validate_options (our checks)", "imagebuilder.py", "validate_options"),
-    ("connect (client creation)", "imagebuilder.py", "connect"),
-    ("get_lifecycle_execution", "imagebuilder.py", "get_lifecycle_execution"),
-    ("paginate (every page)", "imagebuilder.py", "paginate"),
-    ("sort_newest_first", "imagebuilder.py", "sort_newest_first"),
-    ("normalize (snake_case + ISO 8601)", "imagebuilder.py", "normalize"),
+    ("validate_options (our checks)", "_common.py", "validate_options"),
+    ("connect (client creation)", "_common.py", "connect"),
+    ("get_lifecycle_execution", "lifecycle_execution.py", "get_lifecycle_execution"),
+    ("paginate (every page)", "_common.py", "paginate"),
+    ("sort_newest_first", "lifecycle_execution.py", "sort_newest_first"),
+    ("normalize (snake_case + ISO 8601)", "_common.py", "normalize"),
     ("camel_dict_to_snake_dict", "dict_transformations.py", "camel_dict_to_snake_dict"),
-    ("_iso8601", "imagebuilder.py", "_iso8601"),
     ("exit_json (result to JSON)", "modules.py", "exit_json"),
     ("botocore parse answers", "parsers.py", "parse"),
     ("botocore HTTP send", "endpoint.py", "_send"),

@@ -6,7 +6,7 @@
 
 class ModuleDocFragment:
     # Every option whose choices are an API enum takes them in both spellings: api_choices() and normalize_choices()
-    # in module_utils/imagebuilder.py.
+    # in module_utils/_common.py.
     DOCUMENTATION = r"""
 options: {}
 notes:

@@ -6,7 +6,7 @@
 
 class ModuleDocFragment:
     # The region rule of every module that takes an Image Builder ARN. The code is arn_region_errors() in
-    # module_utils/imagebuilder.py, applied by connect(): change both together.
+    # module_utils/_common.py, applied by connect(): change both together.
     DOCUMENTATION = r"""
 options: {}
 notes:

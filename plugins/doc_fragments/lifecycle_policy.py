@@ -95,7 +95,9 @@ options:
                 type: list
                 elements: str
               last_launched:
-                description: AMIs launched within this period.
+                description:
+                  - AMIs launched within this period.
+                  - EC2 reports a launch up to 24 hours late, so an AMI launched within the last day may not count yet.
                 type: dict
                 suboptions:
                   value:

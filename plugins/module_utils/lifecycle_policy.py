@@ -4,7 +4,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """EC2 Image Builder lifecycle policies: the option checks, the canonical form that comparisons use, the requests and
-the calls. The retry policy, the error handler and the normaliser are imagebuilder.py's, shared with every module.
+the calls. The retry policy, the error handler and the normaliser are _common.py's, shared with every module; the AMI
+exclusion rules are ami_exclusion_rules.py's, shared with imagebuilder_lifecycle_execution.
 
 The rules and defaults here are those of botocore's imagebuilder model (CreateLifecyclePolicy, UpdateLifecyclePolicy).
 """
@@ -18,23 +19,24 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import ROLE_NAME_OR_ARN_PATTERN
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import TIME_UNIT_CHOICES
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import api_choices
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import api_filters
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import call
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import deletion_error_handler
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import get_error_handler
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import normalize
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import paginate
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import snake_case
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import ami_exclusion_rules
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import ROLE_NAME_OR_ARN
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import TIME_UNIT_CHOICES
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import api_choices
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import api_filters
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import call
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import deletion_error_handler
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import error_handler
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import get_error_handler
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import matches
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import normalize
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import paginate
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import snake_case
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import tag_map_errors
 
-# The model's patterns (ResourceName, WildcardVersionNumber, TagMap's key, AccountList's member).
+# The model's patterns (ResourceName, WildcardVersionNumber).
 POLICY_NAME_PATTERN = r"^[-_A-Za-z-0-9][-_A-Za-z0-9 ]{1,126}[-_A-Za-z-0-9]$"
 SEMANTIC_VERSION_PATTERN = r"^(?:[0-9]+|x)\.(?:[0-9]+|x)\.(?:[0-9]+|x)$"
-TAG_KEY_PATTERN = r"^(?!aws:)[a-zA-Z0-9\s_.:/=+\-@]*$"
-ACCOUNT_ID_PATTERN = r"^[0-9]{12}$"
 
 INCLUDE_KINDS = ("amis", "snapshots", "containers")
 CREATE_REQUIRED = ("execution_role", "resource_type", "policy_details", "resource_selection")
@@ -94,9 +96,6 @@ STATUS_CHOICES = api_choices("ENABLED", "DISABLED")
 
 def policy_argument_spec():
     """The argument spec of resource_type, policy_details and resource_selection, as the API's policy has them."""
-    last_launched = dict(
-        value=dict(type="int", required=True), unit=dict(type="str", required=True, choices=TIME_UNIT_CHOICES)
-    )
     detail = dict(
         action=dict(
             type="dict",
@@ -120,16 +119,7 @@ def policy_argument_spec():
             type="dict",
             options=dict(
                 tag_map=dict(type="dict"),
-                amis=dict(
-                    type="dict",
-                    options=dict(
-                        is_public=dict(type="bool"),
-                        regions=dict(type="list", elements="str"),
-                        shared_accounts=dict(type="list", elements="str"),
-                        last_launched=dict(type="dict", options=last_launched),
-                        tag_map=dict(type="dict"),
-                    ),
-                ),
+                amis=dict(type="dict", options=ami_exclusion_rules.argument_spec()),
             ),
         ),
     )
@@ -145,20 +135,6 @@ def policy_argument_spec():
 
 
 # --- checks, before any call ---------------------------------------------------------------------------------------
-
-
-def _tag_map_errors(where, tag_map):
-    errors = []
-    if tag_map is None:
-        return errors
-    if not 1 <= len(tag_map) <= 50:
-        errors.append(f"{where}: must hold 1 to 50 tags, not {len(tag_map)}")
-    for key in tag_map:
-        if not 1 <= len(key) <= 128 or not re.fullmatch(TAG_KEY_PATTERN, key):
-            errors.append(
-                f"{where}: key {key!r} is not 1 to 128 letters, digits, spaces or _.:/=+-@, or it starts with 'aws:'"
-            )
-    return errors
 
 
 def _detail_errors(n, detail, resource_type):
@@ -187,17 +163,11 @@ def _detail_errors(n, detail, resource_type):
         if not 1 <= flt["retain_at_least"] <= 10:
             errors.append(f"{where}.filter.retain_at_least: {flt['retain_at_least']} is not between 1 and 10")
     rules = detail.get("exclusion_rules") or {}
-    errors += _tag_map_errors(f"{where}.exclusion_rules.tag_map", rules.get("tag_map"))
-    amis = {k: v for k, v in (rules.get("amis") or {}).items() if v is not None}
+    errors += tag_map_errors(f"{where}.exclusion_rules.tag_map", rules.get("tag_map"))
+    amis = ami_exclusion_rules.given(rules.get("amis"))
     if amis and resource_type == "container_image":
         errors.append(f"{where}.exclusion_rules.amis: a container_image policy has no AMI exclusions")
-    last_launched = amis.get("last_launched") or {}
-    if last_launched and not 1 <= last_launched["value"] <= 365:
-        errors.append(f"{where}.exclusion_rules.amis.last_launched.value: {last_launched['value']} is not 1 to 365")
-    for account in amis.get("shared_accounts") or []:
-        if not re.fullmatch(ACCOUNT_ID_PATTERN, account):
-            errors.append(f"{where}.exclusion_rules.amis.shared_accounts: {account!r} is not a 12-digit account ID")
-    errors += _tag_map_errors(f"{where}.exclusion_rules.amis.tag_map", amis.get("tag_map"))
+    errors += ami_exclusion_rules.errors(f"{where}.exclusion_rules.amis", amis)
     return errors
 
 
@@ -206,7 +176,7 @@ def _selection_errors(selection):
     tag_map = selection.get("tag_map")
     if bool(recipes) == bool(tag_map):
         return ["resource_selection: give exactly one of recipes or tag_map"]
-    errors = _tag_map_errors("resource_selection.tag_map", tag_map)
+    errors = tag_map_errors("resource_selection.tag_map", tag_map)
     if recipes and len(recipes) > 50:
         errors.append(f"resource_selection.recipes: at most 50, not {len(recipes)}")
     for n, recipe in enumerate(recipes or []):
@@ -232,7 +202,7 @@ def validate_policy(params, resource_type=None):
     if params.get("description") is not None and len(params["description"]) > 1024:
         errors.append("description: longer than 1024 characters")
     role = params.get("execution_role")
-    if role is not None and not (1 <= len(role) <= 2048 and re.fullmatch(ROLE_NAME_OR_ARN_PATTERN, role)):
+    if role is not None and not (1 <= len(role) <= 2048 and matches(ROLE_NAME_OR_ARN, role)):
         errors.append(f"execution_role: {role!r} is not an IAM role name or ARN")
     details = params.get("policy_details")
     if details is not None:
@@ -246,7 +216,7 @@ def validate_policy(params, resource_type=None):
     if params.get("resource_selection") is not None:
         errors += _selection_errors(params["resource_selection"])
     if params.get("tags"):
-        errors += _tag_map_errors("tags", params["tags"])
+        errors += tag_map_errors("tags", params["tags"])
     return errors
 
 
@@ -281,19 +251,7 @@ def _detail_to_api(detail):
     include = _without_none({_camel(k): v for k, v in (action.get("include_resources") or {}).items()})
     flt = detail["filter"]
     rules = detail.get("exclusion_rules") or {}
-    amis = rules.get("amis") or {}
-    last_launched = amis.get("last_launched")
-    api_amis = _without_none(
-        {
-            "isPublic": amis.get("is_public"),
-            "regions": amis.get("regions"),
-            "sharedAccounts": amis.get("shared_accounts"),
-            "lastLaunched": (
-                {"value": last_launched["value"], "unit": _upper(last_launched["unit"])} if last_launched else None
-            ),
-            "tagMap": amis.get("tag_map") or None,
-        }
-    )
+    api_amis = ami_exclusion_rules.to_api(rules.get("amis"))
     return _without_none(
         {
             "action": _without_none({"type": _upper(action["type"]), "includeResources": include}),

@@ -18,10 +18,9 @@ import datetime
 import functools
 import re
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import api_filters
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import call
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import error_handler
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import paginate
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import api_filters
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import error_handler
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import paginate
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import OTHER_READINGS
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import SHOWN
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import listed
@@ -640,17 +639,6 @@ def preview_image(summary, ami_details=None):
 AMI_BATCH = 200
 
 
-def _describe_images(ec2, **params):
-    """Every page of one DescribeImages request (EC2 pages with NextToken), each page retried on its own."""
-    images = []
-    while True:
-        page = call(ec2.describe_images, "DescribeImages", "Images", **params)
-        images.extend(page["Images"])
-        if not page.get("NextToken"):
-            return images
-        params["NextToken"] = page["NextToken"]
-
-
 @error_handler("describe the AMIs of the selected images in {region}")
 def describe_amis(ec2, region, image_ids, shared_accounts=()):
     """What EC2 says of this account's AMIs in one region, by AMI ID: ``public``, ``last_launched``, ``tags``,
@@ -667,7 +655,14 @@ def describe_amis(ec2, region, image_ids, shared_accounts=()):
     scope = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
     for start in range(0, len(ids), AMI_BATCH):
         batch = ids[start : start + AMI_BATCH]
-        for ami in _describe_images(ec2, Filters=[{"Name": "image-id", "Values": batch}], **scope):
+        for ami in paginate(
+            ec2,
+            ec2.describe_images,
+            "DescribeImages",
+            "Images",
+            Filters=[{"Name": "image-id", "Values": batch}],
+            **scope,
+        ):
             details[ami["ImageId"]] = {
                 "public": bool(ami.get("Public")),
                 "last_launched": parse_time(ami["LastLaunchedTime"]) if ami.get("LastLaunchedTime") else None,
@@ -685,7 +680,15 @@ def describe_amis(ec2, region, image_ids, shared_accounts=()):
             }
         for account in sorted(set(shared_accounts)):
             filters = [{"Name": "image-id", "Values": batch}]
-            for ami in _describe_images(ec2, Filters=filters, ExecutableUsers=[account], **scope):
+            for ami in paginate(
+                ec2,
+                ec2.describe_images,
+                "DescribeImages",
+                "Images",
+                Filters=filters,
+                ExecutableUsers=[account],
+                **scope,
+            ):
                 if ami["ImageId"] in details:
                     details[ami["ImageId"]]["shared_accounts"].append(account)
     return details

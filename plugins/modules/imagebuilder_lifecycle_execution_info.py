@@ -319,9 +319,16 @@ lifecycle_executions:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_execution as le
 
 SELECTORS = ["lifecycle_execution_id", "lifecycle_policy_arn", "image_arn"]
+OPTION_FORMS = dict(
+    lifecycle_execution_id=common.LIFECYCLE_EXECUTION_ID,
+    lifecycle_policy_arn=common.LIFECYCLE_POLICY_ARN,
+    image_arn=common.IMAGE_BUILD_VERSION_ARN,
+    parent_resource_id=le.PARENT_RESOURCE_ID,
+)
 
 
 def main():
@@ -331,7 +338,7 @@ def main():
         image_arn=dict(type="str"),
         include_resources=dict(type="bool", default=False),
         parent_resource_id=dict(type="str"),
-        **ib.WAIT_ARGUMENT_SPEC,
+        **common.WAIT_ARGUMENT_SPEC,
     )
     module = AnsibleAWSModule(
         argument_spec=argument_spec,
@@ -343,20 +350,17 @@ def main():
         ],
         supports_check_mode=True,
     )
-    ib.wait_options(module)
     params = module.params
-    errors = ib.validate_options(
-        params, ["lifecycle_execution_id", "lifecycle_policy_arn", "image_arn", "parent_resource_id"]
-    )
+    errors = common.wait_options(module) + common.validate_options(params, OPTION_FORMS)
     if params["parent_resource_id"] is not None and not params["include_resources"]:
         errors.append("parent_resource_id: can only be used with include_resources=true")
     if errors:
         module.fail_json(msg="; ".join(errors))
 
-    client = ib.connect(module, arn_options=["lifecycle_policy_arn", "image_arn", "parent_resource_id"])
+    client = common.connect(module, arn_options=["lifecycle_policy_arn", "image_arn", "parent_resource_id"])
     try:
         if params["lifecycle_execution_id"]:
-            lifecycle_execution = ib.describe_lifecycle_execution(
+            lifecycle_execution = le.describe_lifecycle_execution(
                 client,
                 params["lifecycle_execution_id"],
                 wait=params["wait"],
@@ -367,11 +371,11 @@ def main():
             )
             result = dict(lifecycle_execution=lifecycle_execution)
         else:
-            executions = ib.list_lifecycle_executions(client, params["lifecycle_policy_arn"] or params["image_arn"])
-            result = dict(lifecycle_executions=[ib.normalize(e) for e in executions])
-    except ib.LifecycleExecutionWaitTimeout as e:
-        module.fail_json(msg=e.message, lifecycle_execution=ib.normalize(e.lifecycle_execution))
-    except ib.ImageBuilderError as e:
+            executions = le.list_lifecycle_executions(client, params["lifecycle_policy_arn"] or params["image_arn"])
+            result = dict(lifecycle_executions=[common.normalize(e) for e in executions])
+    except common.WaitTimeout as e:
+        module.fail_json(msg=e.message, lifecycle_execution=common.normalize(e.last))
+    except common.ImageBuilderError as e:
         module.fail_json_aws_error(e)
 
     module.exit_json(changed=False, **result)

@@ -188,7 +188,7 @@ lifecycle_policy:
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
 
 
@@ -228,7 +228,7 @@ def present(module, client, current):
         result["lifecycle_policy"] = lp.normalize_policy(current or {})
         return result
 
-    token = ib.client_token()
+    token = common.client_token()
     if current is None:
         arn = lp.create_lifecycle_policy(client, lp.create_request(desired, params["tags"], token))
     else:
@@ -265,19 +265,19 @@ def main():
         purge_tags=dict(type="bool", default=True),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    ib.normalize_choices(module.params, argument_spec)
+    common.normalize_choices(module.params, argument_spec)
     errors = lp.validate_policy(module.params)
     if errors:
         module.fail_json(msg="; ".join(errors))
 
-    client = ib.connect(module)
+    client = common.connect(module)
     try:
         current = lp.find_lifecycle_policy(client, module.params["name"])
         if module.params["state"] == "present":
             result = present(module, client, current)
         else:
             result = absent(module, client, current)
-    except ib.ImageBuilderError as e:
+    except common.ImageBuilderError as e:
         module.fail_json_aws_error(e)
 
     module.exit_json(**result)

@@ -95,7 +95,7 @@ lifecycle_policies:
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
 
 
@@ -112,14 +112,14 @@ def main():
         mutually_exclusive=[("arn", "name"), ("arn", "resource_type"), ("arn", "status")],
         supports_check_mode=True,
     )
-    params = ib.normalize_choices(module.params, argument_spec)
-    errors = ib.validate_options(params, {"arn": "lifecycle_policy_arn"})
+    params = common.normalize_choices(module.params, argument_spec)
+    errors = common.validate_options(params, {"arn": common.LIFECYCLE_POLICY_ARN})
     if errors:
         module.fail_json(msg="; ".join(errors))
     if params["name"] is not None and lp.name_filter_errors(params["name"]):
         module.fail_json(msg="; ".join(lp.name_filter_errors(params["name"])))
 
-    client = ib.connect(module, arn_options=["arn"])
+    client = common.connect(module, arn_options=["arn"])
     try:
         policies = lp.describe_lifecycle_policies(
             client,
@@ -129,7 +129,7 @@ def main():
             status=params["status"],
             details=params["details"],
         )
-    except ib.ImageBuilderError as e:
+    except common.ImageBuilderError as e:
         module.fail_json_aws_error(e)
 
     module.exit_json(changed=False, lifecycle_policies=policies)

@@ -286,7 +286,7 @@ import datetime
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
 
@@ -330,17 +330,17 @@ def main():
         required_one_of=[("arn", "name")],
         supports_check_mode=True,
     )
-    params = ib.normalize_choices(module.params, argument_spec)
-    errors = ib.validate_options(params, {"arn": "lifecycle_policy_arn"}) + lp.validate_policy(params)
+    params = common.normalize_choices(module.params, argument_spec)
+    errors = common.validate_options(params, {"arn": common.LIFECYCLE_POLICY_ARN}) + lp.validate_policy(params)
     if errors:
         module.fail_json(msg="; ".join(errors))
 
-    client = ib.connect(module, arn_options=["arn"])
+    client = common.connect(module, arn_options=["arn"])
     ec2_clients = {}
 
     def ec2_for_region(region):
         if region not in ec2_clients:
-            ec2_clients[region] = ib.connect(module, "ec2", region)
+            ec2_clients[region] = common.connect(module, "ec2", region)
         return ec2_clients[region]
 
     try:
@@ -352,7 +352,7 @@ def main():
         policy = dict(lp.desired_policy(params, current), arn=(current or {}).get("arn"))
         now = datetime.datetime.now(datetime.timezone.utc)
         result = preview.describe_preview(client, ec2_for_region, policy, now)
-    except ib.ImageBuilderError as e:
+    except common.ImageBuilderError as e:
         module.fail_json_aws_error(e)
 
     if not params["details"]:

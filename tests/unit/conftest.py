@@ -20,8 +20,8 @@ from ansible_collections.amazon.aws.plugins.module_utils import cloud
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder import retry_decorator
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import retry_decorator
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_ACCESS_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_SECRET_KEY
 
@@ -87,8 +87,8 @@ def clock():
 def wait_sleeps(monkeypatch):
     """The waiter's sleeps when a module runs end to end: recorded on a FakeClock instead of slept."""
     fake = FakeClock()
-    monkeypatch.setattr(imagebuilder.time, "monotonic", fake)
-    monkeypatch.setattr(imagebuilder.time, "sleep", fake.sleep)
+    monkeypatch.setattr(common.time, "monotonic", fake)
+    monkeypatch.setattr(common.time, "sleep", fake.sleep)
     return fake.sleeps
 
 

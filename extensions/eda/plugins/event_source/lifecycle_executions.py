@@ -6,6 +6,7 @@
 """An ansible-rulebook event source: one event each time an EC2 Image Builder lifecycle execution reaches a status."""
 
 import asyncio
+import collections
 import datetime
 import functools
 import importlib
@@ -172,8 +173,13 @@ EXAMPLES = r"""
     since: 2h
 """
 
-MODULE_UTILS = "ansible_collections.imagebuilder_ops.aws.plugins.module_utils.imagebuilder"
-POLICY_UTILS = "ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_policy"
+# The collection's module_utils the source uses: the plumbing, lifecycle executions, lifecycle policies.
+SHARED_UTILS = {
+    "common": "ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common",
+    "executions": "ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_execution",
+    "policies": "ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_policy",
+}
+Shared = collections.namedtuple("Shared", list(SHARED_UTILS))
 RETRIES = "ansible_collections.amazon.aws.plugins.module_utils.retries"
 # The collections whose code the source imports: this one, and amazon.aws under its module_utils.
 COLLECTIONS_NEEDED = ("imagebuilder_ops.aws", "amazon.aws")
@@ -222,9 +228,8 @@ def collection_root(source_file):
     return str(Path(*parts[: -len(INSTALLED_AT)]))
 
 
-def module_utils(name=MODULE_UTILS):
-    """The collection's shared AWS code (``name``, by default imagebuilder.py: its retry policy, listing, resource tree
-    and normaliser; POLICY_UTILS for the policy listing).
+def module_utils(name):
+    """A module of the collection's shared AWS code (``name``, one of SHARED_UTILS).
 
     ansible-rulebook runs a source from its file (runpy), outside any package, so ``ansible_collections`` is what
     ansible-core's collection loader makes it: this collection's root first, then the configured collections paths
@@ -327,7 +332,7 @@ def parse_since(value, now):
     return when.timestamp()
 
 
-def parse_policy_filters(value, lp):
+def parse_policy_filters(value, policies):
     """``lifecycle_policy_filters`` as list_lifecycle_policies' arguments, or ValueError naming the bad key."""
     if not isinstance(value, dict):
         raise ValueError(
@@ -348,7 +353,7 @@ def parse_policy_filters(value, lp):
             if not isinstance(given, str):
                 raise ValueError(f"lifecycle_policy_filters.name: {given!r} is not a policy name, such as golden*")
             # The policy info module's own check of its name filter, so that both refuse the same names.
-            errors = lp.name_filter_errors(given)
+            errors = policies.name_filter_errors(given)
             if errors:
                 raise ValueError("lifecycle_policy_filters." + "; ".join(errors))
             filters[key] = given
@@ -359,7 +364,7 @@ def parse_policy_filters(value, lp):
     return filters
 
 
-def parse_args(args, ib, lp, now=None):
+def parse_args(args, shared, now=None):
     """The source's settings from its arguments, or ValueError naming the first bad argument. Makes no call.
 
     ``now`` (epoch seconds, by default the current time) is the start that a ``since`` duration counts back from.
@@ -371,16 +376,19 @@ def parse_args(args, ib, lp, now=None):
         raise ValueError(f"unknown argument(s): {', '.join(unknown)}; known: {', '.join(sorted(KNOWN_ARGUMENTS))}")
 
     arns = []
-    for name, option in (("lifecycle_policy_arns", "lifecycle_policy_arn"), ("image_arns", "image_arn")):
-        pattern, form = ib.OPTION_FORMS[option]
+    forms = {
+        "lifecycle_policy_arns": shared.common.LIFECYCLE_POLICY_ARN,
+        "image_arns": shared.common.IMAGE_BUILD_VERSION_ARN,
+    }
+    for name, form in forms.items():
         for arn in _string_list(name, args.get(name) or []):
-            if not re.fullmatch(pattern, arn):
-                raise ValueError(f"{name}: {arn!r} is not {form}")
+            if not shared.common.matches(form, arn):
+                raise ValueError(f"{name}: {arn!r} is not {form.description}")
             if arn not in arns:
                 arns.append(arn)
     policy_filters = args.get("lifecycle_policy_filters")
     if policy_filters is not None:
-        policy_filters = parse_policy_filters(policy_filters, lp)
+        policy_filters = parse_policy_filters(policy_filters, shared.policies)
     elif not arns:
         # Nothing named: every lifecycle policy of the account and region.
         policy_filters = {}
@@ -391,7 +399,7 @@ def parse_args(args, ib, lp, now=None):
 
     known_statuses = execution_statuses()
     statuses = args.get("statuses")
-    statuses = sorted(ib.TERMINAL_STATUSES) if statuses is None else _string_list("statuses", statuses)
+    statuses = sorted(shared.executions.TERMINAL_STATUSES) if statuses is None else _string_list("statuses", statuses)
     bad = [status for status in statuses if status not in known_statuses]
     if bad or not statuses:
         raise ValueError(f"statuses: {bad or statuses!r} must be a non-empty list of {', '.join(known_statuses)}")
@@ -430,7 +438,7 @@ def parse_args(args, ib, lp, now=None):
     }
 
 
-def connect(connection, ib):
+def connect(connection, common):
     """An Image Builder client whose calls retry with the collection's policy (``aws_retry=True``)."""
     import boto3  # pylint: disable=import-outside-toplevel
     import botocore.config  # pylint: disable=import-outside-toplevel
@@ -449,12 +457,14 @@ def connect(connection, ib):
         endpoint_url=connection.get("endpoint_url"),
         config=botocore.config.Config(user_agent_extra="ansible-eda-source/lifecycle_executions"),
     )
-    return retries.RetryingBotoClientWrapper(client, ib.retry_decorator)
+    return retries.RetryingBotoClientWrapper(client, common.retry_decorator)
 
 
-def lifecycle_policy_arns(lp, client, policy_filters):
+def lifecycle_policy_arns(policies, client, policy_filters):
     """The ARNs of the policies ListLifecyclePolicies lists with the filters (every page)."""
-    return [summary["arn"] for summary in lp.list_lifecycle_policies(client, **policy_filters) if summary.get("arn")]
+    return [
+        summary["arn"] for summary in policies.list_lifecycle_policies(client, **policy_filters) if summary.get("arn")
+    ]
 
 
 def _epoch(value):
@@ -491,7 +501,7 @@ class LifecycleExecutionWatcher:
     def __init__(
         self,
         client,
-        ib,
+        shared,
         arns,
         statuses,
         include_resources=False,
@@ -500,7 +510,7 @@ class LifecycleExecutionWatcher:
         list_policies=None,
     ):  # pylint: disable=too-many-arguments
         self.client = client
-        self.ib = ib
+        self.shared = shared
         self.arns = list(arns)
         self.statuses = statuses
         self.include_resources = include_resources
@@ -527,7 +537,7 @@ class LifecycleExecutionWatcher:
         changes = []
         for execution in executions:
             execution_id = execution.get("lifecycleExecutionId")
-            status = self.ib.status_of(execution)
+            status = self.shared.common.status_of(execution)
             if not execution_id or status is None:
                 logger.warning("Skipping a lifecycle execution of %s without an id or a status", arn)
                 continue
@@ -546,11 +556,13 @@ class LifecycleExecutionWatcher:
     def _event(self, arn, execution):
         if self.include_resources:
             execution = dict(execution)
-            execution["resources"] = self.ib.list_impacted_resources(self.client, execution["lifecycleExecutionId"])
-        return {"lifecycle_execution": self.ib.normalize(execution), "watched_arn": arn}
+            execution["resources"] = self.shared.executions.list_impacted_resources(
+                self.client, execution["lifecycleExecutionId"]
+            )
+        return {"lifecycle_execution": self.shared.common.normalize(execution), "watched_arn": arn}
 
     def _log_failure(self, what, e):
-        detail = f"{e.message}: {e.exception}" if isinstance(e, self.ib.ImageBuilderError) else repr(e)
+        detail = f"{e.message}: {e.exception}" if isinstance(e, self.shared.common.ImageBuilderError) else repr(e)
         logger.error("Round failed for %s, trying again in the next round: %s", what, detail)
 
     async def _watched(self):
@@ -581,7 +593,7 @@ class LifecycleExecutionWatcher:
         changes = []
         for arn in arns + left:
             try:
-                executions = await asyncio.to_thread(self.ib.list_lifecycle_executions, self.client, arn)
+                executions = await asyncio.to_thread(self.shared.executions.list_lifecycle_executions, self.client, arn)
             except Exception as e:  # pylint: disable=broad-exception-caught
                 if arn in left:
                     # A deleted policy may have no listing left: it is not watched any more, so this is no failure.
@@ -592,7 +604,7 @@ class LifecycleExecutionWatcher:
                 continue
             changes.extend(self._changes(arn, executions))
         for arn, execution in sorted(changes, key=ended_order):
-            execution_id, status = execution["lifecycleExecutionId"], self.ib.status_of(execution)
+            execution_id, status = execution["lifecycleExecutionId"], self.shared.common.status_of(execution)
             if (execution_id, status) in self.reported:
                 continue  # listed under two watched ARNs
             try:
@@ -622,17 +634,16 @@ def describe(settings):
 
 async def main(queue, args):
     """Watch Image Builder lifecycle executions and put an event on the queue when one reaches a reported status."""
-    ib = module_utils()
-    lp = module_utils(POLICY_UTILS)
+    shared = Shared(**{name: module_utils(module) for name, module in SHARED_UTILS.items()})
     started_at = time.time()
-    settings = parse_args(args, ib, lp, started_at)
-    client = await asyncio.to_thread(connect, settings["connection"], ib)
+    settings = parse_args(args, shared, started_at)
+    client = await asyncio.to_thread(connect, settings["connection"], shared.common)
     list_policies = None
     if settings["policy_filters"] is not None:
-        list_policies = functools.partial(lifecycle_policy_arns, lp, client, settings["policy_filters"])
+        list_policies = functools.partial(lifecycle_policy_arns, shared.policies, client, settings["policy_filters"])
     watcher = LifecycleExecutionWatcher(
         client,
-        ib,
+        shared,
         settings["arns"],
         settings["statuses"],
         settings["include_resources"],

@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from ansible_collections.imagebuilder_ops.aws.extensions.eda.plugins.event_source import lifecycle_executions as source
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_execution as le
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_ACCESS_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_SECRET_KEY
@@ -25,6 +26,9 @@ from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data 
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import T0
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution_id
+
+# The collection's module_utils, as the source loads them.
+SHARED = source.Shared(common=common, executions=le, policies=lp)
 
 HISTORY, FIRST, SECOND, THIRD = (execution_id(n) for n in (1, 2, 3, 4))
 # After the source started: the executions' start times tell their order in a listing (newest first).
@@ -56,8 +60,8 @@ def fail(stubber, operation, code, status, times=1):
         stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
 
 
-def watcher(client, arns=(POLICY_ARN,), statuses=ib.TERMINAL_STATUSES, include_resources=False, since=None):
-    return source.LifecycleExecutionWatcher(client, ib, list(arns), statuses, include_resources, STARTED_AT, since)
+def watcher(client, arns=(POLICY_ARN,), statuses=le.TERMINAL_STATUSES, include_resources=False, since=None):
+    return source.LifecycleExecutionWatcher(client, SHARED, list(arns), statuses, include_resources, STARTED_AT, since)
 
 
 def run_round(w, queue):
@@ -106,7 +110,7 @@ def test_bad_arguments_fail_at_start_naming_the_argument_before_any_call(monkeyp
 
 def test_credentials_are_never_echoed():
     with pytest.raises(ValueError) as raised:
-        source.parse_args({"image_arns": [IMAGE_ARN], "secret_key": "", "access_key": "AKIA-VISIBLE"}, ib, lp)
+        source.parse_args({"image_arns": [IMAGE_ARN], "secret_key": "", "access_key": "AKIA-VISIBLE"}, SHARED)
     assert "secret_key" in str(raised.value)
     assert "AKIA-VISIBLE" not in str(raised.value)
 
@@ -123,8 +127,7 @@ def test_defaults_and_the_names_of_ansible_eda_and_amazon_aws():
             "region": "eu-west-1",
             "endpoint_url": "http://127.0.0.1:1",
         },
-        ib,
-        lp,
+        SHARED,
     )
     assert settings["arns"] == [POLICY_ARN, IMAGE_ARN]
     # ARNs named, no filters: only those; no since: only what ends after the start.
@@ -142,7 +145,7 @@ def test_defaults_and_the_names_of_ansible_eda_and_amazon_aws():
         "endpoint_url": "http://127.0.0.1:1",
     }
     # What a rulebook's template renders is a string.
-    assert source.parse_args({"image_arns": [IMAGE_ARN], "interval": "1", "include_resources": "true"}, ib, lp)[
+    assert source.parse_args({"image_arns": [IMAGE_ARN], "interval": "1", "include_resources": "true"}, SHARED)[
         "interval"
     ] == pytest.approx(1.0)
 
@@ -154,11 +157,11 @@ def test_the_documentation_parses_and_names_every_argument_and_its_examples_are_
     assert names == source.KNOWN_ARGUMENTS
     assert set(documentation["options"]["lifecycle_policy_filters"]["suboptions"]) == set(source.POLICY_FILTERS)
     for example in yaml.safe_load(source.EXAMPLES):
-        source.parse_args(example["imagebuilder_ops.aws.lifecycle_executions"], ib, lp)
+        source.parse_args(example["imagebuilder_ops.aws.lifecycle_executions"], SHARED)
 
 
 def test_statuses_are_those_of_the_installed_model():
-    assert set(ib.TERMINAL_STATUSES) <= set(source.execution_statuses())
+    assert set(le.TERMINAL_STATUSES) <= set(source.execution_statuses())
     assert "IN_PROGRESS" in source.execution_statuses()
 
 
@@ -243,13 +246,13 @@ def test_a_bad_since_stops_the_source_before_any_call(monkeypatch):
     ],
 )
 def test_what_is_watched(args, arns, policy_filters):
-    settings = source.parse_args(args, ib, lp, NOW)
+    settings = source.parse_args(args, SHARED, NOW)
     assert settings["arns"] == arns
     assert settings["policy_filters"] == policy_filters
 
 
 def test_since_is_counted_from_the_start():
-    assert source.parse_args({"since": "2h"}, ib, lp, NOW)["since"] == NOW - 7200
+    assert source.parse_args({"since": "2h"}, SHARED, NOW)["since"] == NOW - 7200
 
 
 # --- change detection ----------------------------------------------------------------------------------------------
@@ -306,7 +309,7 @@ def test_the_event_is_the_execution_as_the_info_module_returns_it(client):
             },
         }
     ]
-    assert queue.events[0]["lifecycle_execution"] == ib.normalize(failed)
+    assert queue.events[0]["lifecycle_execution"] == common.normalize(failed)
 
 
 def test_statuses_chooses_what_is_reported(client):
@@ -358,7 +361,7 @@ def test_a_round_that_still_fails_is_logged_and_the_next_one_loses_and_repeats_n
     w = watcher(wrapped)
     listing(stubber, [ex(FIRST, "IN_PROGRESS", 1), ex(SECOND, "IN_PROGRESS", 2)])
     # A throttling storm that outlasts the backoff, then a denied call, then the endpoint's answer.
-    fail(stubber, "list_lifecycle_executions", "CallRateLimitExceededException", 429, times=ib.RETRY_ATTEMPTS)
+    fail(stubber, "list_lifecycle_executions", "CallRateLimitExceededException", 429, times=common.RETRY_ATTEMPTS)
     fail(stubber, "list_lifecycle_executions", "AccessDeniedException", 403)
     listing(stubber, [ex(SECOND, "SUCCESS", 2), ex(FIRST, "FAILED", 1)])
     listing(stubber, [ex(SECOND, "SUCCESS", 2), ex(FIRST, "FAILED", 1)])
@@ -370,7 +373,7 @@ def test_a_round_that_still_fails_is_logged_and_the_next_one_loses_and_repeats_n
     run_round(w, queue)
     run_round(w, queue)
     assert seen(queue) == [(FIRST, "FAILED"), (SECOND, "SUCCESS")]
-    assert len(sleeps) == ib.RETRY_ATTEMPTS - 1
+    assert len(sleeps) == common.RETRY_ATTEMPTS - 1
 
 
 def test_one_arn_failing_does_not_hold_the_others_back(client):
@@ -473,7 +476,7 @@ def test_a_restart_with_since_reports_what_ended_while_down_and_repeats_only_wha
     restarted_at = STARTED_AT + 600
     after = Queue()
     w = source.LifecycleExecutionWatcher(
-        wrapped, ib, [POLICY_ARN], ib.TERMINAL_STATUSES, started_at=restarted_at, since=STARTED_AT
+        wrapped, SHARED, [POLICY_ARN], le.TERMINAL_STATUSES, started_at=restarted_at, since=STARTED_AT
     )
     listing(
         stubber,
@@ -503,9 +506,9 @@ def policies(stubber, arns, filters=None):
 def every_policy(client, policy_filters=None, **kwargs):
     return source.LifecycleExecutionWatcher(
         client,
-        ib,
+        SHARED,
         [],
-        ib.TERMINAL_STATUSES,
+        le.TERMINAL_STATUSES,
         started_at=STARTED_AT,
         list_policies=lambda: source.lifecycle_policy_arns(lp, client, policy_filters or {}),
         **kwargs,
@@ -648,13 +651,13 @@ def test_main_runs_the_calls_off_the_event_loop_and_waits_interval_between_round
     listing(stubber, [ex(FIRST, "FAILED", 1)])
     monkeypatch.setattr(source, "connect", lambda connection, utils: wrapped)
     threads = []
-    real_list = ib.list_lifecycle_executions
+    real_list = le.list_lifecycle_executions
 
     def spy(*args):
         threads.append(threading.current_thread())
         return real_list(*args)
 
-    monkeypatch.setattr(ib, "list_lifecycle_executions", spy)
+    monkeypatch.setattr(le, "list_lifecycle_executions", spy)
     naps = []
 
     async def sleep(seconds):
@@ -753,11 +756,11 @@ def test_the_region_comes_from_the_argument_else_aws_region_else_boto3_s_own(mon
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
     keys = {"aws_access_key_id": FAKE_ACCESS_KEY, "aws_secret_access_key": FAKE_SECRET_KEY}
-    assert source.connect(keys, ib).meta.region_name == "eu-west-1"
-    assert source.connect(dict(keys, region_name="ap-south-1"), ib).meta.region_name == "ap-south-1"
+    assert source.connect(keys, common).meta.region_name == "eu-west-1"
+    assert source.connect(dict(keys, region_name="ap-south-1"), common).meta.region_name == "ap-south-1"
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-west-2")
-    assert source.connect(keys, ib).meta.region_name == "us-west-2"
+    assert source.connect(keys, common).meta.region_name == "us-west-2"
     monkeypatch.delenv("AWS_DEFAULT_REGION")
     with pytest.raises(ValueError, match="^region: no region is given"):
-        source.connect(keys, ib)
+        source.connect(keys, common)

@@ -9,7 +9,7 @@ import copy
 
 import pytest
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder as ib
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
 
@@ -246,11 +246,11 @@ def test_requests_in_the_apis_shape():
         ),
         (
             {"policy_details": [detail(exclusion_rules={"amis": {"last_launched": {"value": 366, "unit": "days"}}})]},
-            "366 is not 1 to 365",
+            "366 is not between 1 and 365",
         ),
         (
             {"policy_details": [detail(exclusion_rules={"amis": {"shared_accounts": ["12345"]}})]},
-            "'12345' is not a 12-digit account ID",
+            "'12345' is not a 12-digit AWS account ID",
         ),
         ({"tags": {"aws:owner": "x"}}, "starts with 'aws:'"),
         ({"resource_selection": {"recipes": None, "tag_map": {"aws:x": "y"}}}, "starts with 'aws:'"),
@@ -327,7 +327,7 @@ def test_the_role_wait_is_bounded(client, monkeypatch):
             "update_lifecycle_policy", "InvalidParameterValueException", lp.ROLE_NOT_READY_MESSAGE, 400
         )
     request = lp.update_request(lp.desired_policy(OPTIONS), POLICY_ARN, "one-token")
-    with pytest.raises(ib.ImageBuilderError, match="Failed to update lifecycle policy"):
+    with pytest.raises(common.ImageBuilderError, match="Failed to update lifecycle policy"):
         lp.update_lifecycle_policy(wrapped, request)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import imagebuilder
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import OPEN_CASE
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import OPEN_CASES
@@ -646,7 +646,7 @@ def test_describe_amis_one_listing_per_batch_and_one_per_shared_account(ec2_clie
 def test_a_denied_describe_images_names_the_region(ec2_client):
     c, stubber = ec2_client
     stubber.add_client_error("describe_images", service_error_code="UnauthorizedOperation", http_status_code=403)
-    with pytest.raises(imagebuilder.ImageBuilderError) as caught:
+    with pytest.raises(common.ImageBuilderError) as caught:
         preview.describe_amis(c, "eu-west-1", ["ami-0000000000000000a"])
     assert caught.value.message == "Failed to describe the AMIs of the selected images in eu-west-1"
 

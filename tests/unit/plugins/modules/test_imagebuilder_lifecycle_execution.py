@@ -11,6 +11,7 @@ import re
 import pytest
 from botocore.stub import ANY
 
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import resource_state_update as rsu
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_execution as module
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
@@ -407,7 +408,7 @@ def test_an_ami_not_yet_in_the_state_starts_the_update_and_the_diff_shows_it(run
     ],
 )
 def test_an_amis_state_in_resource_state_words(details, expected):
-    assert module.ami_resource_state(details, AMI_NOW).startswith(expected)
+    assert rsu.ami_resource_state(details, AMI_NOW).startswith(expected)
 
 
 @pytest.mark.parametrize(
@@ -639,7 +640,7 @@ NOW = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
     ],
 )
 def test_state_updates_the_api_accepts_pass(params):
-    assert module.validate_state_update(params, now=NOW) == []
+    assert rsu.validate_state_update(params, now=NOW) == []
 
 
 @pytest.mark.parametrize(
@@ -683,7 +684,7 @@ def test_state_updates_the_api_accepts_pass(params):
     ],
 )
 def test_state_updates_the_api_would_refuse_are_named(params, expected):
-    (message,) = module.validate_state_update(params, now=NOW)
+    (message,) = rsu.validate_state_update(params, now=NOW)
     assert message.startswith(expected)
 
 

@@ -1,0 +1,275 @@
+# -*- coding: utf-8 -*-
+
+# Copyright: Contributors to the imagebuilder_ops.aws project
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+
+import botocore.exceptions
+import botocore.session
+import pytest
+
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_execution as le
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
+
+
+def throttle(stubber, operation, times, code="CallRateLimitExceededException", status=429):
+    for _dummy in range(times):
+        stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
+
+
+# --- validation ---------------------------------------------------------------------------------------------------
+
+# The forms the execution modules declare for their options.
+FORMS = dict(
+    lifecycle_execution_id=common.LIFECYCLE_EXECUTION_ID,
+    lifecycle_policy_arn=common.LIFECYCLE_POLICY_ARN,
+    image_arn=common.IMAGE_BUILD_VERSION_ARN,
+    parent_resource_id=le.PARENT_RESOURCE_ID,
+)
+
+
+@pytest.mark.parametrize(
+    "shape, form",
+    [
+        ("LifecycleExecutionId", common.LIFECYCLE_EXECUTION_ID),
+        ("LifecyclePolicyArn", common.LIFECYCLE_POLICY_ARN),
+        ("ImageBuildVersionArn", common.IMAGE_BUILD_VERSION_ARN),
+        ("RoleNameOrArn", common.ROLE_NAME_OR_ARN),
+        ("AccountId", common.ACCOUNT_ID),
+    ],
+)
+def test_patterns_are_the_installed_botocore_models(shape, form):
+    model = botocore.session.get_session().get_service_model("imagebuilder")
+    assert model.shape_for(shape).metadata["pattern"] == form.pattern
+
+
+def test_well_formed_options_pass():
+    params = dict(
+        lifecycle_execution_id=EXECUTION_ID,
+        lifecycle_policy_arn=POLICY_ARN,
+        image_arn=IMAGE_ARN,
+    )
+    assert common.validate_options(params, FORMS) == []
+
+
+def test_only_the_options_a_module_declares_are_checked_each_with_the_form_it_names():
+    # An image_arn of another module, holding something else, is not checked as an image build version ARN.
+    assert common.validate_options({"image_arn": "arn:aws:ec2:us-east-1::image/ami-1", "arn": POLICY_ARN}, {}) == []
+    (message,) = common.validate_options({"arn": IMAGE_ARN}, {"arn": common.LIFECYCLE_POLICY_ARN})
+    assert message.startswith(f"arn: {IMAGE_ARN!r} is not a lifecycle policy ARN such as")
+
+
+@pytest.mark.parametrize(
+    "option, value, expected",
+    [
+        ("lifecycle_execution_id", "lce-123", "a lifecycle execution ID such as lce-"),
+        ("lifecycle_execution_id", "", "a lifecycle execution ID"),
+        ("lifecycle_execution_id", EXECUTION_ID + "0", "a lifecycle execution ID"),
+        ("lifecycle_execution_id", EXECUTION_ID + "\n", "a lifecycle execution ID"),
+        ("parent_resource_id", "", "an image build version ARN"),
+        ("parent_resource_id", "ami-0123456789abcdef0", "an image build version ARN such as"),
+        ("parent_resource_id", IMAGE_ARN + "\n", "an image build version ARN"),
+        ("lifecycle_execution_id", EXECUTION_ID.replace("lce-", "ami-"), "a lifecycle execution ID"),
+        ("lifecycle_policy_arn", "golden-ami-cleanup", "a lifecycle policy ARN such as arn:aws:imagebuilder:"),
+        ("lifecycle_policy_arn", IMAGE_ARN, "a lifecycle policy ARN"),
+        ("image_arn", POLICY_ARN, "an image build version ARN such as"),
+        ("image_arn", "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0", "an image build version"),
+    ],
+)
+def test_malformed_options_are_named_with_their_expected_form(option, value, expected):
+    (message,) = common.validate_options({option: value}, FORMS)
+    assert message.startswith(f"{option}: ")
+    assert expected in message
+
+
+# --- the region rule ----------------------------------------------------------------------------------------------
+
+ARN_OPTIONS = ["lifecycle_policy_arn", "image_arn", "parent_resource_id"]
+
+
+def test_an_arn_of_another_region_is_refused_naming_the_option_and_both_regions():
+    elsewhere = POLICY_ARN.replace(":us-east-1:", ":eu-west-1:")
+    params = {"lifecycle_policy_arn": elsewhere, "image_arn": None, "parent_resource_id": None}
+
+    assert common.arn_region_errors(params, ARN_OPTIONS, "us-east-1") == [
+        f"lifecycle_policy_arn: {elsewhere!r} is in region eu-west-1, and this module works in region us-east-1,"
+        " where Image Builder knows nothing of it; set region: eu-west-1 (or AWS_REGION) to use this ARN"
+    ]
+
+
+def test_each_arn_option_is_checked():
+    params = {option: IMAGE_ARN.replace(":us-east-1:", ":ap-southeast-2:") for option in ARN_OPTIONS}
+    errors = common.arn_region_errors(params, ARN_OPTIONS, "us-east-1")
+    assert [e.split(":", 1)[0] for e in errors] == ARN_OPTIONS
+    assert common.arn_region_errors(params, ARN_OPTIONS, "ap-southeast-2") == []
+
+
+@pytest.mark.parametrize(
+    "arn, region",
+    [
+        (POLICY_ARN, "us-east-1"),
+        # Another account's image (one shared with the caller) and an AWS-managed one: the account is not compared.
+        ("arn:aws:imagebuilder:us-east-1:210987654321:image/shared-ami/1.0.0/1", "us-east-1"),
+        ("arn:aws:imagebuilder:us-east-1:aws:image/amazon-linux-2023-x86/2025.1.1/1", "us-east-1"),
+        ("arn:aws-cn:imagebuilder:cn-north-1:123456789012:lifecycle-policy/golden", "cn-north-1"),
+        ("arn:aws-us-gov:imagebuilder:us-gov-west-1:123456789012:image/golden/1.0.0/1", "us-gov-west-1"),
+    ],
+)
+def test_an_arn_of_the_client_s_region_passes_whatever_its_account(arn, region):
+    assert common.arn_region_errors({"image_arn": arn}, ["image_arn"], region) == []
+
+
+class RegionModule:
+    """A module whose client is in ``region``; fail_json raises, as AnsibleModule exits."""
+
+    def __init__(self, params, region="us-east-1"):
+        self._name = "imagebuilder_lifecycle_execution_info"
+        self.params = params
+        self.region = region
+
+    def client(self, service, **kwargs):
+        return botocore.session.get_session().create_client(service, region_name=self.region)
+
+    def fail_json(self, msg):
+        raise SystemExit(msg)
+
+
+def test_connect_fails_on_another_region_s_arn_before_any_call():
+    module = RegionModule({"image_arn": IMAGE_ARN.replace(":us-east-1:", ":eu-west-1:")})
+    with pytest.raises(SystemExit, match="^image_arn: .* is in region eu-west-1, .* in region us-east-1"):
+        common.connect(module, arn_options=["image_arn"])
+    assert (
+        common.connect(RegionModule({"image_arn": IMAGE_ARN}), arn_options=["image_arn"]).meta.region_name
+        == "us-east-1"
+    )
+
+
+# --- two spellings of an enum -------------------------------------------------------------------------------------
+
+
+def test_api_choices_are_the_api_spelling_then_lower_case():
+    assert common.api_choices("AMI_IMAGE", "CONTAINER_IMAGE") == [
+        "AMI_IMAGE",
+        "CONTAINER_IMAGE",
+        "ami_image",
+        "container_image",
+    ]
+
+
+def test_normalize_choices_lowers_every_enum_at_any_depth_and_nothing_else():
+    spec = dict(
+        state=dict(type="str", choices=["present", "absent"]),
+        status=dict(type="str", choices=common.api_choices("ENABLED", "DISABLED")),
+        name=dict(type="str"),
+        rules=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                unit=dict(type="str", choices=common.TIME_UNIT_CHOICES),
+                last_launched=dict(type="dict", options=dict(unit=dict(type="str", choices=common.TIME_UNIT_CHOICES))),
+                tag_map=dict(type="dict"),
+            ),
+        ),
+        missing=dict(type="dict", options=dict(unit=dict(type="str", choices=common.TIME_UNIT_CHOICES))),
+    )
+    params = {
+        "state": "present",
+        "status": "DISABLED",
+        "name": "Golden-AMI",
+        "rules": [
+            {"unit": "DAYS", "last_launched": {"unit": "WEEKS"}, "tag_map": {"Unit": "DAYS"}},
+            {"unit": "years", "last_launched": None, "tag_map": None},
+        ],
+        "missing": None,
+    }
+
+    assert common.normalize_choices(params, spec) is params
+    assert params == {
+        "state": "present",
+        "status": "disabled",
+        "name": "Golden-AMI",
+        "rules": [
+            {"unit": "days", "last_launched": {"unit": "weeks"}, "tag_map": {"Unit": "DAYS"}},
+            {"unit": "years", "last_launched": None, "tag_map": None},
+        ],
+        "missing": None,
+    }
+
+
+# --- the client ---------------------------------------------------------------------------------------------------
+
+
+class RecordingModule:
+    def __init__(self, name):
+        self._name = name
+        self.calls = []
+
+    def client(self, service, **kwargs):
+        self.calls.append((service, kwargs))
+        return "client"
+
+
+@pytest.mark.parametrize(
+    "name", ["imagebuilder_lifecycle_execution_info", "imagebuilder_ops.aws.imagebuilder_lifecycle_execution_info"]
+)
+def test_the_client_retries_with_our_policy_and_names_the_module_in_its_user_agent(name):
+    module = RecordingModule(name)
+
+    assert common.connect(module) == "client"
+
+    ((service, kwargs),) = module.calls
+    assert service == "imagebuilder"
+    assert kwargs["retry_decorator"] is common.retry_decorator
+    assert kwargs["config"].user_agent_extra == "ansible-module/imagebuilder_lifecycle_execution_info"
+    assert "endpoint" not in kwargs and "region" not in kwargs
+
+
+def test_an_ec2_client_is_made_in_its_region_without_image_builder_s_endpoint_url():
+    module = RecordingModule("imagebuilder_lifecycle_policy_preview_info")
+
+    common.connect(module, "ec2", "eu-west-1")
+
+    ((service, kwargs),) = module.calls
+    assert service == "ec2" and kwargs["region"] == "eu-west-1" and kwargs["endpoint"] is None
+    assert kwargs["retry_decorator"] is common.retry_decorator
+    assert kwargs["config"].user_agent_extra == "ansible-module/imagebuilder_lifecycle_policy_preview_info"
+
+
+# --- waiting on any resource --------------------------------------------------------------------------------------
+
+
+def test_wait_until_waits_on_any_read_and_predicate(clock):
+    answers = iter([{"Status": "pending"}, {"Status": "pending"}, {"Status": "available"}])
+    reads = []
+
+    def read():
+        reads.append(1)
+        return next(answers)
+
+    done = common.wait_until(
+        read, lambda r: r["Status"] == "available", 60, 5, lambda last, waited: "unused", clock, clock.sleep
+    )
+
+    assert done == {"Status": "available"}
+    assert len(reads) == 3
+    assert clock.sleeps == [5, 5]
+
+
+def test_wait_until_times_out_with_the_message_and_the_last_answer(clock):
+    with pytest.raises(common.WaitTimeout) as raised:
+        common.wait_until(
+            lambda: {"Status": "pending"},
+            lambda r: False,
+            12,
+            5,
+            lambda last, waited: f"still {last['Status']} after {waited:.0f} s",
+            clock,
+            clock.sleep,
+        )
+
+    assert clock.sleeps == [5, 5, 2]  # no sleep past the deadline, and a last read at it
+    assert raised.value.message == "still pending after 12 s"
+    assert raised.value.last == {"Status": "pending"}
