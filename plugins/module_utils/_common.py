@@ -429,3 +429,15 @@ def connect(module, service="imagebuilder", region=None, arn_options=()):
     if errors:
         module.fail_json(msg="; ".join(errors))
     return client
+
+
+def regional_clients(module, service):
+    """A function of a region that gives the module's ``service`` client in that region, each made once (connect)."""
+    clients = {}
+
+    def client_in(region):
+        if region not in clients:
+            clients[region] = connect(module, service, region)
+        return clients[region]
+
+    return client_in

@@ -19,12 +19,15 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
+
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import ami_exclusion_rules
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import ROLE_NAME_OR_ARN
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import TIME_UNIT_CHOICES
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import api_choices
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import api_filters
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import call
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import client_token
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import deletion_error_handler
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import error_handler
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import get_error_handler
@@ -308,16 +311,16 @@ def desired_policy(params, current=None):
     )
 
 
-def create_request(desired, tags, client_token):
-    request = dict(desired, clientToken=client_token)
+def create_request(desired, tags, token):
+    request = dict(desired, clientToken=token)
     if tags:
         request["tags"] = tags
     return request
 
 
-def update_request(desired, arn, client_token):
+def update_request(desired, arn, token):
     request = {k: v for k, v in desired.items() if k != "name"}
-    return dict(request, lifecyclePolicyArn=arn, clientToken=client_token)
+    return dict(request, lifecyclePolicyArn=arn, clientToken=token)
 
 
 # --- the canonical form: what "the same policy" means ---------------------------------------------------------------
@@ -527,3 +530,72 @@ def describe_lifecycle_policies(client, arn=None, name=None, resource_type=None,
         if details:
             policies = [p for p in (get_lifecycle_policy(client, s["arn"]) for s in policies) if p]
     return [normalize_policy(p) for p in sorted(policies, key=lambda p: p.get("name") or "")]
+
+
+# --- what imagebuilder_lifecycle_policy does -------------------------------------------------------------------------
+
+
+def diff_view_with_tags(policy, tags):
+    """The diff's view of a policy: its canonical form, rules in the order they apply and without unset values, and its
+    tags."""
+    if not policy:
+        return {}
+    return dict(diff_view(policy), **({"tags": tags} if tags else {}))
+
+
+def ensure_present(module, client, current):
+    """state=present: create or update the policy and its tags when they differ from the options (check mode and
+    --diff say what would change), and return the result."""
+    params = module.params
+    if current is None:
+        missing = missing_for_create(params)
+        if missing:
+            module.fail_json(msg=f"Creating lifecycle policy {params['name']!r} needs {', '.join(missing)}")
+        errors = name_conflict_errors(client, params["name"])
+        if errors:
+            module.fail_json(msg="; ".join(errors))
+    else:
+        errors = errors_against(params, current)
+        if errors:
+            module.fail_json(msg="; ".join(errors))
+
+    desired = desired_policy(params, current)
+    current_tags = (current or {}).get("tags") or {}
+    to_set, to_unset = {}, []
+    if params["tags"] is not None:
+        to_set, to_unset = compare_aws_tags(current_tags, params["tags"], params["purge_tags"])
+    policy_changed = current is None or canonical(desired) != canonical(current)
+    result = dict(changed=policy_changed or bool(to_set) or bool(to_unset))
+    if module._diff:  # pylint: disable=protected-access
+        after_tags = {k: v for k, v in dict(current_tags, **to_set).items() if k not in to_unset}
+        result["diff"] = dict(
+            before=diff_view_with_tags(current, current_tags), after=diff_view_with_tags(desired, after_tags)
+        )
+    if module.check_mode or not result["changed"]:
+        result["lifecycle_policy"] = normalize_policy(current or {})
+        return result
+
+    token = client_token()
+    if current is None:
+        arn = create_lifecycle_policy(client, create_request(desired, params["tags"], token))
+    else:
+        arn = current["arn"]
+        if policy_changed:
+            update_lifecycle_policy(client, update_request(desired, arn, token))
+        if to_unset:
+            untag_resource(client, arn, to_unset)
+        if to_set:
+            tag_resource(client, arn, to_set)
+    result["lifecycle_policy"] = normalize_policy(get_lifecycle_policy(client, arn) or {})
+    return result
+
+
+def ensure_absent(module, client, current):
+    """state=absent: delete the policy when there is one."""
+    result = dict(changed=current is not None, lifecycle_policy={})
+    if module._diff:  # pylint: disable=protected-access
+        result["diff"] = dict(before=diff_view_with_tags(current, (current or {}).get("tags") or {}), after={})
+    if current is not None and not module.check_mode:
+        # Deleted by someone else since it was read: absent all the same, and not by this task.
+        result["changed"] = delete_lifecycle_policy(client, current["arn"])
+    return result

@@ -25,6 +25,9 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_ope
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import SHOWN
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import listed
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_policy import RULE_ORDER
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_policy import find_lifecycle_policy
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_policy import get_lifecycle_policy
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_policy import name_conflict_errors
 
 # The user guide's "How lifecycle policy execution works" (lifecycle-policy-execution), cited as "the guide" below:
 # "Image Builder evaluates rules in priority order: deprecate, then disable, then delete. Only one action applies to
@@ -851,3 +854,33 @@ def without_details(preview):
         ],
         kept=[{"resource_id": r["resource_id"], "open_questions": r["open_questions"]} for r in preview["kept"]],
     )
+
+
+# --- the policy the module previews ----------------------------------------------------------------------------------
+
+# What the preview of a policy that does not exist yet needs from the options.
+NEW_POLICY_NEEDS = ("resource_type", "policy_details", "resource_selection")
+
+
+def policy_to_preview(module, client):
+    """The existing policy the options name, or None for a new one (whose options must then be complete)."""
+    params = module.params
+    if params["arn"] is not None:
+        current = get_lifecycle_policy(client, params["arn"])
+        if current is None:
+            module.fail_json(msg=f"arn: no lifecycle policy {params['arn']!r} in this account and region")
+        return current
+    current = find_lifecycle_policy(client, params["name"])
+    if current is not None:
+        return current
+    missing = [option for option in NEW_POLICY_NEEDS if params[option] is None]
+    if missing:
+        module.fail_json(
+            msg=f"name: no lifecycle policy {params['name']!r}; to preview a new one, give {', '.join(missing)}"
+        )
+    # As imagebuilder_lifecycle_policy would refuse to create it: a name that is another's but for case or spaces.
+    errors = name_conflict_errors(client, params["name"])
+    if errors:
+        module.fail_json(msg="; ".join(errors))
+    module.warn(f"No lifecycle policy is named {params['name']!r}: previewing it as a new policy, from the options")
+    return None

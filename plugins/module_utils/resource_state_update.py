@@ -17,8 +17,8 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import ami_ex
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import ImageBuilderError
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import call
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import client_token
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import connect
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import error_handler
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import regional_clients
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import status_of
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_execution import active_executions
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_execution import held_by_message
@@ -205,13 +205,11 @@ def read_included_amis(module, params, image_arn, image, request, now):
     reason = unknowable(params, image_arn, image, rules)
     if reason:
         return None, reason
-    clients = {}
+    ec2_for_region = regional_clients(module, "ec2")
 
     def read_amis(region, ami_ids, shared_accounts):
         # The preview's EC2 read: one DescribeImages per batch of AMIs (and per excluded account), never one per AMI.
-        if region not in clients:
-            clients[region] = connect(module, "ec2", region)
-        return describe_amis(clients[region], region, ami_ids, shared_accounts)
+        return describe_amis(ec2_for_region(region), region, ami_ids, shared_accounts)
 
     try:
         return included_ami_states(image, rules, read_amis, now), None

@@ -186,71 +186,9 @@ lifecycle_policy:
 
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.tagging import compare_aws_tags
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
-
-
-def view(policy, tags):
-    """The diff's view of a policy: its canonical form, rules in the order they apply and without unset values, and its
-    tags."""
-    if not policy:
-        return {}
-    return dict(lp.diff_view(policy), **({"tags": tags} if tags else {}))
-
-
-def present(module, client, current):
-    params = module.params
-    if current is None:
-        missing = lp.missing_for_create(params)
-        if missing:
-            module.fail_json(msg=f"Creating lifecycle policy {params['name']!r} needs {', '.join(missing)}")
-        errors = lp.name_conflict_errors(client, params["name"])
-        if errors:
-            module.fail_json(msg="; ".join(errors))
-    else:
-        errors = lp.errors_against(params, current)
-        if errors:
-            module.fail_json(msg="; ".join(errors))
-
-    desired = lp.desired_policy(params, current)
-    current_tags = (current or {}).get("tags") or {}
-    to_set, to_unset = {}, []
-    if params["tags"] is not None:
-        to_set, to_unset = compare_aws_tags(current_tags, params["tags"], params["purge_tags"])
-    policy_changed = current is None or lp.canonical(desired) != lp.canonical(current)
-    result = dict(changed=policy_changed or bool(to_set) or bool(to_unset))
-    if module._diff:
-        after_tags = {k: v for k, v in dict(current_tags, **to_set).items() if k not in to_unset}
-        result["diff"] = dict(before=view(current, current_tags), after=view(desired, after_tags))
-    if module.check_mode or not result["changed"]:
-        result["lifecycle_policy"] = lp.normalize_policy(current or {})
-        return result
-
-    token = common.client_token()
-    if current is None:
-        arn = lp.create_lifecycle_policy(client, lp.create_request(desired, params["tags"], token))
-    else:
-        arn = current["arn"]
-        if policy_changed:
-            lp.update_lifecycle_policy(client, lp.update_request(desired, arn, token))
-        if to_unset:
-            lp.untag_resource(client, arn, to_unset)
-        if to_set:
-            lp.tag_resource(client, arn, to_set)
-    result["lifecycle_policy"] = lp.normalize_policy(lp.get_lifecycle_policy(client, arn) or {})
-    return result
-
-
-def absent(module, client, current):
-    result = dict(changed=current is not None, lifecycle_policy={})
-    if module._diff:
-        result["diff"] = dict(before=view(current, (current or {}).get("tags") or {}), after={})
-    if current is not None and not module.check_mode:
-        # Deleted by someone else since it was read: absent all the same, and not by this task.
-        result["changed"] = lp.delete_lifecycle_policy(client, current["arn"])
-    return result
 
 
 def main():
@@ -274,9 +212,9 @@ def main():
     try:
         current = lp.find_lifecycle_policy(client, module.params["name"])
         if module.params["state"] == "present":
-            result = present(module, client, current)
+            result = lp.ensure_present(module, client, current)
         else:
-            result = absent(module, client, current)
+            result = lp.ensure_absent(module, client, current)
     except common.ImageBuilderError as e:
         module.fail_json_aws_error(e)
 

@@ -290,32 +290,6 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _commo
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
 
-NEW_POLICY_NEEDS = ("resource_type", "policy_details", "resource_selection")
-
-
-def current_policy(module, client):
-    """The existing policy the options name, or None for a new one (whose options must then be complete)."""
-    params = module.params
-    if params["arn"] is not None:
-        current = lp.get_lifecycle_policy(client, params["arn"])
-        if current is None:
-            module.fail_json(msg=f"arn: no lifecycle policy {params['arn']!r} in this account and region")
-        return current
-    current = lp.find_lifecycle_policy(client, params["name"])
-    if current is not None:
-        return current
-    missing = [option for option in NEW_POLICY_NEEDS if params[option] is None]
-    if missing:
-        module.fail_json(
-            msg=f"name: no lifecycle policy {params['name']!r}; to preview a new one, give {', '.join(missing)}"
-        )
-    # As imagebuilder_lifecycle_policy would refuse to create it: a name that is another's but for case or spaces.
-    errors = lp.name_conflict_errors(client, params["name"])
-    if errors:
-        module.fail_json(msg="; ".join(errors))
-    module.warn(f"No lifecycle policy is named {params['name']!r}: previewing it as a new policy, from the options")
-    return None
-
 
 def main():
     argument_spec = dict(
@@ -336,15 +310,9 @@ def main():
         module.fail_json(msg="; ".join(errors))
 
     client = common.connect(module, arn_options=["arn"])
-    ec2_clients = {}
-
-    def ec2_for_region(region):
-        if region not in ec2_clients:
-            ec2_clients[region] = common.connect(module, "ec2", region)
-        return ec2_clients[region]
-
+    ec2_for_region = common.regional_clients(module, "ec2")
     try:
-        current = current_policy(module, client)
+        current = preview.policy_to_preview(module, client)
         if current is not None:
             errors = lp.errors_against(params, current)
             if errors:
