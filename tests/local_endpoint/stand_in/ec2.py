@@ -1,0 +1,253 @@
+"""EC2 DescribeImages, answered from the AMIs of the image records (an image's ``resources[]`` whose resourceId
+starts ``ami-``), as the caller's account sees them in the request's region; ``ec2`` knobs on those resources say
+what Image Builder does not (public, shared, last launched, tags, snapshots)."""
+
+import hashlib
+import json
+import re
+
+from .common import EndpointError
+from .common import ScenarioError
+from .common import check_keys
+from .common import date_time
+from .common import epoch
+from .common import image_parts
+
+AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
+SNAPSHOT_ID = re.compile(r"^snap-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+# The stand-in knob on an image's AMI resource: what EC2 DescribeImages says of that AMI.
+AMI_EC2_KEYS = ("public", "shared_accounts", "last_launched", "tags", "snapshots")
+# The Image Builder image status -> the AMI's EC2 state; a DELETED image's AMIs are deregistered (never listed).
+# EC2 has no "deprecated" state: a deprecated AMI is "available" with a DeprecationTime in the past.
+AMI_STATES = {"AVAILABLE": "available", "DEPRECATED": "available", "DISABLED": "disabled", "FAILED": "failed"}
+
+
+def ami_knob(resource, knob, where):
+    """``ec2`` on an image's AMI resource: what DescribeImages says of that AMI, checked key by key."""
+    if not str(resource.get("resourceId", "")).startswith("ami-"):
+        raise ScenarioError(f"{where}: only an AMI resource (resourceId ami-...) takes 'ec2'")
+    check_keys(knob, AMI_EC2_KEYS, where)
+    info = {}
+    if "public" in knob:
+        if not isinstance(knob["public"], bool):
+            raise ScenarioError(f"{where}.public: expected true or false, got {knob['public']!r}")
+        info["public"] = knob["public"]
+    accounts = knob.get("shared_accounts", [])
+    if not isinstance(accounts, list) or not all(
+        isinstance(account, str) and ACCOUNT_ID.match(account) for account in accounts
+    ):
+        raise ScenarioError(f"{where}.shared_accounts: expected a list of 12-digit account ids, got {accounts!r}")
+    info["shared_accounts"] = list(accounts)
+    if "last_launched" in knob:
+        info["last_launched"] = epoch(knob["last_launched"], f"{where}.last_launched")
+    tags = knob.get("tags", {})
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise ScenarioError(f"{where}.tags: expected an object of tag names and string values, got {tags!r}")
+    info["tags"] = dict(tags)
+    if "snapshots" in knob:
+        snapshots = knob["snapshots"]
+        if not isinstance(snapshots, list) or not all(
+            isinstance(snap, str) and SNAPSHOT_ID.match(snap) for snap in snapshots
+        ):
+            raise ScenarioError(f"{where}.snapshots: expected a list of snapshot ids (snap-...), got {snapshots!r}")
+        info["snapshots"] = list(snapshots)
+    return info
+
+
+def describe_images(world, params, region, now):
+    """EC2 DescribeImages in one region: the AMIs of the image records' resources, as the caller's account sees
+    them (its own, and others' that are public or shared with it)."""
+    if params.get("DryRun"):
+        raise EndpointError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
+    amis = [ami for ami in amis_in(world, region, now) if ami["OwnerId"] == world.account_id or visible(ami, world)]
+    if "ImageIds" in params:
+        amis = by_ids(amis, params["ImageIds"])
+    if "Owners" in params:
+        owners = {world.account_id if owner == "self" else owner for owner in params["Owners"]}
+        amis = [ami for ami in amis if ami["OwnerId"] in owners]
+    if "ExecutableUsers" in params:
+        amis = [ami for ami in amis if executable_by(ami, params["ExecutableUsers"], world.account_id)]
+    for name, values in ec2_filters(params.get("Filters", [])):
+        amis = [ami for ami in amis if filter_matches(ami, name, values)]
+    amis = [ami for ami in amis if included(world, ami, params, now)]
+    page, token = ec2_page(world, params, region, amis)
+    result = {"Images": [{key: value for key, value in ami.items() if not key.startswith("_")} for ami in page]}
+    if token is not None:
+        result["NextToken"] = token
+    return result
+
+
+def amis_in(world, region, now):
+    """Every AMI the image records hold in one region, as DescribeImages writes it (private fields with _)."""
+    amis = []
+    for arn, image in world.images.items():
+        # The image's status and when it was set, or what its AMIs kept through updates that left them out.
+        status, since = image.get("ami_state", (image["status"], image["status_since"]))
+        if status == "DELETED" or not world.service.image_build_version_arn.search(arn):
+            continue
+        for resource in image["resources"]:
+            ami_id = str(resource.get("resourceId", ""))
+            if ami_id.startswith("ami-") and resource.get("region", world.region) == region:
+                amis.append(ami_of(world, arn, image, resource, (status, since), now))
+    return sorted(amis, key=lambda ami: ami["ImageId"])
+
+
+def ami_of(world, arn, image, resource, status_since, now):
+    status, since = status_since
+    state = AMI_STATES.get(status, "pending")
+    name, version, build = image_parts(arn)
+    ami_id = resource["resourceId"]
+    knob = image["ec2"].get(ami_id, {})
+    owner = resource.get("accountId", world.account_id)
+    ami_name = f"{name}-{version}-{build}"
+    windows = image["platform"] == "Windows"
+    ami = {
+        "ImageId": ami_id,
+        "ImageLocation": f"{owner}/{ami_name}",
+        "State": state,
+        "OwnerId": owner,
+        "CreationDate": date_time(image["created"]),
+        "Public": knob.get("public", False),
+        "Architecture": "x86_64",
+        "ImageType": "machine",
+        "Name": ami_name,
+        "Description": f"Image Builder image {arn}",
+        "RootDeviceName": "/dev/xvda",
+        "RootDeviceType": "ebs",
+        "VirtualizationType": "hvm",
+        "Hypervisor": "xen",
+        "EnaSupport": True,
+        "PlatformDetails": "Windows" if windows else "Linux/UNIX",
+        "UsageOperation": "RunInstances:0002" if windows else "RunInstances",
+        "BlockDeviceMappings": [
+            {
+                "DeviceName": f"/dev/xvd{chr(ord('a') + index)}",
+                "Ebs": {
+                    "SnapshotId": snapshot,
+                    "DeleteOnTermination": True,
+                    "VolumeSize": 8,
+                    "VolumeType": "gp3",
+                    "Encrypted": False,
+                },
+            }
+            for index, snapshot in enumerate(ami_snapshots(resource, knob))
+        ],
+        "_shared_accounts": knob.get("shared_accounts", []),
+    }
+    deprecation = image.get("deprecationTime")
+    if deprecation is None and status == "DEPRECATED":
+        deprecation = since
+    if deprecation is not None:
+        ami["DeprecationTime"] = date_time(deprecation)
+    ami["_deprecated"] = status == "DEPRECATED" or (deprecation is not None and deprecation <= now)
+    if "last_launched" in knob:
+        ami["LastLaunchedTime"] = date_time(knob["last_launched"])
+    if knob.get("tags"):
+        ami["Tags"] = [{"Key": key, "Value": value} for key, value in knob["tags"].items()]
+    return ami
+
+
+def by_ids(amis, ids):
+    malformed = [ami_id for ami_id in ids if not AMI_ID.match(ami_id)]
+    if malformed:
+        raise EndpointError("InvalidAMIID.Malformed", f'Invalid id: "{malformed[0]}"', 400)
+    known = {ami["ImageId"] for ami in amis}
+    missing = [ami_id for ami_id in ids if ami_id not in known]
+    if missing:
+        raise EndpointError("InvalidAMIID.NotFound", f"The image id '[{', '.join(missing)}]' does not exist", 400)
+    return [ami for ami in amis if ami["ImageId"] in set(ids)]
+
+
+def included(world, ami, params, now):
+    """IncludeDisabled: "No disabled AMIs are included" by default. IncludeDeprecated: none by default, but "If you
+    are the AMI owner, all deprecated AMIs appear in the response regardless"."""
+    if ami["State"] == "disabled" and not params.get("IncludeDisabled"):
+        return False
+    if ami["_deprecated"] and ami["OwnerId"] != world.account_id and not params.get("IncludeDeprecated"):
+        return False
+    return True
+
+
+def ec2_page(world, params, region, items):
+    """Pages of ``MaxResults`` (the model states no bounds; >= 1) and a token bound to the other parameters and the
+    region; without MaxResults, everything in one answer."""
+    size = params.get("MaxResults")
+    if size is not None and size < 1:
+        raise EndpointError("InvalidParameterValue", f"Value ({size}) for parameter MaxResults is invalid.", 400)
+    scope = {key: value for key, value in params.items() if key not in ("MaxResults", "NextToken")}
+    scope = json.dumps(dict(scope, region=region), sort_keys=True)
+    invalid = EndpointError("InvalidPaginationToken", "The token provided is invalid or expired.", 400)
+    return world.page_of("DescribeImages", scope, items, params.get("NextToken"), size, invalid)
+
+
+def visible(ami, world):
+    """Another account's AMI is visible when it is public or shared with the caller's account."""
+    return ami["Public"] or world.account_id in ami["_shared_accounts"]
+
+
+def executable_by(ami, users, account_id):
+    """ExecutableUsers: ``all`` gives public AMIs; an account id (``self`` is the caller's) the AMIs shared with it.
+    An owner's implicit launch permission is not an explicit one: its own AMIs match only when shared with it."""
+    for user in users:
+        if user == "all" and ami["Public"]:
+            return True
+        if (account_id if user == "self" else user) in ami["_shared_accounts"]:
+            return True
+    return False
+
+
+# DescribeImages filters the endpoint answers (the model documents more: those are refused as not implemented).
+EC2_FILTERS = ("image-id", "is-public", "name", "owner-id", "state", "tag-key", "tag:<key>")
+
+
+def ec2_filters(filters):
+    found = []
+    for item in filters:
+        name = item.get("Name")
+        if name is None or not item.get("Values"):
+            raise EndpointError(
+                "InvalidParameterValue", f"The filter '{name}' needs a Name and at least one Value", 400
+            )
+        if name not in EC2_FILTERS and not (name.startswith("tag:") and len(name) > 4):
+            raise EndpointError(
+                "InvalidParameterValue",
+                f"The filter '{name}' is invalid or not implemented by the local endpoint; "
+                f"use one of {list(EC2_FILTERS)}",
+                400,
+            )
+        found.append((name, [wildcard(value) for value in item["Values"]]))
+    return found
+
+
+def wildcard(value):
+    """EC2 filter values take ``*`` (any characters) and ``?`` (one)."""
+    return re.compile("^" + re.escape(value).replace(r"\*", ".*").replace(r"\?", ".") + "$")
+
+
+def filter_matches(ami, name, values):
+    tags = {tag["Key"]: tag["Value"] for tag in ami.get("Tags", [])}
+    if name == "tag-key":
+        candidates = list(tags)
+    elif name.startswith("tag:"):
+        candidates = [tags[name[4:]]] if name[4:] in tags else []
+    else:
+        field = {"image-id": "ImageId", "name": "Name", "owner-id": "OwnerId", "state": "State"}.get(name)
+        candidates = ["true" if ami["Public"] else "false"] if name == "is-public" else [ami[field]]
+    return any(value.match(candidate) for value in values for candidate in candidates)
+
+
+def ami_snapshots(resource, knob):
+    """The knob's snapshots, else the resource's own (what an execution shows), else one derived from the AMI id."""
+    if "snapshots" in knob:
+        return knob["snapshots"]
+    declared = [snap["snapshotId"] for snap in resource.get("snapshots", []) if "snapshotId" in snap]
+    return declared or [default_snapshot_id(resource["resourceId"])]
+
+
+def default_snapshot_id(ami_id):
+    """The snapshot an AMI without declared snapshots has: ``snap-`` and 17 hex digits derived from its id."""
+    return "snap-" + hashlib.sha256(ami_id.encode()).hexdigest()[:17]
+
+
+OPERATIONS = {"DescribeImages": describe_images}
