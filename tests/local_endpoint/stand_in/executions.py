@@ -33,7 +33,8 @@ class Execution:
             self.children.setdefault(resource.get("parentResourceId"), []).append(resource)
         generated = spec.get("generated")
         if generated is not None:
-            self.children[generated.parent] = ResourceSequence(self.children.get(generated.parent, []), generated)
+            generated.explicit = self.children.get(generated.parent, [])
+            self.children[generated.parent] = generated
         self.get_count = 0
         self.first_get = None
         self.cancelled_at = None
@@ -111,47 +112,27 @@ def api_resource(resource):
 
 
 class GeneratedResources:
-    """``generate_resources``: AMIs (one snapshot each) made only when a page asks for them, so size costs nothing."""
+    """``generate_resources``: the scenario's resources under one parent, then ``count`` AMIs (one snapshot each)
+    made only when a page asks for them, so 10,000 cost nothing at load."""
 
     def __init__(self, count, parent, account_id, region, start):
-        self.count = count
-        self.parent = parent
-        self.account_id = account_id
-        self.region = region
-        self.start = start
+        self.count, self.parent, self.explicit = count, parent, []
+        self.template = {"accountId": account_id, "state": {"status": "SUCCESS"}, "action": {"name": "DELETE"}}
+        self.template.update(region=region, startTime=start, endTime=start + 60.0)
+        if parent is not None:
+            self.template["parentResourceId"] = parent
 
     def make(self, number):
-        resource = {
-            "accountId": self.account_id,
-            "resourceId": f"ami-{number:017x}",
-            "state": {"status": "SUCCESS"},
-            "action": {"name": "DELETE"},
-            "region": self.region,
-            "snapshots": [{"snapshotId": f"snap-{number:017x}", "state": {"status": "SUCCESS"}}],
-            "startTime": self.start,
-            "endTime": self.start + 60.0,
-        }
-        if self.parent is not None:
-            resource["parentResourceId"] = self.parent
-        return resource
-
-
-class ResourceSequence:
-    """The scenario's explicit resources under one parent followed by generated ones; sliced page by page."""
-
-    def __init__(self, explicit, generated):
-        self.explicit = explicit
-        self.generated = generated
+        snapshot = {"snapshotId": f"snap-{number:017x}", "state": {"status": "SUCCESS"}}
+        return dict(copy.deepcopy(self.template), resourceId=f"ami-{number:017x}", snapshots=[snapshot])
 
     def __len__(self):
-        return len(self.explicit) + self.generated.count
+        return len(self.explicit) + self.count
 
     def __getitem__(self, window):
-        explicit = len(self.explicit)
-        return [
-            self.explicit[index] if index < explicit else self.generated.make(index - explicit + 1)
-            for index in range(*window.indices(len(self)))
-        ]
+        known = len(self.explicit)
+        indexes = range(*window.indices(len(self)))
+        return [self.explicit[i] if i < known else self.make(i - known + 1) for i in indexes]
 
 
 def timeline(raw, length_types, where):

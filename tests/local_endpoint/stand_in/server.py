@@ -1,10 +1,5 @@
 """The HTTP server: the API on one loopback port (Image Builder's rest-json, and EC2's query protocol for a request
-whose SigV4 credential scope names ec2), the control API under ``/_endpoint/``, fault injection and the request log.
-
-    python tests/local_endpoint/imagebuilder_endpoint.py --scenario tests/local_endpoint/scenarios/demo.json
-
-See README.md beside the package for the scenario format, the control API and the fault rules.
-"""
+whose SigV4 credential scope names ec2), the control API under ``/_endpoint/``, fault rules and the request log."""
 
 import argparse
 import copy
@@ -36,7 +31,6 @@ from .common import ScenarioError
 from .common import check_keys
 from .model import EC2
 from .model import EC2_ERROR_STATUS
-from .model import EC2_OPERATIONS
 from .model import SERVICE
 from .model import SERVICES
 from .model import Ec2Model
@@ -44,79 +38,52 @@ from .model import ServiceModel
 from .model import ec2_error_body
 from .model import single
 from .scenario import World
+from .scenario import non_negative
 
-HANDLERS = dict(**executions.OPERATIONS, **policies.OPERATIONS, **images.OPERATIONS)
+HANDLERS = {SERVICE: dict(**executions.OPERATIONS, **policies.OPERATIONS, **images.OPERATIONS), EC2: ec2.OPERATIONS}
 CONTROL_PREFIX = "/_endpoint/"
+FAULT_KEYS = "operation service fault skip count probability seed code status message seconds body".split()
 FAULT_KINDS = ("error", "delay", "drop", "truncate", "garbage")
-OUTPUT_INVALID_CODE = "LocalEndpointOutputValidationError"
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/[0-9]{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+XML = "text/xml;charset=UTF-8"
 
 
 class FaultRule:
-    """One injected fault: which calls it hits and what it does to them."""
+    """One injected fault: which calls it takes (every call of its operation counts) and what it does to them."""
 
-    KEYS = (
-        "operation",
-        "service",
-        "fault",
-        "skip",
-        "count",
-        "probability",
-        "seed",
-        "code",
-        "status",
-        "message",
-        "seconds",
-        "body",
-    )
-
-    def __init__(self, spec, service):
-        check_keys(spec, self.KEYS, "fault rule")
+    def __init__(self, spec, model):
+        check_keys(spec, FAULT_KEYS, "fault rule")
         self.spec = dict(spec)
-        self.operation = spec.get("operation", "*")
-        known = tuple(HANDLERS) + EC2_OPERATIONS
-        if self.operation != "*" and self.operation not in known:
-            raise ScenarioError(f"fault rule: unknown operation {self.operation!r}; use one of {list(known)} or '*'")
-        self.service = spec.get("service")
-        if self.service is not None and self.service not in SERVICES:
-            raise ScenarioError(f"fault rule: unknown service {self.service!r}; use one of {list(SERVICES)}")
-        if self.operation != "*":
-            implied = EC2 if self.operation in EC2_OPERATIONS else SERVICE
-            if self.service not in (None, implied):
-                raise ScenarioError(f"fault rule: {self.operation} is an {implied} operation, not {self.service}")
-            self.service = implied
+        self.operation, self.service = spec.get("operation", "*"), spec.get("service")
+        owner = [service for service in SERVICES if self.operation in HANDLERS[service]]
+        if self.operation != "*" and not owner:
+            raise ScenarioError(f"fault rule: unknown operation {self.operation!r}")
+        if self.service not in (None, *SERVICES) or (owner and self.service not in (None, owner[0])):
+            raise ScenarioError(f"fault rule: {self.operation} is not an operation of service {self.service!r}")
+        self.service = owner[0] if owner else self.service
         self.kind = spec.get("fault")
         if self.kind not in FAULT_KINDS:
             raise ScenarioError(f"fault rule: 'fault' must be one of {list(FAULT_KINDS)}")
-        self.skip = non_negative(spec.get("skip", 0), "skip")
+        self.skip = non_negative(spec.get("skip", 0), "fault rule.skip")
         self.count = spec.get("count", 1)
-        if self.count is not None:
-            self.count = non_negative(self.count, "count")
+        self.count = None if self.count is None else non_negative(self.count, "fault rule.count")
         self.probability = spec.get("probability")
         if self.probability is not None and not 0.0 <= float(self.probability) <= 1.0:
             raise ScenarioError("fault rule: 'probability' must be between 0 and 1")
         self.rng = random.Random(spec.get("seed", 0))
-        self.code = spec.get("code")
-        self.status = spec.get("status")
-        if self.kind == "error":
-            if not isinstance(self.code, str):
-                raise ScenarioError("fault rule: an 'error' fault needs a 'code'")
+        self.code, self.status = spec.get("code"), spec.get("status")
+        if self.kind == "error" and not isinstance(self.code, str):
+            raise ScenarioError("fault rule: an 'error' fault needs a 'code'")
+        if self.kind == "error" and self.status is None:
+            # EC2 models no errors: its codes' statuses are EC2_ERROR_STATUS (first, for a rule that only hits EC2).
+            modeled, listed = model.error_status(self.code), EC2_ERROR_STATUS.get(self.code)
+            self.status = (listed or modeled) if self.service == EC2 else (modeled or listed)
             if self.status is None:
-                self.status = self._status(service)
-                if self.status is None:
-                    raise ScenarioError(f"fault rule: {self.code!r} is not a modeled error; give an explicit 'status'")
+                raise ScenarioError(f"fault rule: {self.code!r} is not a modeled error; give an explicit 'status'")
         self.message = spec.get("message", f"Injected {self.code or self.kind} fault")
         self.seconds = float(spec.get("seconds", 0.0))
         self.body = spec.get("body", "<html><body>502 Bad Gateway</body></html>")
-        self.seen = 0
-        self.fired = 0
-
-    def _status(self, service):
-        """The status of a code: Image Builder's model gives its errors'; EC2 models none, so its codes come from
-        EC2_ERROR_STATUS (first, for a rule that can only hit EC2)."""
-        modeled = service.error_status(self.code)
-        ec2 = EC2_ERROR_STATUS.get(self.code)
-        return (ec2 or modeled) if self.service == EC2 else (modeled or ec2)
+        self.seen = self.fired = 0
 
     def offer(self, service, operation, taken):
         """Count a call; True when this rule takes it (an earlier rule may already have taken it)."""
@@ -134,58 +101,41 @@ class FaultRule:
         return dict(self.spec, seen=self.seen, fired=self.fired)
 
 
-def non_negative(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ScenarioError(f"fault rule: {name!r} must be a non-negative integer")
-    return value
-
-
 class LocalEndpoint:
     """The stand-in server: ``with LocalEndpoint("scenarios/demo.json") as ep:`` then ``endpoint_url=ep.url``."""
 
     def __init__(self, scenario, host="127.0.0.1", port=0, log_path=None):
-        if not _is_loopback(host):
+        if host != "localhost" and not is_loopback(host):
             raise ValueError(f"refusing to bind {host!r}: the local endpoint only listens on loopback")
-        self.host = host
-        self.port = port
+        self.host, self.port, self.log_path = host, port, log_path
         self.service = ServiceModel.get()
-        self._lock = threading.RLock()
-        self._log_lock = threading.Lock()
-        self._scenario = self._read_scenario(scenario)
-        self._world = World(self._scenario, self.service)
-        self._faults = self._scenario_faults(self._scenario)
-        self._log = []
-        self._log_path = log_path
-        self._log_file = None
-        self._server = None
-        self._thread = None
-        self._connections = set()
-
-    # -- lifecycle ---------------------------------------------------------------------------------------------
+        self.lock, self.log_lock = threading.RLock(), threading.Lock()
+        self.log, self.log_file, self.server, self.thread, self.connections = [], None, None, None, set()
+        self.load_scenario(scenario)
 
     def start(self):
-        if self._log_path:
-            self._log_file = open(self._log_path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
-        self._server = _Server((self.host, self.port), _Handler)
-        self._server.endpoint = self
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        self._thread.start()
+        if self.log_path:
+            self.log_file = open(self.log_path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
+        self.server = Server((self.host, self.port), Handler)
+        self.server.endpoint = self
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread.start()
         return self
 
     def stop(self):
-        if self._server is None:
+        if self.server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
-        with self._log_lock:
-            for connection in list(self._connections):
-                _close_quietly(connection)
-            self._connections.clear()
-        self._thread.join(timeout=5)
-        self._server = None
-        if self._log_file is not None:
-            self._log_file.close()
-            self._log_file = None
+        self.server.shutdown()
+        self.server.server_close()
+        with self.log_lock:
+            for connection in list(self.connections):
+                close_quietly(connection)
+            self.connections.clear()
+        self.thread.join(timeout=5)
+        self.server = None
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
 
     def __enter__(self):
         return self.start()
@@ -195,168 +145,151 @@ class LocalEndpoint:
 
     @property
     def url(self):
-        host, port = self._server.server_address[:2]
+        host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
 
     # -- control ---------------------------------------------------------------------------------------------------
 
     def requests(self, operation=None, service=None):
-        with self._log_lock:
+        with self.log_lock:
             return [
-                dict(entry)
-                for entry in self._log
-                if operation in (None, entry["operation"]) and service in (None, entry["service"])
+                dict(e) for e in self.log if operation in (None, e["operation"]) and service in (None, e["service"])
             ]
 
     def add_faults(self, rules):
-        if isinstance(rules, dict):
-            rules = [rules]
-        new = [FaultRule(rule, self.service) for rule in rules]
-        with self._lock:
-            self._faults.extend(new)
+        new = [FaultRule(rule, self.service) for rule in ([rules] if isinstance(rules, dict) else rules)]
+        with self.lock:
+            self.fault_rules.extend(new)
         return self.faults()
 
     def clear_faults(self):
-        with self._lock:
-            self._faults = []
+        with self.lock:
+            self.fault_rules = []
 
     def faults(self):
-        with self._lock:
-            return [rule.describe() for rule in self._faults]
+        with self.lock:
+            return [rule.describe() for rule in self.fault_rules]
 
     def reset(self):
-        self.load_scenario(self._scenario)
+        self.load_scenario(self.document)
 
     def load_scenario(self, scenario):
         """Replace the scenario: fresh state, the scenario's own faults, an empty request log."""
-        document = self._read_scenario(scenario)
-        world = World(document, self.service)
-        faults = self._scenario_faults(document)
-        with self._lock:
-            self._scenario, self._world, self._faults = document, world, faults
-        with self._log_lock:
-            self._log = []
-
-    def scenario(self):
-        return copy.deepcopy(self._scenario)
-
-    @staticmethod
-    def _read_scenario(scenario):
         if isinstance(scenario, dict):
-            return copy.deepcopy(scenario)
-        with open(scenario, encoding="utf-8") as handle:
-            try:
-                return json.load(handle)
-            except ValueError as exc:
-                raise ScenarioError(f"{scenario}: {exc}") from exc
-
-    def _scenario_faults(self, document):
+            document = copy.deepcopy(scenario)
+        else:
+            with open(scenario, encoding="utf-8") as handle:
+                try:
+                    document = json.load(handle)
+                except ValueError as exc:
+                    raise ScenarioError(f"{scenario}: {exc}") from exc
+        world = World(document, self.service)
         faults = document.get("faults", [])
         if not isinstance(faults, list):
             raise ScenarioError("scenario.faults: expected a list of fault rules")
-        return [FaultRule(rule, self.service) for rule in faults]
+        faults = [FaultRule(rule, self.service) for rule in faults]
+        with self.lock:
+            self.document, self.world, self.fault_rules = document, world, faults
+        with self.log_lock:
+            self.log = []
 
-    # -- request handling (called from handler threads) ------------------------------------------------------------
-
-    def track(self, connection, opened):
-        with self._log_lock:
-            if opened:
-                self._connections.add(connection)
-            else:
-                self._connections.discard(connection)
-
-    def record(self, operation, params, module=None, service=SERVICE):
-        with self._log_lock:
-            entry = {
-                "seq": len(self._log) + 1,
-                "time": time.time(),
-                "service": service,
-                "operation": operation,
-                "module": module,
-                "params": params,
-                "status": None,
-                "fault": None,
-                "error": None,
-            }
-            self._log.append(entry)
-            return entry
-
-    def finish(self, entry, status, fault=None, error=None):
-        with self._log_lock:
-            entry.update(status=status, fault=fault, error=error)
-            if self._log_file is not None:
-                self._log_file.write(json.dumps(entry, sort_keys=True) + "\n")
-                self._log_file.flush()
-
-    def pick_fault(self, operation, entry, service=SERVICE):
-        """The first rule that takes this call, marked on its log entry at once (a delayed call is still in flight)."""
-        with self._lock:
-            rule = None
-            for candidate in self._faults:
-                # Every rule counts every call of its operation, so 'skip' means the same thing whatever precedes it.
-                if candidate.offer(service, operation, taken=rule is not None):
-                    rule = candidate
-        if rule is not None:
-            with self._log_lock:
-                entry["fault"] = rule.kind
-        return rule
-
-    def call(self, operation, params):
-        """Validate, run and check one API call; returns the JSON-ready answer or raises EndpointError."""
-        self.service.check_input(operation, params)
-        with self._lock:
-            world = self._world
-            result = HANDLERS[operation](world, params, time.time())
-        errors = self.service.output_errors(operation, result)
-        if errors:
-            LOG.error("BUG: the %s answer does not match the output shape: %s", operation, "; ".join(errors))
-            raise EndpointError(
-                OUTPUT_INVALID_CODE, f"{operation} answer failed output-shape validation: " + "; ".join(errors), 500
-            )
-        # Only what is sent loses members: replays and timelines work on the whole answer.
-        return self.service.without_members(operation, result, world.omit)
-
-    def call_ec2(self, action, params, region):
-        """Validate, run and check one EC2 call; returns the answer's members or raises EndpointError (EC2 codes)."""
-        ec2_model = Ec2Model.get()
-        ec2_model.check_input(action, params)
-        with self._lock:
-            result = ec2.OPERATIONS[action](self._world, params, region, time.time())
-        errors = ec2_model.output_errors(action, result)
-        if errors:
-            LOG.error("BUG: the %s answer does not match the output shape: %s", action, "; ".join(errors))
-            raise EndpointError(
-                OUTPUT_INVALID_CODE, f"{action} answer failed output-shape validation: " + "; ".join(errors), 500
-            )
-        return result
+    def scenario(self):
+        return copy.deepcopy(self.document)
 
     def run_policy(self, document):
         """``POST /_endpoint/run_policy``: ``{"lifecyclePolicyArn": ARN}`` -> ``{"lifecycleExecutionId": ...}``."""
         if not isinstance(document, dict) or set(document) != {"lifecyclePolicyArn"}:
             raise ControlError(400, 'expected {"lifecyclePolicyArn": "<lifecycle policy ARN>"} and nothing else')
-        arn = document["lifecyclePolicyArn"]
-        if not isinstance(arn, str):
+        if not isinstance(document["lifecyclePolicyArn"], str):
             raise ControlError(400, "lifecyclePolicyArn: expected a string")
-        with self._lock:
-            return policies.run_policy(self._world, arn, time.time())
+        with self.lock:
+            return policies.run_policy(self.world, document["lifecyclePolicyArn"], time.time())
+
+    def control(self, method, path, query, document):
+        """One control-API call (README.md, "Control API"): its answer, or a ControlError."""
+        routes = {
+            ("GET", "health"): lambda: {"status": "ok"},
+            ("GET", "requests"): lambda: self.requests(
+                *(query.get(key, [None])[0] for key in ("operation", "service"))
+            ),
+            ("POST", "reset"): lambda: self.reset() or {"reset": True},
+            ("GET", "faults"): self.faults,
+            ("POST", "faults"): lambda: self.add_faults(document if document is not None else []),
+            ("DELETE", "faults"): lambda: self.clear_faults() or [],
+            ("GET", "scenario"): self.scenario,
+            ("POST", "scenario"): lambda: self.load_scenario(document if document is not None else {})
+            or {"loaded": True},
+            ("POST", "run_policy"): lambda: self.run_policy(document),
+        }
+        if (method, path) not in routes:
+            raise ControlError(404, f"no control route {method} {CONTROL_PREFIX}{path}")
+        return routes[(method, path)]()
+
+    # -- request handling (called from handler threads) ------------------------------------------------------------
+
+    def track(self, connection, opened):
+        with self.log_lock:
+            (self.connections.add if opened else self.connections.discard)(connection)
+
+    def record(self, service, operation, params, module):
+        with self.log_lock:
+            entry = dict(seq=len(self.log) + 1, time=time.time(), service=service, operation=operation, module=module)
+            entry.update(params=params, status=None, fault=None, error=None)
+            self.log.append(entry)
+            return entry
+
+    def finish(self, entry, status, fault=None, error=None):
+        with self.log_lock:
+            entry.update(status=status, fault=fault, error=error)
+            if self.log_file is not None:
+                self.log_file.write(json.dumps(entry, sort_keys=True) + "\n")
+                self.log_file.flush()
+
+    def pick_fault(self, service, operation, entry):
+        """The first rule that takes this call, marked on its log entry at once (a delayed call is still in flight)."""
+        with self.lock:
+            rule = None
+            for candidate in self.fault_rules:
+                # Every rule counts every call of its operation, so 'skip' means the same thing whatever precedes it.
+                if candidate.offer(service, operation, taken=rule is not None):
+                    rule = candidate
+        if rule is not None:
+            with self.log_lock:
+                entry["fault"] = rule.kind
+        return rule
+
+    def call(self, service, operation, params, region):
+        """Check one call against the input shape, run it, check its answer against the output shape: the answer
+        (less the members ``omit_members`` names), or an EndpointError."""
+        model = Ec2Model.get() if service == EC2 else self.service
+        model.check_input(operation, params)
+        with self.lock:
+            world = self.world
+            where = (region,) if service == EC2 else ()
+            result = HANDLERS[service][operation](world, params, *where, time.time())
+        errors = model.output_errors(operation, result)
+        if errors:
+            LOG.error("BUG: the %s answer does not match the output shape: %s", operation, "; ".join(errors))
+            message = f"{operation} answer failed output-shape validation: " + "; ".join(errors)
+            raise EndpointError("LocalEndpointOutputValidationError", message, 500)
+        # Only what is sent loses members: replays and timelines work on the whole answer.
+        return result if service == EC2 else self.service.without_members(operation, result, world.omit)
 
 
-def _calling_module(user_agent):
+def calling_module(user_agent):
     """The Ansible module that made a call, from the ``ansible-module/NAME`` the collection adds to its User-Agent."""
     match = re.search(r"(?:^| )ansible-module/([A-Za-z0-9_.]+)", user_agent)
     return match.group(1) if match else None
 
 
-def _is_loopback(host):
-    if host == "localhost":
-        return True
+def is_loopback(host):
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 
 
-def _close_quietly(connection):
+def close_quietly(connection):
     try:
         connection.shutdown(socket.SHUT_RDWR)
     except OSError:
@@ -364,13 +297,13 @@ def _close_quietly(connection):
     connection.close()
 
 
-class _Server(ThreadingHTTPServer):
+class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
     endpoint = None
 
 
-class _Handler(BaseHTTPRequestHandler):
+class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "LocalImageBuilder/1.0"
     timeout = 60
@@ -391,139 +324,108 @@ class _Handler(BaseHTTPRequestHandler):
         """Keep stderr quiet; the request log is the record (and it never holds headers or credentials)."""
 
     def do_GET(self):
-        self._dispatch()
+        self.dispatch()
 
-    def do_POST(self):
-        self._dispatch()
+    do_POST = do_PUT = do_DELETE = do_GET
 
-    def do_PUT(self):
-        self._dispatch()
-
-    def do_DELETE(self):
-        self._dispatch()
-
-    def _read_body(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length).decode("utf-8") if length else ""
-
-    def _dispatch(self):
+    def dispatch(self):
         parts = urlsplit(self.path)
-        body = self._read_body()
-        if parts.path.startswith(CONTROL_PREFIX):
-            self._control(parts, body)
-            return
-        scope = CREDENTIAL_SCOPE.search(self.headers.get("Authorization", ""))
-        if scope is not None and scope.group(2) == EC2:
-            self._dispatch_ec2(parts, body, region=scope.group(1))
-            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8") if length else ""
         endpoint = self.server.endpoint
-        operation, uri_params = endpoint.service.route(self.command, parts.path)
-        if operation not in endpoint.service.operations:
-            entry = endpoint.record(operation, None)
-            message = f"{self.command} {parts.path} is not an operation the local endpoint implements"
-            if operation is not None:
-                message = f"{operation} is not implemented by the local endpoint"
-            self._send_error(EndpointError("UnknownOperationException", message, 404), entry)
-            return
-        try:
-            params = endpoint.service.parse_request(operation, parts.query, body, uri_params)
-        except EndpointError as exc:
-            entry = endpoint.record(operation, None)
-            self._send_error(exc, entry)
-            return
-        entry = endpoint.record(operation, params, _calling_module(self.headers.get("User-Agent", "")))
-        rule = endpoint.pick_fault(operation, entry)
+        if parts.path.startswith(CONTROL_PREFIX):
+            try:
+                path = parts.path.removeprefix(CONTROL_PREFIX).rstrip("/")
+                answer = endpoint.control(self.command, path, parse_qs(parts.query), json.loads(body or "null"))
+            except ControlError as exc:
+                return self.send_json(exc.status, {"message": exc.message})
+            except (ScenarioError, ValueError, TypeError) as exc:
+                return self.send_json(400, {"message": str(exc)})
+            return self.send_json(200, answer)
+        scope = CREDENTIAL_SCOPE.search(self.headers.get("Authorization", ""))
+        service, region = (EC2, scope.group(1)) if scope is not None and scope.group(2) == EC2 else (SERVICE, None)
+        operation, params, error = (self.ec2_request if service == EC2 else self.imagebuilder_request)(parts, body)
+        entry = endpoint.record(service, operation, params, calling_module(self.headers.get("User-Agent", "")))
+        if error is not None:
+            return self.send_error_answer(service, error, entry)
+        rule = endpoint.pick_fault(service, operation, entry)
         if rule is not None and rule.kind != "delay":
-            self._send_fault(rule, entry)
-            return
+            return self.send_fault(service, rule, entry)
         if rule is not None:
             time.sleep(rule.seconds)
         try:
-            result = endpoint.call(operation, params)
+            result = endpoint.call(service, operation, params, region)
         except EndpointError as exc:
-            self._send_error(exc, entry, fault=rule and rule.kind)
-            return
+            return self.send_error_answer(service, exc, entry, fault=rule and rule.kind)
         # The log entry is complete before the answer leaves, so a client that reads the log next sees it.
         endpoint.finish(entry, 200, fault=rule and rule.kind)
-        self._send_json(200, result)
+        if service == SERVICE:
+            return self.send_json(200, result)
+        request_id = str(uuid.uuid4())
+        return self.send_bytes(200, Ec2Model.get().answer(operation, result, request_id), XML, request_id=request_id)
 
-    def _dispatch_ec2(self, parts, body, region):
-        """An EC2 query-protocol request (form body, or query string): DescribeImages, answered in XML."""
-        endpoint = self.server.endpoint
+    def imagebuilder_request(self, parts, body):
+        """(operation, parameters, error) of an Image Builder request: the parameters botocore serialized."""
+        model = self.server.endpoint.service
+        operation, uri_params = model.route(self.command, parts.path)
+        if operation not in model.operations:
+            message = f"{operation or self.command + ' ' + parts.path} is not implemented by the local endpoint"
+            return operation, None, EndpointError("UnknownOperationException", message, 404)
+        try:
+            return operation, model.parse_request(operation, parts.query, body, uri_params), None
+        except EndpointError as exc:
+            return operation, None, exc
+
+    @staticmethod
+    def ec2_request(parts, body):
+        """(action, parameters, error) of an EC2 query request (form body, or query string)."""
         form = parse_qs(parts.query, keep_blank_values=True)
         for key, values in parse_qs(body, keep_blank_values=True).items():
             form.setdefault(key, []).extend(values)
-        action = single(form, "Action")
-        module = _calling_module(self.headers.get("User-Agent", ""))
+        model = Ec2Model.get()
         try:
-            ec2_model = Ec2Model.get()
-            ec2_model.action(form)
-            params = ec2_model.parse_request(action, form)
+            return model.action(form), model.parse_request(single(form, "Action"), form), None
         except EndpointError as exc:
-            self._send_ec2_error(exc, endpoint.record(action, None, module, service=EC2))
-            return
-        entry = endpoint.record(action, params, module, service=EC2)
-        rule = endpoint.pick_fault(action, entry, service=EC2)
-        if rule is not None and rule.kind != "delay":
-            self._send_fault(rule, entry, service=EC2)
-            return
-        if rule is not None:
-            time.sleep(rule.seconds)
-        request_id = str(uuid.uuid4())
-        try:
-            result = endpoint.call_ec2(action, params, region)
-        except EndpointError as exc:
-            self._send_ec2_error(exc, entry, fault=rule and rule.kind)
-            return
-        endpoint.finish(entry, 200, fault=rule and rule.kind)
-        self._send_bytes(
-            200, ec2_model.answer(action, result, request_id), "text/xml;charset=UTF-8", request_id=request_id
-        )
+            return single(form, "Action"), None, exc
 
-    def _send_ec2_error(self, error, entry, fault=None):
-        status = error.status or EC2_ERROR_STATUS.get(error.code, 400)
+    def send_error_answer(self, service, error, entry, fault=None):
+        """An API error as the service writes it: Image Builder's rest-json, or EC2's XML."""
         request_id = str(uuid.uuid4())
+        if service == EC2:
+            status = error.status or EC2_ERROR_STATUS.get(error.code, 400)
+            body, content_type, headers = ec2_error_body(error.code, error.message, request_id), XML, {}
+        else:
+            status = error.status or self.server.endpoint.service.error_status(error.code) or 400
+            body, content_type = json.dumps({"message": error.message}).encode("utf-8"), "application/json"
+            headers = {"x-amzn-ErrorType": error.code}
         self.server.endpoint.finish(entry, status, fault=fault, error=error.code)
-        body = ec2_error_body(error.code, error.message, request_id)
-        self._send_bytes(status, body, "text/xml;charset=UTF-8", request_id=request_id)
+        self.send_bytes(status, body, content_type, headers, request_id)
 
-    def _send_fault(self, rule, entry, service=SERVICE):
-        endpoint = self.server.endpoint
-        if rule.kind == "error" and service == EC2:
-            self._send_ec2_error(EndpointError(rule.code, rule.message, rule.status), entry, fault="error")
-        elif rule.kind == "error":
-            self._send_error(EndpointError(rule.code, rule.message, rule.status), entry, fault="error")
-        elif rule.kind == "drop":
-            endpoint.finish(entry, None, fault="drop")
-            self.close_connection = True
-            _close_quietly(self.connection)
-        elif rule.kind == "truncate":
-            endpoint.finish(entry, 200, fault="truncate")
+    def send_fault(self, service, rule, entry):
+        if rule.kind == "error":
+            return self.send_error_answer(service, EndpointError(rule.code, rule.message, rule.status), entry, "error")
+        status = None if rule.kind == "drop" else 200
+        self.server.endpoint.finish(entry, status, fault=rule.kind)
+        if rule.kind == "garbage":
+            return self.send_bytes(200, rule.body.encode("utf-8"), "text/html")
+        if rule.kind == "truncate":
+            # A Content-Length larger than the body, then the connection closes.
             partial = b'{"lifecycleExecution": {"lifecycleExecutionId": "lce-'
             if service == EC2:
                 partial = b'<?xml version="1.0" encoding="UTF-8"?>\n<DescribeImagesResponse><imagesSet><item><imageId>'
             self.send_response(200)
-            self.send_header("Content-Type", "application/json" if service == SERVICE else "text/xml;charset=UTF-8")
+            self.send_header("Content-Type", "application/json" if service == SERVICE else XML)
             self.send_header("Content-Length", str(len(partial) + 512))
             self.end_headers()
             self.wfile.write(partial)
             self.wfile.flush()
-            self.close_connection = True
-            _close_quietly(self.connection)
-        else:
-            endpoint.finish(entry, 200, fault="garbage")
-            self._send_bytes(200, rule.body.encode("utf-8"), "text/html")
+        self.close_connection = True
+        return close_quietly(self.connection)
 
-    def _send_error(self, error, entry, fault=None):
-        status = error.status or self.server.endpoint.service.error_status(error.code) or 400
-        body = json.dumps({"message": error.message}).encode("utf-8")
-        self.server.endpoint.finish(entry, status, fault=fault, error=error.code)
-        self._send_bytes(status, body, "application/json", {"x-amzn-ErrorType": error.code})
+    def send_json(self, status, document):
+        self.send_bytes(status, json.dumps(document, separators=(",", ":")).encode("utf-8"), "application/json")
 
-    def _send_json(self, status, document):
-        self._send_bytes(status, json.dumps(document, separators=(",", ":")).encode("utf-8"), "application/json")
-
-    def _send_bytes(self, status, body, content_type, headers=None, request_id=None):
+    def send_bytes(self, status, body, content_type, headers=None, request_id=None):
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -538,48 +440,8 @@ class _Handler(BaseHTTPRequestHandler):
             # The client gave up (a delay past its read timeout); nothing left to tell it.
             self.close_connection = True
 
-    # -- control API ---------------------------------------------------------------------------------------------
 
-    def _control(self, parts, body):
-        endpoint = self.server.endpoint
-        route = (self.command, parts.path.removeprefix(CONTROL_PREFIX).rstrip("/"))
-        try:
-            document = json.loads(body) if body.strip() else None
-            if route == ("GET", "health"):
-                answer = {"status": "ok"}
-            elif route == ("GET", "requests"):
-                query = parse_qs(parts.query)
-                answer = endpoint.requests(query.get("operation", [None])[0], query.get("service", [None])[0])
-            elif route == ("POST", "reset"):
-                endpoint.reset()
-                answer = {"reset": True}
-            elif route == ("GET", "faults"):
-                answer = endpoint.faults()
-            elif route == ("POST", "faults"):
-                answer = endpoint.add_faults(document if document is not None else [])
-            elif route == ("DELETE", "faults"):
-                endpoint.clear_faults()
-                answer = []
-            elif route == ("GET", "scenario"):
-                answer = endpoint.scenario()
-            elif route == ("POST", "scenario"):
-                endpoint.load_scenario(document if document is not None else {})
-                answer = {"loaded": True}
-            elif route == ("POST", "run_policy"):
-                answer = endpoint.run_policy(document)
-            else:
-                self._send_json(404, {"message": f"no control route {self.command} {parts.path}"})
-                return
-        except ControlError as exc:
-            self._send_json(exc.status, {"message": exc.message})
-            return
-        except (ScenarioError, ValueError, TypeError) as exc:
-            self._send_json(400, {"message": str(exc)})
-            return
-        self._send_json(200, answer)
-
-
-def _write_atomically(path, text):
+def write_atomically(path, text):
     temporary = f"{path}.{os.getpid()}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
         handle.write(text)
@@ -587,7 +449,7 @@ def _write_atomically(path, text):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="The local Image Builder and EC2 endpoint (README.md beside it).")
     parser.add_argument("--scenario", required=True, help="scenario JSON file")
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
@@ -596,16 +458,15 @@ def main(argv=None):
     parser.add_argument("--pid-file", help="write the process id here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="imagebuilder_endpoint: %(message)s")
-
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
     endpoint = LocalEndpoint(args.scenario, host=args.host, port=args.port, log_path=args.log).start()
     try:
         if args.pid_file:
-            _write_atomically(args.pid_file, f"{os.getpid()}\n")
+            write_atomically(args.pid_file, f"{os.getpid()}\n")
         if args.url_file:
-            _write_atomically(args.url_file, endpoint.url + "\n")
+            write_atomically(args.url_file, endpoint.url + "\n")
         sys.stdout.write(f"listening on {endpoint.url}\n")
         sys.stdout.flush()
         while not stopping.wait(0.5):
@@ -616,7 +477,3 @@ def main(argv=None):
             if path and os.path.exists(path):
                 os.remove(path)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
