@@ -9,8 +9,10 @@ endpoint. See README.md in this directory.
 import os
 import sys
 
+__all__ = ["LocalEndpoint", "main"]  # LocalEndpoint: what tests/support/endpoint.py imports
+
 if __package__:
-    from .stand_in.server import LocalEndpoint  # noqa: F401 (the name tests/support imports)
+    from .stand_in.server import LocalEndpoint
     from .stand_in.server import main
 else:  # run by its path: the package sits beside this file
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

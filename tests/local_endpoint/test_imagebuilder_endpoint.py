@@ -289,7 +289,9 @@ def test_listing_by_policy_by_image_build_version_and_by_parent(client):
 def test_a_count_timeline_advances_once_per_get_and_never_on_a_listing(client, number, statuses):
     client.list_lifecycle_executions(resourceArn=POLICY)
     client.list_lifecycle_execution_resources(lifecycleExecutionId=lce(number))
-    answers = [client.get_lifecycle_execution(lifecycleExecutionId=lce(number))["lifecycleExecution"] for _ in statuses]
+    answers = [
+        client.get_lifecycle_execution(lifecycleExecutionId=lce(number))["lifecycleExecution"] for _poll in statuses
+    ]
     assert [a["state"]["status"] for a in answers] == statuses
     assert ["endTime" in a for a in answers] == [s in ("SUCCESS", "FAILED", "CANCELLED") for s in statuses]
     assert ("reason" in answers[-1]["state"]) == (statuses[-1] == "FAILED")
@@ -821,7 +823,12 @@ def test_list_policies_filters_by_name_wildcards_type_and_status_and_pages(pclie
 # -- images ----------------------------------------------------------------------------------------------------------
 
 WINDOWS = image("1.0.0/1", "windows-base")
-FILTER = lambda name, value: {"name": name, "values": [value]}  # noqa: E731
+
+
+def name_is(name, value):
+    return {"name": name, "values": [value]}
+
+
 CONTAINER = image("1.0.0/1", "golden-container")
 # fmt: off
 LISTING_SCENARIO = {
@@ -877,10 +884,10 @@ def test_build_versions_page_newest_first_and_get_image_agrees(lclient):
         ({"imageVersionArn": image("1.0.0")}, [image("1.0.0/2"), image("1.0.0/1")]),
         ({"imageVersionArn": image("9.9.9")}, []),
         (
-            {"filters": [FILTER("name", "golden*"), FILTER("version", "1.0.0")]},
+            {"filters": [name_is("name", "golden*"), name_is("version", "1.0.0")]},
             [CONTAINER, image("1.0.0/2"), image("1.0.0/1")],
         ),
-        ({"filters": [FILTER("platform", "Windows")]}, [WINDOWS]),
+        ({"filters": [name_is("platform", "Windows")]}, [WINDOWS]),
     ],
 )
 def test_build_versions_of_one_version_and_by_filter(lclient, params, expected):

@@ -134,7 +134,7 @@ def list_images(world, params, now):
         for arn, image in world.known_images():
             name, version, _build = image_parts(arn)
             groups.setdefault(name if by_name else (name, version), []).append(image_summary(world, arn, image))
-    versions = [entry for entry in (image_version(builds, by_name) for builds in groups.values())]
+    versions = (image_version(builds, by_name) for builds in groups.values())
     versions = sorted((entry for entry in versions if image_matches(entry, wanted)), key=newest_first)
     scope = {key: params[key] for key in ("owner", "filters", "byName", "includeDeprecated") if key in params}
     page, token = world.page("ListImages", json.dumps(scope, sort_keys=True), versions, params)

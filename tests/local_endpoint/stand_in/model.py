@@ -372,13 +372,13 @@ def member_names(shape, names, seen):
     if shape.name in seen:
         return
     seen.add(shape.name)
-    children = {
-        "structure": lambda: shape.members.values(),
-        "list": lambda: [shape.member],
-        "map": lambda: [shape.value],
-    }
-    names.update(shape.members if shape.type_name == "structure" else ())
-    for child in children.get(shape.type_name, lambda: [])():
+    children = []
+    if shape.type_name == "structure":
+        names.update(shape.members)
+        children = shape.members.values()
+    elif shape.type_name in ("list", "map"):
+        children = [shape.member if shape.type_name == "list" else shape.value]
+    for child in children:
         member_names(child, names, seen)
 
 
