@@ -717,15 +717,10 @@ def test_a_malformed_scenario_is_refused_naming_the_place(document, words):
         LocalEndpoint(document)
 
 
-def test_facts_name_what_the_scenario_holds_and_are_served_with_it():
-    facts = {
-        "image_arn": image("1.0.0/1"),
-        "image_name": "golden-ami",
-        "versions": ["1.0.0/1"],
-        "ami_count": 1,
-        "ratio": 0.5,
-    }
-    document = {"facts": facts, "images": [{"arn": image("1.0.0/1"), "resources": [{"resourceId": ami(1)}]}]}
+def test_facts_name_what_the_scenario_holds_or_generates_and_are_served_with_it():
+    facts = {"image_arn": image("1.0.0/1"), "image_name": "golden-ami", "versions": ["1.0.0/1"], "ami_count": 1}
+    facts.update(ratio=0.5, newest_nightly=NIGHTLY_ID.format(1))
+    document = scenario(facts=facts)
     with LocalEndpoint(document) as ep:
         assert control(ep.url, "GET", "scenario")[1]["facts"] == facts
 

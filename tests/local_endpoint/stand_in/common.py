@@ -80,13 +80,11 @@ def wanted_filters(operation, params, allowed):
     wanted = {}
     for item in params.get("filters", []):
         name = item.get("name")
-        if name not in allowed or "values" not in item:
+        if name not in allowed or "values" not in item or name in wanted:
+            problem = "is given more than once" if name in wanted else f"is not valid for {operation}"
             raise EndpointError(
-                "InvalidRequestException",
-                f"Filter name '{name}' is not valid for {operation}; use one of {list(allowed)}",
+                "InvalidRequestException", f"Filter '{name}' {problem}; use each of {list(allowed)} once"
             )
-        if name in wanted:
-            raise EndpointError("InvalidRequestException", f"Filter '{name}' is given more than once")
         wanted[name] = item["values"]
     return wanted
 
@@ -95,13 +93,10 @@ def name_matches(pattern, name):
     """A name filter value: exact, or with ``*`` at the start and/or the end; case-sensitive."""
     body = pattern.strip("*")
     if "*" in body:
-        raise EndpointError(
-            "InvalidRequestException", f"Filter value '{pattern}': '*' is allowed only at the start or end"
-        )
+        message = f"Filter value '{pattern}': '*' is allowed only at the start or end"
+        raise EndpointError("InvalidRequestException", message)
     if pattern.startswith("*") and pattern.endswith("*") and len(pattern) > 1:
         return body in name
     if pattern.startswith("*"):
         return name.endswith(body)
-    if pattern.endswith("*"):
-        return name.startswith(body)
-    return name == pattern
+    return name.startswith(body) if pattern.endswith("*") else name == pattern

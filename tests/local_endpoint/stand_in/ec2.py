@@ -2,6 +2,7 @@
 starts ``ami-``), as the caller's account sees them in the request's region; ``ec2`` knobs on those resources say
 what Image Builder does not (public, shared, last launched, tags, snapshots)."""
 
+import copy
 import hashlib
 import json
 import re
@@ -21,6 +22,22 @@ AMI_EC2_KEYS = ("public", "shared_accounts", "last_launched", "tags", "snapshots
 # The Image Builder image status -> the AMI's EC2 state; a DELETED image's AMIs are deregistered (never listed).
 # EC2 has no "deprecated" state: a deprecated AMI is "available" with a DeprecationTime in the past.
 AMI_STATES = {"AVAILABLE": "available", "DEPRECATED": "available", "DISABLED": "disabled", "FAILED": "failed"}
+# What every AMI of an Image Builder image has in common here.
+FIXED = {"Architecture": "x86_64", "ImageType": "machine", "RootDeviceName": "/dev/xvda", "RootDeviceType": "ebs"}
+FIXED.update(VirtualizationType="hvm", Hypervisor="xen", EnaSupport=True)
+
+
+def is_list_of(pattern):
+    return lambda value: isinstance(value, list) and all(isinstance(x, str) and pattern.match(x) for x in value)
+
+
+# Each key of the knob: the check of its value, and the form a ScenarioError names.
+KNOB = {
+    "public": (lambda value: isinstance(value, bool), "true or false"),
+    "shared_accounts": (is_list_of(ACCOUNT_ID), "a list of 12-digit account ids"),
+    "tags": (lambda value: isinstance(value, dict) and all(isinstance(v, str) for v in value.values()), "an object"),
+    "snapshots": (is_list_of(SNAPSHOT_ID), "a list of snapshot ids (snap-...)"),
+}
 
 
 def ami_knob(resource, knob, where):
@@ -28,30 +45,13 @@ def ami_knob(resource, knob, where):
     if not str(resource.get("resourceId", "")).startswith("ami-"):
         raise ScenarioError(f"{where}: only an AMI resource (resourceId ami-...) takes 'ec2'")
     check_keys(knob, AMI_EC2_KEYS, where)
-    info = {}
-    if "public" in knob:
-        if not isinstance(knob["public"], bool):
-            raise ScenarioError(f"{where}.public: expected true or false, got {knob['public']!r}")
-        info["public"] = knob["public"]
-    accounts = knob.get("shared_accounts", [])
-    if not isinstance(accounts, list) or not all(
-        isinstance(account, str) and ACCOUNT_ID.match(account) for account in accounts
-    ):
-        raise ScenarioError(f"{where}.shared_accounts: expected a list of 12-digit account ids, got {accounts!r}")
-    info["shared_accounts"] = list(accounts)
-    if "last_launched" in knob:
-        info["last_launched"] = epoch(knob["last_launched"], f"{where}.last_launched")
-    tags = knob.get("tags", {})
-    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
-        raise ScenarioError(f"{where}.tags: expected an object of tag names and string values, got {tags!r}")
-    info["tags"] = dict(tags)
-    if "snapshots" in knob:
-        snapshots = knob["snapshots"]
-        if not isinstance(snapshots, list) or not all(
-            isinstance(snap, str) and SNAPSHOT_ID.match(snap) for snap in snapshots
-        ):
-            raise ScenarioError(f"{where}.snapshots: expected a list of snapshot ids (snap-...), got {snapshots!r}")
-        info["snapshots"] = list(snapshots)
+    info = {"shared_accounts": [], "tags": {}}
+    for key, value in knob.items():
+        if key == "last_launched":
+            value = epoch(value, f"{where}.last_launched")
+        elif not KNOB[key][0](value):
+            raise ScenarioError(f"{where}.{key}: expected {KNOB[key][1]}, got {value!r}")
+        info[key] = copy.deepcopy(value)
     return info
 
 
@@ -102,39 +102,17 @@ def ami_of(world, arn, image, resource, status_since, now):
     owner = resource.get("accountId", world.account_id)
     ami_name = f"{name}-{version}-{build}"
     windows = image["platform"] == "Windows"
-    ami = {
-        "ImageId": ami_id,
-        "ImageLocation": f"{owner}/{ami_name}",
-        "State": state,
-        "OwnerId": owner,
-        "CreationDate": date_time(image["created"]),
-        "Public": knob.get("public", False),
-        "Architecture": "x86_64",
-        "ImageType": "machine",
-        "Name": ami_name,
-        "Description": f"Image Builder image {arn}",
-        "RootDeviceName": "/dev/xvda",
-        "RootDeviceType": "ebs",
-        "VirtualizationType": "hvm",
-        "Hypervisor": "xen",
-        "EnaSupport": True,
-        "PlatformDetails": "Windows" if windows else "Linux/UNIX",
-        "UsageOperation": "RunInstances:0002" if windows else "RunInstances",
-        "BlockDeviceMappings": [
-            {
-                "DeviceName": f"/dev/xvd{chr(ord('a') + index)}",
-                "Ebs": {
-                    "SnapshotId": snapshot,
-                    "DeleteOnTermination": True,
-                    "VolumeSize": 8,
-                    "VolumeType": "gp3",
-                    "Encrypted": False,
-                },
-            }
-            for index, snapshot in enumerate(ami_snapshots(resource, knob))
-        ],
-        "_shared_accounts": knob.get("shared_accounts", []),
-    }
+    ami = dict(FIXED, ImageId=ami_id, ImageLocation=f"{owner}/{ami_name}", State=state, OwnerId=owner, Name=ami_name)
+    ami.update(CreationDate=date_time(image["created"]), Public=knob.get("public", False))
+    ami.update(Description=f"Image Builder image {arn}", _shared_accounts=knob.get("shared_accounts", []))
+    ami.update(PlatformDetails="Windows" if windows else "Linux/UNIX")
+    ami.update(UsageOperation="RunInstances:0002" if windows else "RunInstances")
+    ebs = {"DeleteOnTermination": True, "VolumeSize": 8, "VolumeType": "gp3", "Encrypted": False}
+    snapshots = enumerate(ami_snapshots(resource, knob))
+    devices = [
+        {"DeviceName": f"/dev/xvd{chr(ord('a') + i)}", "Ebs": dict(ebs, SnapshotId=snap)} for i, snap in snapshots
+    ]
+    ami["BlockDeviceMappings"] = devices
     deprecation = image.get("deprecationTime")
     if deprecation is None and status == "DEPRECATED":
         deprecation = since
@@ -206,17 +184,15 @@ def ec2_filters(filters):
     for item in filters:
         name = item.get("Name")
         if name is None or not item.get("Values"):
-            raise EndpointError(
-                "InvalidParameterValue", f"The filter '{name}' needs a Name and at least one Value", 400
+            message = f"The filter '{name}' needs a Name and at least one Value"
+        elif name not in EC2_FILTERS and not (name.startswith("tag:") and len(name) > 4):
+            message = (
+                f"The filter '{name}' is invalid or not implemented by the local endpoint; use one of {EC2_FILTERS}"
             )
-        if name not in EC2_FILTERS and not (name.startswith("tag:") and len(name) > 4):
-            raise EndpointError(
-                "InvalidParameterValue",
-                f"The filter '{name}' is invalid or not implemented by the local endpoint; "
-                f"use one of {list(EC2_FILTERS)}",
-                400,
-            )
-        found.append((name, [wildcard(value) for value in item["Values"]]))
+        else:
+            found.append((name, [wildcard(value) for value in item["Values"]]))
+            continue
+        raise EndpointError("InvalidParameterValue", message, 400)
     return found
 
 

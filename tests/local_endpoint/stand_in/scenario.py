@@ -59,7 +59,7 @@ class World:
             self.load_policy(policy, f"policies[{index}]")
         # What /_endpoint/run_policy makes a policy's run act on, by policy name: written by hand, never computed.
         self.policy_runs = self.load_policy_runs(scenario.get("policy_runs", {}))
-        check_facts(scenario)
+        check_facts(scenario, self.executions)
 
     # -- loading ------------------------------------------------------------------------------------------------
 
@@ -308,10 +308,10 @@ def strings_in(value):
             yield from strings_in(item)
 
 
-def check_facts(scenario):
+def check_facts(scenario, execution_ids):
     """``facts``: names -> strings, numbers or lists of strings that tests read; each string must occur in the rest
-    of the scenario (a whole string, or within one: a name in an ARN), so that a fact names nothing the scenario lacks.
-    """
+    of the scenario (a whole string, or within one: a name in an ARN) or be the id of an execution it generates, so
+    that a fact names nothing the scenario lacks."""
     facts = scenario.get("facts", {})
     if not isinstance(facts, dict):
         raise ScenarioError("scenario.facts: expected an object of fact names and values")
@@ -323,5 +323,5 @@ def check_facts(scenario):
         if not number and not all(isinstance(item, str) for item in listed):
             raise ScenarioError(f"{where}: expected a string, a number or a list of strings, got {value!r}")
         for item in [] if number else listed:
-            if not any(item in text for text in rest):
+            if item not in execution_ids and not any(item in text for text in rest):
                 raise ScenarioError(f"{where}: {item!r} occurs nowhere else in the scenario")
