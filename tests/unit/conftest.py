@@ -56,6 +56,18 @@ def ec2_client():
 
 
 @pytest.fixture
+def autoscaling_client():
+    """An Auto Scaling client (in the EC2 client's region) behind a Stubber, and the Stubber."""
+    yield from _stubbed("autoscaling", "eu-west-1")
+
+
+@pytest.fixture
+def rbin_client():
+    """A Recycle Bin client (in the EC2 client's region) behind a Stubber, and the Stubber."""
+    yield from _stubbed("rbin", "eu-west-1")
+
+
+@pytest.fixture
 def sleeps(monkeypatch):
     """Records AWSRetry's backoff sleeps instead of sleeping."""
     recorded = []
