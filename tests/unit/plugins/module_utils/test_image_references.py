@@ -337,5 +337,11 @@ def test_every_kind_checked_and_nothing_found_is_not_in_use(ec2_client, autoscal
 
 
 def test_lacks_operation_and_member_name_the_botocore_release():
-    client = types.SimpleNamespace(meta=types.SimpleNamespace(service_model=types.SimpleNamespace(operation_names=[])))
+    # A model without the operation and the member, as botocore 1.35.0's (the floor leg reads its real one above).
+    model = types.SimpleNamespace(operation_names=[], shape_for=lambda name: types.SimpleNamespace(members={}))
+    client = types.SimpleNamespace(meta=types.SimpleNamespace(service_model=model))
     assert safety_checks.lacks_operation(client, "DescribeImageReferences") == lacks_references_reason()
+    assert safety_checks.lacks_member(client, "LaunchTemplateOverrides", "ImageId") == (
+        f"the installed botocore {botocore.__version__} lacks LaunchTemplateOverrides.ImageId (it arrived in botocore"
+        " 1.41.1)"
+    )

@@ -106,6 +106,10 @@ def test_a_tag_level_rule_retains_a_resource_with_any_one_of_its_tags():
     assert rb.rule_for(rules, {"team": "platform"})[0]["identifier"] == "tagged"
     # Both the key and the value must match.
     assert rb.rule_for(rules, {"team": "web"}) == (None, "no available Recycle Bin rule retains it")
+    # A rule's tag without a value retains an empty value only (the open case rule_tag_without_value).
+    keyed = [rule("keyed", 14, tags=[("backup", "")])]
+    assert rb.rule_for(keyed, {"backup": ""})[0]["identifier"] == "keyed"
+    assert rb.rule_for(keyed, {"backup": "daily"})[0] is None
 
 
 def test_a_region_level_rule_retains_all_but_a_resource_with_an_exclusion_tag():
