@@ -322,25 +322,15 @@ def read_references(ec2, autoscaling, image_ids):
     return references, unchecked
 
 
-def verdict(references, unchecked, owner=None):
+def verdict(references, unchecked, out_of_reach=None):
     """One AMI's answer: ``in_use`` when anything refers to it (whatever could not be checked besides), else
     ``not_in_use`` only when every kind was checked, else ``unknown`` with what was not checked and why.
 
-    ``owner``: the account that owns the AMI when it is not this one; its users are out of reach of this account's
-    reads, so its answer is ``unknown``.
+    ``out_of_reach``: why this account's reads cannot see the AMI's users (another account owns it); its answer is
+    then ``unknown``.
     """
-    if owner:
-        return {
-            "status": "unknown",
-            "references": [],
-            "unchecked": [
-                {
-                    "kind": "all",
-                    "reason": f"owned by account {owner}: what refers to it in that account is out of reach of this"
-                    " account's reads",
-                }
-            ],
-        }
+    if out_of_reach:
+        return {"status": "unknown", "references": [], "unchecked": [{"kind": "all", "reason": out_of_reach}]}
     not_checked = [{"kind": kind, "reason": unchecked[kind]} for kind in KINDS if kind in unchecked]
     if references:
         status = "in_use"
@@ -351,19 +341,26 @@ def verdict(references, unchecked, owner=None):
     return {"status": status, "references": list(references), "unchecked": not_checked}
 
 
-def image_uses(ec2, autoscaling, image_ids, owners=None, last_launched=None):
+def owned_elsewhere(account_id=None):
+    """The reason said for an AMI this account does not own (DescribeImages with Owners self does not return it)."""
+    owner = f"account {account_id}" if account_id else "another account (or it is deregistered already)"
+    return f"owned by {owner}: what refers to it there is out of reach of this account's reads"
+
+
+def image_uses(ec2, autoscaling, image_ids, out_of_reach=None, last_launched=None):
     """What refers to each AMI of one region, and the verdict: {AMI: verdict() with ``last_launched``}.
 
-    ``owners``: {AMI: account} for the AMIs another account owns (not read); ``last_launched``: {AMI: datetime or
-    None} from DescribeImages. Image.LastLaunchedTime: "When the AMI is used to launch an instance, there is a 24-hour
-    delay before that usage is reported." (the open case last_launched_delay, said on an AMI found not in use).
+    ``out_of_reach``: {AMI: owned_elsewhere()} for the AMIs another account owns (not read); ``last_launched``: {AMI:
+    datetime or None} from DescribeImages. Image.LastLaunchedTime: "When the AMI is used to launch an instance, there
+    is a 24-hour delay before that usage is reported." (the open case last_launched_delay, said on an AMI found not in
+    use).
     """
-    owners = owners or {}
-    own = [ami for ami in image_ids if not owners.get(ami)]
+    out_of_reach = out_of_reach or {}
+    own = [ami for ami in image_ids if not out_of_reach.get(ami)]
     references, unchecked = read_references(ec2, autoscaling, own) if own else ({}, {})
     answers = {}
     for ami in image_ids:
-        answer = verdict(references.get(ami, []), unchecked, owners.get(ami))
+        answer = verdict(references.get(ami, []), unchecked, out_of_reach.get(ami))
         launched = (last_launched or {}).get(ami)
         answer["last_launched"] = launched.isoformat() if launched else None
         answer["open_questions"] = [] if answer["status"] == "in_use" else ["last_launched_delay"]

@@ -280,9 +280,15 @@ def test_not_in_use_only_when_every_kind_was_checked():
 
 
 def test_another_account_s_ami_is_out_of_reach_and_costs_no_call(ec2_client, autoscaling_client):
-    answers = refs.image_uses(ec2_client[0], autoscaling_client[0], [AMI], owners={AMI: "210987654321"})
+    out_of_reach = {AMI: refs.owned_elsewhere("210987654321")}
+    answers = refs.image_uses(ec2_client[0], autoscaling_client[0], [AMI], out_of_reach=out_of_reach)
     assert answers[AMI]["status"] == "unknown"
-    assert answers[AMI]["unchecked"][0]["reason"].startswith("owned by account 210987654321: ")
+    assert answers[AMI]["unchecked"] == [
+        {
+            "kind": "all",
+            "reason": "owned by account 210987654321: what refers to it there is out of reach of this account's reads",
+        }
+    ]
 
 
 def test_a_whole_region_denied_and_missing_reads_make_unknown_never_not_in_use(ec2_client, autoscaling_client, sleeps):
