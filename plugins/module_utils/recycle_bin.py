@@ -208,3 +208,18 @@ def region_rules(rbin):
         except Unchecked as e:
             answers.append(e)
     return tuple(answers)
+
+
+def rule_open_questions(*rule_lists):
+    """The open cases the rules of a region meet: exclusion tags (exclusion_tags_match), a tag without a value
+    (rule_tag_without_value). An Unchecked in place of a list meets none."""
+    cases = set()
+    for rules in rule_lists:
+        for rule in rules if isinstance(rules, list) else []:
+            if rule["status"] != RETAINING_STATUS:
+                continue
+            if len(rule["exclude_resource_tags"]) > 1:
+                cases.add("exclusion_tags_match")
+            if any(value == "" for dummy, value in rule["resource_tags"] + rule["exclude_resource_tags"]):
+                cases.add("rule_tag_without_value")
+    return cases

@@ -17,6 +17,7 @@ except ImportError:
     pass  # Handled by AnsibleAWSModule
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_open_cases
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_open_cases import OpenCase
 
 # The botocore release that brought each operation or member these checks read (its changelog), for the reason shown
@@ -156,3 +157,13 @@ OPEN_CASES = (
 )
 
 OPEN_CASE = {case.case: case for case in OPEN_CASES}
+
+
+def listed(case_ids):
+    """The cases named, of these checks' registry and of the lifecycle rules' (last_launched_delay), as
+    lifecycle_open_cases.listed lists them."""
+    return lifecycle_open_cases.listed(case_ids) + [
+        {"case": case.case, "question": case.question, "shown": case.shown, "sources": list(case.sources)}
+        for case in OPEN_CASES
+        if case.case in case_ids
+    ]

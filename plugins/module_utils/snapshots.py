@@ -126,15 +126,16 @@ def storage_freed(deleted, details, users):
 
 
 def region_storage(ec2, deleted):
-    """storage_freed() for one region, reading what it needs (two listings per 200 snapshots); an Unchecked's reason
-    in ``unknown`` when a read fails."""
+    """(storage_freed(), describe_snapshots()) for one region, reading what it needs (two listings per 200
+    snapshots); when a read fails, the Unchecked's reason in ``unknown`` and None for the snapshots."""
     snapshot_ids = sorted({snap for snaps in deleted.values() for snap in snaps})
     if not snapshot_ids:
-        return storage_freed(deleted, {}, {})
+        return storage_freed(deleted, {}, {}), {}
     try:
-        return storage_freed(deleted, describe_snapshots(ec2, snapshot_ids), images_using(ec2, snapshot_ids))
+        details = describe_snapshots(ec2, snapshot_ids)
+        return storage_freed(deleted, details, images_using(ec2, snapshot_ids)), details
     except Unchecked as e:
-        return {"snapshots": [], "freed_bytes_at_most": None, "kept_bytes": None, "unknown": e.reason}
+        return {"snapshots": [], "freed_bytes_at_most": None, "kept_bytes": None, "unknown": e.reason}, None
 
 
 def totals(regions):

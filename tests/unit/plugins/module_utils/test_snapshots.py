@@ -57,7 +57,8 @@ def test_a_delete_frees_its_own_snapshots_and_keeps_one_another_ami_uses(ec2_cli
     )
     # ami-1 and ami-2 are deleted and share snap-0b; ami-9, which the policy keeps, still uses snap-0c.
     deleted = {"ami-1": ["snap-0a", "snap-0b"], "ami-2": ["snap-0b"], "ami-3": ["snap-0c"]}
-    answer = snaps.region_storage(ec2, deleted)
+    answer, details = snaps.region_storage(ec2, deleted)
+    assert details["snap-0a"]["tags"] == {"team": "platform"}
     snap_a = 3 * GIB if has_full_size(ec2) else 8 * GIB
     assert answer == {
         "snapshots": [
@@ -80,7 +81,8 @@ def test_a_delete_frees_its_own_snapshots_and_keeps_one_another_ami_uses(ec2_cli
 def test_totals_are_an_upper_bound_and_unknown_when_a_region_could_not_be_read(ec2_client):
     ec2, stubber = ec2_client
     stubber.add_client_error("describe_snapshots", service_error_code="UnauthorizedOperation", http_status_code=403)
-    denied = snaps.region_storage(ec2, {"ami-1": ["snap-0a"]})
+    denied, details = snaps.region_storage(ec2, {"ami-1": ["snap-0a"]})
+    assert details is None
     assert denied == {
         "snapshots": [],
         "freed_bytes_at_most": None,
@@ -108,4 +110,4 @@ def test_a_snapshot_this_account_does_not_own_is_unknown_not_freed():
 
 
 def test_a_delete_without_snapshots_makes_no_call(ec2_client):
-    assert snaps.region_storage(ec2_client[0], {"ami-1": []})["freed_bytes_at_most"] == 0
+    assert snaps.region_storage(ec2_client[0], {"ami-1": []})[0]["freed_bytes_at_most"] == 0
