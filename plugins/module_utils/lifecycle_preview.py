@@ -680,6 +680,9 @@ def describe_amis(ec2, region, image_ids, shared_accounts=()):
                 # DeprecationTime: a deprecated AMI is "available" with a deprecation time that has passed).
                 "state": ami.get("State"),
                 "deprecation_time": parse_time(ami["DeprecationTime"]) if ami.get("DeprecationTime") else None,
+                # What the safety checks say of a delete (Image.DeregistrationProtection: "Indicates whether
+                # deregistration protection is enabled for the AMI.").
+                "deregistration_protection": ami.get("DeregistrationProtection"),
             }
         for account in sorted(set(shared_accounts)):
             filters = [{"Name": "image-id", "Values": batch}]
@@ -710,21 +713,21 @@ def _reads_ec2(details):
     return False
 
 
-def preview_policy(client, ec2_for_region, policy, now):
+def preview_policy(client, ec2_for_region, policy, now, ami_details=None):
     """What the policy (its resourceType, resourceSelection and policyDetails, in the API's form) would do at
     ``now``: ``images`` (decide()'s entries), ``summary`` and the ``open_questions`` of the whole preview.
 
     ``ec2_for_region(region)`` gives an EC2 client; it is asked only for the regions the selected AMIs are in, and
-    only when a detail needs EC2's answers.
+    only when a detail needs EC2's answers, or when the caller passes ``ami_details``, a dict that then receives what
+    EC2 says of every selected AMI (the safety checks read it too: one DescribeImages listing serves both).
     """
     details = policy["policyDetails"]
     selected = selected_summaries(client, policy["resourceSelection"], policy["resourceType"])
     # No member of ImageSummary is required in the model: one without a creation date cannot be placed by age.
     summaries = [summary_ for summary_ in selected if summary_.get("dateCreated")]
     questions = {"undated_image"} if len(summaries) < len(selected) else set()
-    ami_details = None
-    if policy["resourceType"] == "AMI_IMAGE" and _reads_ec2(details):
-        ami_details = {}
+    if policy["resourceType"] == "AMI_IMAGE" and (ami_details is not None or _reads_ec2(details)):
+        ami_details = {} if ami_details is None else ami_details
         by_region = {}
         for summary_ in summaries:
             for ami in (summary_.get("outputResources") or {}).get("amis") or []:
@@ -819,10 +822,10 @@ def as_resources(policy_details, decisions):
     return acted_on, kept
 
 
-def describe_preview(client, ec2_for_region, policy, now):
+def describe_preview(client, ec2_for_region, policy, now, ami_details=None):
     """What the preview module returns for a policy in the API's form: which policy, the images it would act on
     (``resources``) and those it would keep (``kept``), counts per action, and the cases the model leaves open."""
-    result = preview_policy(client, ec2_for_region, policy, now)
+    result = preview_policy(client, ec2_for_region, policy, now, ami_details)
     acted_on, kept = as_resources(policy["policyDetails"], result["images"])
     return {
         "lifecycle_policy": {

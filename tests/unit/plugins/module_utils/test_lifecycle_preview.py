@@ -583,6 +583,7 @@ def test_describe_amis_one_listing_per_batch_and_one_per_shared_account(ec2_clie
             "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"SnapshotId": "snap-0000000000000000a"}}],
             "State": "available",
             "DeprecationTime": "2026-04-01T00:00:00Z",
+            "DeregistrationProtection": "enabled",
         },
         {"ImageId": first[1], "Public": False, "State": "disabled"},
     ]
@@ -621,6 +622,7 @@ def test_describe_amis_one_listing_per_batch_and_one_per_shared_account(ec2_clie
             "shared_accounts": [],
             "state": "available",
             "deprecation_time": datetime.datetime(2026, 4, 1, tzinfo=datetime.timezone.utc),
+            "deregistration_protection": "enabled",
         },
         first[1]: {
             "public": False,
@@ -630,6 +632,7 @@ def test_describe_amis_one_listing_per_batch_and_one_per_shared_account(ec2_clie
             "shared_accounts": ["210987654321"],
             "state": "disabled",
             "deprecation_time": None,
+            "deregistration_protection": None,
         },
         second[0]: {
             "public": False,
@@ -639,6 +642,7 @@ def test_describe_amis_one_listing_per_batch_and_one_per_shared_account(ec2_clie
             "shared_accounts": [],
             "state": None,
             "deprecation_time": None,
+            "deregistration_protection": None,
         },
     }
 
