@@ -8,7 +8,8 @@
 one summary a playbook can assert on.
 
 Runs on describe_preview()'s ``resources`` and on the ``ami_details`` it filled (one DescribeImages listing serves the
-preview and these checks), region by region, with the clients ``clients(service, region)`` gives.
+preview and these checks), region by region, with the clients ``clients[service](region)`` gives
+(_common.regional_clients of ec2, autoscaling and rbin).
 """
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import image_references as refs
@@ -58,8 +59,8 @@ def region_safety(clients, region, amis, ami_details, now):
         ami: refs.owned_elsewhere(child.get("account_id")) for ami, child in amis.items() if ami not in ami_details
     }
     launched = {ami: ami_details[ami].get("last_launched") for ami in amis if ami in ami_details}
-    ec2 = clients("ec2", region)
-    uses = refs.image_uses(ec2, clients("autoscaling", region), sorted(amis), out_of_reach, launched)
+    ec2 = clients["ec2"](region)
+    uses = refs.image_uses(ec2, clients["autoscaling"](region), sorted(amis), out_of_reach, launched)
     cases = set()
     for ami, child in amis.items():
         use = uses[ami]
@@ -76,7 +77,7 @@ def region_safety(clients, region, amis, ami_details, now):
         if ami in ami_details and "snapshots" in child
     }
     storage, snapshot_details = snapshots.region_storage(ec2, deleted_snapshots)
-    rules = recycle_bin.region_rules(clients("rbin", region))
+    rules = recycle_bin.region_rules(clients["rbin"](region))
     cases.update(recycle_bin.rule_open_questions(*rules))
     by_snapshot = {entry["snapshot_id"]: entry for entry in storage["snapshots"]}
     for ami, child in deletes.items():

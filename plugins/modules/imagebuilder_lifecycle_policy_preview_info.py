@@ -52,6 +52,27 @@ options:
       - The same calls are made either way.
     type: bool
     default: true
+  safety_checks:
+    description:
+      - With V(true), says for each AMI an action would reach what still uses it, and for each AMI a delete would
+        reach whether it could be restored from the Recycle Bin and which snapshots it would free, with the counts a
+        playbook checks (RV(safety)).
+      - "In use: instances that are not terminated, launch templates whose default or latest version names it (any
+        number of versions behind the latest), Auto Scaling groups (their launch template's version, a mixed instances
+        policy's overrides), launch configurations, and, through EC2 C(DescribeImageReferences), Systems Manager
+        parameters and Image Builder recipes. An AMI is C(not_in_use) only when every kind was checked; otherwise
+        C(unknown), naming what could not be checked and why (a denied call, an operation or member the installed
+        botocore lacks, an AMI another account owns)."
+      - "Recoverable: the Recycle Bin retention rules of the AMI's region, for the AMI and for the snapshots the delete
+        removes; C(recoverable) until the earliest end of those rules, C(not_recoverable) with why, C(blocked) when
+        deregistration protection keeps the AMI, or C(unknown)."
+      - "Storage: the snapshots a delete removes with their sizes, one that an AMI the policy keeps still uses counted
+        as kept, and totals, always an upper bound."
+      - Off by default, so that a preview makes the calls, and needs the permissions, it always has. A call these
+        checks are denied never fails the task; it makes the answers it would have given C(unknown).
+    type: bool
+    default: false
+    version_added: 2.1.0
 notes:
   - "IAM permissions: C(imagebuilder:GetLifecyclePolicy) and, with O(name), C(imagebuilder:ListLifecyclePolicies);
     C(imagebuilder:ListImageBuildVersions), and C(imagebuilder:ListImages) too where the installed botocore's model
@@ -64,6 +85,12 @@ notes:
     size; where the installed botocore's model requires an image version, one C(ListImages) listing and then one
     C(ListImageBuildVersions) listing per image version. Then, in each region, one C(DescribeImages) listing per 200
     AMIs, and as many again for each account that a C(shared_accounts) exclusion names. No call is made per image.
+  - "With O(safety_checks=true), also, in each region the reached AMIs are in: C(ec2:DescribeImages) (for every
+    selected AMI), C(ec2:DescribeInstances), C(ec2:DescribeLaunchTemplateVersions), C(ec2:DescribeImageReferences),
+    C(autoscaling:DescribeAutoScalingGroups), C(autoscaling:DescribeLaunchConfigurations) and, where a delete reaches
+    an AMI, C(rbin:ListRules), C(rbin:GetRule), C(ec2:DescribeSnapshots). Each is one listing per region (per 10 AMIs
+    for C(DescribeImageReferences), per 200 AMIs or snapshots for the filtered listings), one C(GetRule) per Recycle
+    Bin rule, one C(DescribeLaunchTemplateVersions) per launch template an Auto Scaling group names; none per AMI."
   - O(endpoint_url) is Image Builder's. C(DescribeImages) goes to EC2's endpoint in each region, or where botocore's
     own configuration says (C(AWS_ENDPOINT_URL_EC2), a profile's C(services) section).
   - A disabled policy does not run on its schedule; its preview says what its rules would do if it ran.
@@ -141,6 +168,19 @@ summary:
   returned: always
   type: dict
   sample: {"deprecate": 2, "disable": 0, "delete": 1, "none": 3}
+safety:
+  description:
+    - RV(lifecycle_policy_preview.safety.summary), at the top of the result.
+    - Per action, the AMIs in use (C(in_use)) and those whose use could not be fully checked (C(in_use_unknown)); the
+      deletes that could not be restored (C(delete_not_recoverable)), whose recovery is unknown
+      (C(delete_recoverable_unknown)) or that deregistration protection blocks (C(delete_blocked)); and the bytes the
+      deletes would free at most (C(freed_bytes_at_most), null when a region could not be read).
+  returned: when O(safety_checks=true)
+  type: dict
+  version_added: 2.1.0
+  sample: {"in_use": {"deprecate": 0, "disable": 0, "delete": 1}, "in_use_unknown": {"deprecate": 0, "disable": 0,
+           "delete": 0}, "delete_not_recoverable": 0, "delete_recoverable_unknown": 0, "delete_blocked": 0,
+           "freed_bytes_at_most": 8589934592}
 lifecycle_policy_preview:
   description: What the policy would do if it ran at RV(lifecycle_policy_preview.previewed_at).
   returned: always
@@ -264,6 +304,35 @@ lifecycle_policy_preview:
       type: dict
       returned: always
       sample: {"deprecate": 2, "disable": 0, "delete": 1, "none": 3}
+    safety:
+      description:
+        - What O(safety_checks) found. Each AMI in RV(lifecycle_policy_preview.resources[].child_resources) also
+          carries C(in_use) (C(status) C(in_use), C(not_in_use) or C(unknown); C(references), each with C(type),
+          C(id) and C(state), and C(version), C(default) and C(latest) for a launch template; C(unchecked), each with
+          C(kind) and C(reason); C(last_launched), reported by EC2 up to 24 hours late; C(effect), what the action does
+          to its users) and, for a delete, C(recoverable) (C(status), C(reason), C(recoverable_until), C(rule),
+          C(lock_state)) and C(storage) (its snapshots, each C(freed), C(kept) or C(unknown), with C(size_in_bytes)).
+      type: dict
+      returned: when O(safety_checks=true)
+      version_added: 2.1.0
+      contains:
+        summary:
+          description: The counts of RV(safety), and C(freed_bytes_at_most).
+          type: dict
+          returned: always
+        storage:
+          description:
+            - Per region (C(regions)), the snapshots the deletes would remove and C(freed_bytes_at_most); overall
+              C(freed_bytes_at_most) and C(note), which says why it is an upper bound.
+          type: dict
+          returned: always
+        open_questions:
+          description:
+            - The cases these checks met that the sources leave open, as RV(lifecycle_policy_preview.open_questions)
+              lists them.
+          type: list
+          elements: dict
+          returned: always
     open_questions:
       description:
         - Each case the model and the user guide leave open that would change the outcome for an image or AMI of this
@@ -289,6 +358,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleA
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_safety as safety
 
 
 def main():
@@ -296,6 +366,7 @@ def main():
         arn=dict(type="str", aliases=["lifecycle_policy_arn"]),
         name=dict(type="str"),
         details=dict(type="bool", default=True),
+        safety_checks=dict(type="bool", default=False),
         **lp.policy_argument_spec(),
     )
     module = AnsibleAWSModule(
@@ -310,7 +381,8 @@ def main():
         module.fail_json(msg="; ".join(errors))
 
     client = common.connect(module, arn_options=["arn"])
-    ec2_for_region = common.regional_clients(module, "ec2")
+    regional = {service: common.regional_clients(module, service) for service in ("ec2", "autoscaling", "rbin")}
+    ec2_for_region = regional["ec2"]
     try:
         current = preview.policy_to_preview(module, client)
         if current is not None:
@@ -319,13 +391,17 @@ def main():
                 module.fail_json(msg="; ".join(errors))
         policy = dict(lp.desired_policy(params, current), arn=(current or {}).get("arn"))
         now = datetime.datetime.now(datetime.timezone.utc)
-        result = preview.describe_preview(client, ec2_for_region, policy, now)
+        ami_details = {} if params["safety_checks"] else None
+        result = preview.describe_preview(client, ec2_for_region, policy, now, ami_details)
+        if params["safety_checks"]:
+            result["safety"] = safety.describe_safety(regional, result["resources"], ami_details, now)
     except common.ImageBuilderError as e:
         module.fail_json_aws_error(e)
 
     if not params["details"]:
         result = preview.without_details(result)
-    module.exit_json(changed=False, summary=result["summary"], lifecycle_policy_preview=result)
+    extra = {"safety": result["safety"]["summary"]} if params["safety_checks"] else {}
+    module.exit_json(changed=False, summary=result["summary"], lifecycle_policy_preview=result, **extra)
 
 
 if __name__ == "__main__":

@@ -108,17 +108,18 @@ def wait_sleeps(monkeypatch):
 def run_module(request, monkeypatch, capsys, client, sleeps):
     """Run a module's main() with these arguments against the stubbed clients; return (result, api_client_made).
 
-    Every Image Builder client is ``client``'s; an EC2 client is ``ec2_client``'s (made only when a module asks for
-    one), and ``api_client_made`` names it with its region, such as ``ec2/eu-west-1``. The result is the module's
+    Every Image Builder client is ``client``'s; an EC2, Auto Scaling or Recycle Bin client is ``ec2_client``'s,
+    ``autoscaling_client``'s or ``rbin_client``'s (made only when a module asks for one), and ``api_client_made`` names
+    it with its region, such as ``ec2/eu-west-1``. The result is the module's
     JSON output as Ansible would read it.
     """
     wrapped, dummy = client
     made = []
 
     def fake_client(self, service, retry_decorator=None, **kwargs):
-        if service == "ec2":
-            made.append(f"ec2/{kwargs.get('region')}")
-            return request.getfixturevalue("ec2_client")[0]
+        if service in ("ec2", "autoscaling", "rbin"):
+            made.append(f"{service}/{kwargs.get('region')}")
+            return request.getfixturevalue(f"{service}_client")[0]
         made.append(service)
         return wrapped
 
