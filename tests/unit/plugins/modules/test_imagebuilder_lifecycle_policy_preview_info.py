@@ -449,3 +449,68 @@ def test_safety_checks_denied_still_succeed_and_say_unknown(
     assert child["in_use"]["status"] == expected_status
     assert result["safety"]["delete_recoverable_unknown"] == 1
     assert result["safety"]["in_use_unknown"]["delete"] == (0 if has_references(ec2) else 1)
+
+
+def test_safety_checks_read_every_reached_ami_and_count_blocked_unrecoverable_and_unknown_deletes(
+    run_module, client, ec2_client, autoscaling_client, rbin_client
+):
+    # A delete of AMIs alone (no snapshots, no exclusion rule): the preview itself needs no EC2 read, the checks do.
+    c, stubber = client
+    ec2, ec2_stubber = ec2_client
+    as_stubber = autoscaling_client[1]
+    amis = ["ami-00000000000000001", "ami-00000000000000002"]
+    delete_amis = {
+        "action": {"type": "DELETE", "includeResources": {"amis": True}},
+        "filter": {"type": "AGE", "value": 180, "unit": "DAYS"},
+    }
+    found_by_name(stubber, policy([delete_amis]))
+    old = summary(
+        "golden-ami", "1.0.0", created=days_ago(400), amis=[{"region": "eu-west-1", "image": a} for a in amis]
+    )
+    listing(c, stubber, [old], "AMI", "golden-ami")
+    ec2_stubber.add_response(
+        "describe_images",
+        {"Images": [{"ImageId": amis[0], "DeregistrationProtection": "enabled"}, {"ImageId": amis[1]}]},
+        dict(SCOPE, Filters=[{"Name": "image-id", "Values": amis}]),
+    )
+    ec2_stubber.add_client_error("describe_instances", service_error_code="UnauthorizedOperation", http_status_code=403)
+    for version in ("$Default", "$Latest"):
+        ec2_stubber.add_response(
+            "describe_launch_template_versions",
+            {"LaunchTemplateVersions": []},
+            {"Versions": [version], "Filters": [{"Name": "image-id", "Values": amis}], "MaxResults": 200},
+        )
+    if has_references(ec2):
+        ec2_stubber.add_response(
+            "describe_image_references", {"ImageReferences": []}, {"ImageIds": amis, "IncludeAllResourceTypes": True}
+        )
+    as_stubber.add_response("describe_auto_scaling_groups", {"AutoScalingGroups": []}, {"MaxRecords": 100})
+    as_stubber.add_response("describe_launch_configurations", {"LaunchConfigurations": []}, {"MaxRecords": 100})
+    for resource_type in ("EC2_IMAGE", "EBS_SNAPSHOT"):
+        rbin_client[1].add_response("list_rules", {"Rules": []}, {"ResourceType": resource_type, "MaxResults": 1000})
+
+    result, dummy = run_module(module.main, {"name": NAME, "safety_checks": True})
+
+    children = {
+        child["resource_id"]: child for child in result["lifecycle_policy_preview"]["resources"][0]["child_resources"]
+    }
+    assert children[amis[0]]["recoverable"]["status"] == "blocked"
+    assert children[amis[1]]["recoverable"] == {
+        "status": "not_recoverable",
+        "reason": f"AMI {amis[1]}: no available Recycle Bin rule retains it",
+        "open_questions": [],
+    }
+    assert children[amis[1]]["in_use"]["unchecked"][0] == {
+        "kind": "instance",
+        "reason": "denied ec2:DescribeInstances (UnauthorizedOperation)",
+    }
+    assert result["safety"] == {
+        "in_use": {"deprecate": 0, "disable": 0, "delete": 0},
+        "in_use_unknown": {"deprecate": 0, "disable": 0, "delete": 2},
+        "delete_not_recoverable": 1,
+        "delete_recoverable_unknown": 0,
+        "delete_blocked": 1,
+        "freed_bytes_at_most": 0,
+    }
+    questions = result["lifecycle_policy_preview"]["safety"]["open_questions"]
+    assert [question["case"] for question in questions] == ["last_launched_delay", "deregistration_protection"]
