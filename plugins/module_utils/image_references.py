@@ -38,6 +38,7 @@ REFERENCE_TYPES = {
 }
 READ_ELSEWHERE = ("ec2:Instance", "ec2:LaunchTemplate")
 KINDS = (
+    "image",
     "instance",
     "launch_template",
     "auto_scaling_group",
@@ -347,20 +348,22 @@ def owned_elsewhere(account_id=None):
     return f"owned by {owner}: what refers to it there is out of reach of this account's reads"
 
 
-def image_uses(ec2, autoscaling, image_ids, out_of_reach=None, last_launched=None):
+def image_uses(ec2, autoscaling, image_ids, out_of_reach=None, last_launched=None, not_described=None):
     """What refers to each AMI of one region, and the verdict: {AMI: verdict() with ``last_launched``}.
 
     ``out_of_reach``: {AMI: owned_elsewhere()} for the AMIs another account owns (not read); ``last_launched``: {AMI:
     datetime or None} from DescribeImages. Image.LastLaunchedTime: "When the AMI is used to launch an instance, there
     is a 24-hour delay before that usage is reported." (the open case last_launched_delay, said on an AMI found not in
-    use).
+    use). ``not_described``: {AMI: why DescribeImages could not say whose it is}; its references are read, and it is
+    never ``not_in_use``.
     """
     out_of_reach = out_of_reach or {}
     own = [ami for ami in image_ids if not out_of_reach.get(ami)]
     references, unchecked = read_references(ec2, autoscaling, own) if own else ({}, {})
     answers = {}
     for ami in image_ids:
-        answer = verdict(references.get(ami, []), unchecked, out_of_reach.get(ami))
+        also = {"image": (not_described or {})[ami]} if ami in (not_described or {}) else {}
+        answer = verdict(references.get(ami, []), dict(unchecked, **also), out_of_reach.get(ami))
         launched = (last_launched or {}).get(ami)
         answer["last_launched"] = launched.isoformat() if launched else None
         answer["open_questions"] = [] if answer["status"] == "in_use" else ["last_launched_delay"]
