@@ -718,16 +718,17 @@ def preview_policy(client, ec2_for_region, policy, now, ami_details=None):
     ``now``: ``images`` (decide()'s entries), ``summary`` and the ``open_questions`` of the whole preview.
 
     ``ec2_for_region(region)`` gives an EC2 client; it is asked only for the regions the selected AMIs are in, and
-    only when a detail needs EC2's answers, or when the caller passes ``ami_details``, a dict that then receives what
-    EC2 says of every selected AMI (the safety checks read it too: one DescribeImages listing serves both).
+    only when a detail needs EC2's answers. ``ami_details``: a dict that receives what EC2 then says of the selected
+    AMIs, so that the safety checks read no AMI twice.
     """
     details = policy["policyDetails"]
     selected = selected_summaries(client, policy["resourceSelection"], policy["resourceType"])
     # No member of ImageSummary is required in the model: one without a creation date cannot be placed by age.
     summaries = [summary_ for summary_ in selected if summary_.get("dateCreated")]
     questions = {"undated_image"} if len(summaries) < len(selected) else set()
-    if policy["resourceType"] == "AMI_IMAGE" and (ami_details is not None or _reads_ec2(details)):
-        ami_details = {} if ami_details is None else ami_details
+    read = None
+    if policy["resourceType"] == "AMI_IMAGE" and _reads_ec2(details):
+        read = {} if ami_details is None else ami_details
         by_region = {}
         for summary_ in summaries:
             for ami in (summary_.get("outputResources") or {}).get("amis") or []:
@@ -740,8 +741,8 @@ def preview_policy(client, ec2_for_region, policy, now, ami_details=None):
             }
         )
         for region in sorted(by_region):
-            ami_details.update(describe_amis(ec2_for_region(region), region, by_region[region], accounts))
-    images = [preview_image(summary_, ami_details) for summary_ in summaries]
+            read.update(describe_amis(ec2_for_region(region), region, by_region[region], accounts))
+    images = [preview_image(summary_, read) for summary_ in summaries]
     decisions = decide(details, images, now, by_tags=not policy["resourceSelection"].get("recipes"))
     questions = sorted(questions.union(*(entry["open_questions"] for entry in decisions)))
     return {"images": decisions, "summary": summary(decisions), "open_questions": questions}

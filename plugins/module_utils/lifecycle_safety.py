@@ -13,8 +13,11 @@ preview and these checks), region by region, with the clients ``clients[service]
 """
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import image_references as refs
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_preview as preview
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import recycle_bin
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import snapshots
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import Unchecked
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import checked
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import listed
 
 ACTIONS = ("DEPRECATE", "DISABLE", "DELETE")
@@ -30,8 +33,23 @@ def reached_amis(resources):
     return by_region
 
 
-def _recoverability(ami, child, ami_details, snapshot_details, rules, now):
+def describe_rest(ec2, region, amis, ami_details):
+    """Read what EC2 says of the AMIs the preview did not read (all of them, when its rules needed no EC2 read; else
+    those another account owns, which answer nothing again), into ``ami_details``; returns why it could not, or None."""
+    rest = sorted(ami for ami in amis if ami not in ami_details)
+    if not rest:
+        return None
+    try:
+        ami_details.update(checked("ec2:DescribeImages", preview.describe_amis, ec2, region, rest))
+    except Unchecked as e:
+        return f"{e.reason}: whose AMI it is, its last launch and its snapshots are not known"
+    return None
+
+
+def _recoverability(ami, child, ami_details, snapshot_details, rules, now, unreadable):
     detail = ami_details.get(ami)
+    if detail is None and unreadable:
+        return {"status": "unknown", "reason": unreadable, "open_questions": []}
     if detail is None:
         return {"status": "unknown", "reason": refs.owned_elsewhere(child.get("account_id")), "open_questions": []}
     # The action deletes the AMI's snapshots when it includes them (then child_resources lists them).
@@ -55,12 +73,15 @@ def _recoverability(ami, child, ami_details, snapshot_details, rules, now):
 def region_safety(clients, region, amis, ami_details, now):
     """The checks of one region: each AMI's entry gains ``in_use`` (and, for a DELETE, ``recoverable`` and
     ``storage``); returns (the region's storage_freed(), the open cases met)."""
-    out_of_reach = {
-        ami: refs.owned_elsewhere(child.get("account_id")) for ami, child in amis.items() if ami not in ami_details
-    }
-    launched = {ami: ami_details[ami].get("last_launched") for ami in amis if ami in ami_details}
     ec2 = clients["ec2"](region)
-    uses = refs.image_uses(ec2, clients["autoscaling"](region), sorted(amis), out_of_reach, launched)
+    unreadable = describe_rest(ec2, region, amis, ami_details)
+    missing = {ami: child for ami, child in amis.items() if ami not in ami_details}
+    out_of_reach = (
+        {} if unreadable else {ami: refs.owned_elsewhere(child.get("account_id")) for ami, child in missing.items()}
+    )
+    not_described = {ami: unreadable for ami in missing} if unreadable else {}
+    launched = {ami: ami_details[ami].get("last_launched") for ami in amis if ami in ami_details}
+    uses = refs.image_uses(ec2, clients["autoscaling"](region), sorted(amis), out_of_reach, launched, not_described)
     cases = set()
     for ami, child in amis.items():
         use = uses[ami]
@@ -77,11 +98,14 @@ def region_safety(clients, region, amis, ami_details, now):
         if ami in ami_details and "snapshots" in child
     }
     storage, snapshot_details = snapshots.region_storage(ec2, deleted_snapshots)
+    if unreadable and any(ami in missing and "snapshots" in child for ami, child in deletes.items()):
+        # The snapshots of a delete whose AMI could not be described are not known: the total is not either.
+        storage.update(freed_bytes_at_most=None, unknown=unreadable)
     rules = recycle_bin.region_rules(clients["rbin"](region))
     cases.update(recycle_bin.rule_open_questions(*rules))
     by_snapshot = {entry["snapshot_id"]: entry for entry in storage["snapshots"]}
     for ami, child in deletes.items():
-        child["recoverable"] = _recoverability(ami, child, ami_details, snapshot_details, rules, now)
+        child["recoverable"] = _recoverability(ami, child, ami_details, snapshot_details, rules, now, unreadable)
         cases.update(child["recoverable"]["open_questions"])
         child["storage"] = [by_snapshot[snap] for snap in deleted_snapshots.get(ami, []) if snap in by_snapshot]
     return storage, cases

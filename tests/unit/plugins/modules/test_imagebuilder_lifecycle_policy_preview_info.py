@@ -514,3 +514,57 @@ def test_safety_checks_read_every_reached_ami_and_count_blocked_unrecoverable_an
     }
     questions = result["lifecycle_policy_preview"]["safety"]["open_questions"]
     assert [question["case"] for question in questions] == ["last_launched_delay", "deregistration_protection"]
+
+
+def test_safety_checks_without_describe_images_still_succeed_and_never_say_safe(
+    run_module, client, ec2_client, autoscaling_client, rbin_client
+):
+    # Today's permissions of a preview whose rules need no EC2 read: DescribeImages is denied to the checks alone.
+    c, stubber = client
+    ec2, ec2_stubber = ec2_client
+    delete_amis = {
+        "action": {"type": "DELETE", "includeResources": {"amis": True}},
+        "filter": {"type": "COUNT", "value": 1},
+    }
+    found_by_name(stubber, policy([delete_amis]))
+    images = [
+        summary("golden-ami", "1.0.0", build, created=days_ago(age), amis=[{"region": "eu-west-1", "image": ami}])
+        for build, age, ami in ((2, 1, "ami-00000000000000002"), (1, 9, AMI))
+    ]
+    listing(c, stubber, images, "AMI", "golden-ami")
+    ec2_stubber.add_client_error("describe_images", service_error_code="UnauthorizedOperation", http_status_code=403)
+    ec2_stubber.add_response(
+        "describe_instances",
+        {"Reservations": []},
+        {"Filters": [{"Name": "image-id", "Values": [AMI]}, {"Name": "instance-state-name", "Values": LIVE}]},
+    )
+    for version in ("$Default", "$Latest"):
+        ec2_stubber.add_response(
+            "describe_launch_template_versions",
+            {"LaunchTemplateVersions": []},
+            {"Versions": [version], "Filters": [{"Name": "image-id", "Values": [AMI]}], "MaxResults": 200},
+        )
+    if has_references(ec2):
+        ec2_stubber.add_response(
+            "describe_image_references", {"ImageReferences": []}, {"ImageIds": [AMI], "IncludeAllResourceTypes": True}
+        )
+    autoscaling_client[1].add_response("describe_auto_scaling_groups", {"AutoScalingGroups": []}, {"MaxRecords": 100})
+    autoscaling_client[1].add_response(
+        "describe_launch_configurations", {"LaunchConfigurations": []}, {"MaxRecords": 100}
+    )
+    for resource_type in ("EC2_IMAGE", "EBS_SNAPSHOT"):
+        rbin_client[1].add_response("list_rules", {"Rules": []}, {"ResourceType": resource_type, "MaxResults": 1000})
+
+    result, dummy = run_module(module.main, {"name": NAME, "safety_checks": True})
+
+    assert result.get("failed") is not True
+    [child] = result["lifecycle_policy_preview"]["resources"][0]["child_resources"]
+    why = (
+        "denied ec2:DescribeImages (UnauthorizedOperation): whose AMI it is, its last launch and its snapshots are not"
+        " known"
+    )
+    assert child["in_use"]["status"] == "unknown"
+    assert child["in_use"]["unchecked"][0] == {"kind": "image", "reason": why}
+    assert child["recoverable"] == {"status": "unknown", "reason": why, "open_questions": []}
+    assert result["safety"]["in_use_unknown"]["delete"] == 1
+    assert result["safety"]["delete_recoverable_unknown"] == 1
