@@ -55,11 +55,16 @@ FILTER_BATCH = 200
 DEFAULT_VERSION = "$Default"
 
 USE_NOTES = {
-    # What each action does to the users of the AMI (the Image Builder and EC2 user guides).
+    # What each action does to the users of the AMI. EC2 user guide, "Disable an Amazon EC2 AMI": "Launch services,
+    # such as launch templates and Auto Scaling groups, can continue to reference disabled AMIs. Subsequent instance
+    # launches from a disabled AMI will fail", "EC2 instances that were previously launched using an AMI that is
+    # subsequently disabled are not affected", and, re-enabled, "AWS accounts, organizations, and Organizational Units
+    # that lost access to the AMI when it was disabled do not regain access automatically".
     "DEPRECATE": "a deprecated AMI can still be launched by its ID: its launch templates, Auto Scaling groups and"
     " instances keep working",
     "DISABLE": "a disabled AMI cannot be launched: launch templates and Auto Scaling groups that name it fail to launch"
-    " new instances, and its sharing is removed for good (enabling it again does not share it again)",
+    " new instances (running ones are not affected), and its sharing is removed (enabling it again does not share it"
+    " again)",
     "DELETE": "a deregistered AMI cannot be launched: launch templates and Auto Scaling groups that name it fail to"
     " launch new instances; running instances keep running",
 }
