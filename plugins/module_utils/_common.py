@@ -34,7 +34,13 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 # Image Builder throttles with CallRateLimitExceededException (HTTP 429). Neither AWSRetry's defaults nor
 # botocore's standard retry mode know that code, so we name it; the two 5xx codes are Image Builder's own.
-RETRYABLE_ERROR_CODES = ("CallRateLimitExceededException", "ServiceUnavailableException", "ServiceException")
+# Recycle Bin (rest-json) throttles with the generic ThrottlingException, which its model does not name either.
+RETRYABLE_ERROR_CODES = (
+    "CallRateLimitExceededException",
+    "ServiceUnavailableException",
+    "ServiceException",
+    "ThrottlingException",
+)
 
 # Twelve attempts: eleven sleeps of full jitter over 0.5, 1, 2, 4, then 8 s at most each. That outlasts
 # more than eight throttled answers in a row while bounding a call's worst case near a minute
@@ -262,15 +268,26 @@ def call(method, operation_name, result_key=None, **params):
 # Recycle Bin's (MaxResults, NextToken), Auto Scaling's (MaxRecords, NextToken).
 PAGE_SIZE_MEMBERS = ("maxResults", "MaxResults", "MaxRecords")
 PAGE_TOKEN_MEMBERS = ("nextToken", "NextToken")
+# Largest page sizes that a model states in its documentation only, not as the member's max.
+DOCUMENTED_PAGE_SIZES = {
+    # DescribeAutoScalingGroupsType.MaxRecords: "The default value is 50 and the maximum value is 100."
+    "DescribeAutoScalingGroups": 100,
+    # LaunchConfigurationNamesType.MaxRecords: "The default value is 50 and the maximum value is 100."
+    "DescribeLaunchConfigurations": 100,
+    # DescribeLaunchTemplateVersionsRequest.MaxResults: "This value can be between 1 and 200."
+    "DescribeLaunchTemplateVersions": 200,
+}
 
 
 def page_members(client, operation_name):
-    """(size, largest, token): the operation's page-size member and the largest size its model allows (None when the
-    model states no maximum: the service's own page size is left to it), and its page-token member."""
+    """(size, largest, token): the operation's page-size member and the largest size its model allows, as the
+    member's max or in its documentation (None when the model states no maximum: the service's own page size is left
+    to it), and its page-token member."""
     members = client.meta.service_model.operation_model(operation_name).input_shape.members
     size = next((name for name in PAGE_SIZE_MEMBERS if name in members), None)
     token = next(name for name in PAGE_TOKEN_MEMBERS if name in members)
-    return size, members[size].metadata.get("max") if size else None, token
+    largest = members[size].metadata.get("max", DOCUMENTED_PAGE_SIZES.get(operation_name)) if size else None
+    return size, largest, token
 
 
 def paginate(client, method, operation_name, result_key, **params):

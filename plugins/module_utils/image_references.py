@@ -18,12 +18,12 @@ The kinds, and the read each comes from (every read batched as its model allows,
 """
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import paginate
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import Unchecked
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import batches
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import checked
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import lacks_member
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import lacks_operation
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import paginate
 
 # DescribeImageReferences' types, as this module names them. Its ec2:Instance and ec2:LaunchTemplate answers are not
 # used: with IncludeAllResourceTypes they follow its defaults (the model's ResourceTypeOption.OptionValues:

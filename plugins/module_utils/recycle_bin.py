@@ -15,10 +15,10 @@ botocore's rbin model) are quoted where they are applied.
 import datetime
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import paginate
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import Unchecked
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import checked
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import lacks_member
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import paginate
 
 IMAGE = "EC2_IMAGE"
 SNAPSHOT = "EBS_SNAPSHOT"

@@ -85,25 +85,6 @@ def checked(action, read, *args, **kwargs):
         raise Unchecked(reason_of(e, action)) from e
 
 
-# Page sizes that a model states in its documentation only, not as the member's max (common.paginate reads the max).
-DOCUMENTED_PAGE_SIZES = {
-    # DescribeAutoScalingGroupsType.MaxRecords: "The default value is 50 and the maximum value is 100."
-    "DescribeAutoScalingGroups": ("MaxRecords", 100),
-    # LaunchConfigurationNamesType.MaxRecords: "The default value is 50 and the maximum value is 100."
-    "DescribeLaunchConfigurations": ("MaxRecords", 100),
-    # DescribeLaunchTemplateVersionsRequest.MaxResults: "This value can be between 1 and 200."
-    "DescribeLaunchTemplateVersions": ("MaxResults", 200),
-}
-
-
-def paginate(client, method, operation_name, result_key, **params):
-    """common.paginate, in the largest pages the model allows, also where it says so in its documentation only."""
-    if operation_name in DOCUMENTED_PAGE_SIZES:
-        member, largest = DOCUMENTED_PAGE_SIZES[operation_name]
-        params.setdefault(member, largest)
-    return common.paginate(client, method, operation_name, result_key, **params)
-
-
 def batches(values, size):
     """``values`` (sorted, each once) in lists of at most ``size``."""
     ordered = sorted(set(values))

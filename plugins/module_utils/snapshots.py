@@ -12,11 +12,11 @@ costs. Other snapshots might reference that snapshot's data, and referenced data
 """
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
+from ansible_collections.imagebuilder_ops.aws.plugins.module_utils._common import paginate
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_preview import parse_time
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import Unchecked
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import batches
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import checked
-from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import paginate
 
 GIB = 1024**3
 # Snapshot IDs per snapshot-id filter (DescribeSnapshots, DescribeImages): the ec2 model states no limit on filter

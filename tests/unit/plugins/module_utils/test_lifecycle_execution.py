@@ -136,7 +136,12 @@ def test_a_connection_error_is_reported_as_what_failed(client, monkeypatch):
 
 @pytest.mark.parametrize(
     "code, status",
-    [("CallRateLimitExceededException", 429), ("ServiceException", 500), ("ServiceUnavailableException", 503)],
+    [
+        ("CallRateLimitExceededException", 429),
+        ("ServiceException", 500),
+        ("ServiceUnavailableException", 503),
+        ("ThrottlingException", 400),
+    ],
 )
 def test_eight_faults_in_a_row_are_survived(client, sleeps, code, status):
     wrapped, stubber = client
