@@ -158,6 +158,21 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that: stricter.lifecycle_policy_preview.summary.delete == 0
     fail_msg: "{{ stricter.lifecycle_policy_preview.resources | map(attribute='resource_id') }}"
+
+- name: Preview the policy with what still uses each AMI, and whether a delete could be undone
+  imagebuilder_ops.aws.imagebuilder_lifecycle_policy_preview_info:
+    name: golden-ami-cleanup
+    safety_checks: true
+  register: checked
+
+- name: Refuse unless nothing in use is disabled or deleted and nothing unrecoverable is deleted ("unknown" refused)
+  ansible.builtin.assert:
+    that:
+      - checked.safety.in_use.disable + checked.safety.in_use.delete == 0
+      - checked.safety.in_use_unknown.disable + checked.safety.in_use_unknown.delete == 0
+      - checked.safety.delete_not_recoverable + checked.safety.delete_recoverable_unknown == 0
+      - checked.safety.delete_blocked == 0
+    fail_msg: "{{ checked.safety }}: each AMI's in_use and recoverable in the preview say why"
 """
 
 RETURN = r"""
