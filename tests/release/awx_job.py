@@ -8,6 +8,16 @@ local Image Builder endpoint, and checks that the job succeeded, that its events
 executions, and that no credential shows in its stdout or events. The credentials are the shared fake ones
 (tests/support), and the endpoint runs in this process.
 
+Then it runs the "Is it safe?" guide's playbook (docs/docsite/rst/is_it_safe.rst, the block that starts with
+``# golden_ami_policy.yml``, as written) as the guide's AWX workflow does, for two changes over the demo scenario's
+web-ami images (SAFETY_CHANGES): first as the preview job (``apply_change: false``), whose set_stats data must be the
+job's artifacts and equal the preview's ``safety`` summary; then as the apply job, given those artifacts as extra
+variables, which must apply the change exactly when its summary shows nothing the assert refuses (otherwise the job
+fails at that assert and the endpoint sees no write). A deprecate is never refused, so it must be applied; and an
+apply job given an approved summary that differs from its fresh preview must fail at the assert that compares them.
+Until the local endpoint serves Auto Scaling and Recycle Bin (SAFETY_SERVICES), those reads are unknown, so the
+delete is refused.
+
 Runner artifacts record the whole environment, secrets included, so the temporary directory is always deleted.
 
 Run with the tools venv's Python (it has ansible-runner, ansible-core and boto3), as a module of a staged copy:
@@ -25,6 +35,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from datetime import datetime
 from datetime import timedelta
@@ -38,6 +49,43 @@ from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE
 HERE = os.path.dirname(os.path.abspath(__file__))
 PLAYBOOK = "lifecycle_report.yml"
 IDENT = "awx-job"
+SAFETY_GUIDE = os.path.join(HERE, "..", "..", "docs", "docsite", "rst", "is_it_safe.rst")
+SAFETY_PLAYBOOK = "golden_ami_policy.yml"
+# Two changes to the guide's policy, over the demo scenario's web-ami images (400, 250 and 120 days old, AMIs in two
+# regions): a delete, applied only if its summary refuses nothing; and a deprecate, which the assert never refuses
+# (a deprecated AMI can still be launched by its ID), so it must be applied.
+WEB_AMI = {"recipes": [{"name": "web-ami", "semantic_version": "1.x.x"}]}
+SAFETY_CHANGES = {
+    "delete": {
+        "golden_selection": WEB_AMI,
+        "golden_rules": [
+            {
+                "action": {"type": "delete", "include_resources": {"amis": True, "snapshots": True}},
+                "filter": {"type": "age", "value": 90, "unit": "days"},
+            }
+        ],
+    },
+    "deprecate": {
+        "golden_selection": WEB_AMI,
+        "golden_rules": [
+            {
+                "action": {"type": "deprecate", "include_resources": {"amis": True}},
+                "filter": {"type": "age", "value": 60, "unit": "days"},
+            }
+        ],
+    },
+}
+# The counts of the summary that the guide's assert refuses a change on.
+REFUSED = (
+    ("in_use", "disable"),
+    ("in_use", "delete"),
+    ("in_use_unknown", "disable"),
+    ("in_use_unknown", "delete"),
+    ("delete_not_recoverable",),
+    ("delete_recoverable_unknown",),
+    ("delete_blocked",),
+)
+POLICY_WRITES = ("CreateLifecyclePolicy", "UpdateLifecyclePolicy")
 
 FINISHED_ID = "lce-00000000-0000-4000-8000-000000000001"
 RUNNING_ID = "lce-00000000-0000-4000-8000-000000000002"
@@ -54,20 +102,12 @@ def write(path, data):
         handle.write(data if isinstance(data, str) else json.dumps(data, indent=2))
 
 
-def private_data_dir(root, collections_root, endpoint_url, credentials):
-    pdd = os.path.join(root, "pdd")
+def private_data_dir(root, collections_root, extravars, envvars, name="pdd"):
+    pdd = os.path.join(root, name)
     shutil.copytree(os.path.join(HERE, "awx_project"), os.path.join(pdd, "project"))
-    envvars = dict(credentials, ANSIBLE_COLLECTIONS_PATH=collections_root, ANSIBLE_FORCE_COLOR="0")
+    envvars = dict(envvars, ANSIBLE_COLLECTIONS_PATH=collections_root, ANSIBLE_FORCE_COLOR="0")
     write(os.path.join(pdd, "env", "envvars"), envvars)
-    write(
-        os.path.join(pdd, "env", "extravars"),
-        {
-            "imagebuilder_endpoint_url": endpoint_url,
-            "finished_execution_id": FINISHED_ID,
-            "running_execution_id": RUNNING_ID,
-            "lifecycle_policy_arn": POLICY_ARN,
-        },
-    )
+    write(os.path.join(pdd, "env", "extravars"), extravars)
     write(os.path.join(pdd, "env", "settings"), {"job_timeout": 300, "idle_timeout": 120, "pexpect_timeout": 5})
     write(
         os.path.join(pdd, "inventory", "hosts"),
@@ -79,7 +119,7 @@ def private_data_dir(root, collections_root, endpoint_url, credentials):
 def runner_environment(root, collections_root):
     """The job's process environment: no credentials, so that only env/envvars can supply them."""
     home = os.path.join(root, "home")
-    os.makedirs(home)
+    os.makedirs(home, exist_ok=True)
     # Should the endpoint_url module default ever be lost, calls must go to a closed local port, never to AWS.
     extra = {"HOME": home, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
     return isolated_env(collections_root, root, extra, credentials=False)
@@ -149,12 +189,162 @@ def check_job(pdd, runner_stdout, credentials, calls):
     return failures
 
 
+def guide_playbook(guide):
+    """The "Is it safe?" guide's playbook, as written: the code block that starts with ``# golden_ami_policy.yml``."""
+    with open(guide, encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    for number, line in enumerate(lines):
+        if line.strip().startswith(".. code-block::") and lines[number + 2].strip() == f"# {SAFETY_PLAYBOOK}":
+            body = []
+            for following in lines[number + 1 :]:
+                if following.strip() and not following.startswith(" "):
+                    break
+                body.append(following)
+            return textwrap.dedent("\n".join(body)).strip("\n") + "\n"
+    raise SystemExit(f"{guide} has no code block that starts with '# {SAFETY_PLAYBOOK}'")
+
+
+def run_job(pdd, root, collections_root, playbook, ident):
+    command = [tool("ansible-runner"), "run", pdd, "-p", playbook, "--ident", ident]
+    return subprocess.run(
+        command,
+        env=runner_environment(root, collections_root),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+# The services whose calls go to the local endpoint (botocore's service-specific endpoint variables): those it serves.
+# Auto Scaling's and Recycle Bin's calls go to AWS_ENDPOINT_URL, a closed local port, until the endpoint serves them
+# (add "AUTO_SCALING" and "RBIN" then): refused connections make the checks that need them "unknown", as a denial does.
+SAFETY_SERVICES = ("IMAGEBUILDER", "EC2")
+
+
+def endpoint_envvars(url):
+    """The job's env/envvars: the credentials AWX injects, and the local endpoint for SAFETY_SERVICES."""
+    return dict(CREDENTIALS, **{f"AWS_ENDPOINT_URL_{service}": url for service in SAFETY_SERVICES})
+
+
+def refused(safety):
+    """The counts of the summary that the guide's assert refuses the change on, those that are not 0."""
+    found = {}
+    for path in REFUSED:
+        value = safety
+        for key in path:
+            value = value[key]
+        if value:
+            found[".".join(path)] = value
+    return found
+
+
+def check_safety_job(pdd, ident, apply_change, writes):
+    """A list of failures of one run of the guide's playbook, and what it showed."""
+    artifacts = os.path.join(pdd, "artifacts", ident)
+    status = open(os.path.join(artifacts, "status"), encoding="utf-8").read().strip()
+    events = load_events(artifacts)
+    results = task_results(events)
+    previews = [res for task, res in results.items() if task and task.startswith("Preview the policy")]
+    if len(previews) != 1 or "safety" not in previews[0]:
+        return [f"{ident}: no runner_on_ok event of the preview holds a safety summary"], None
+    preview = previews[0]
+    safety = preview["safety"]
+    reached = [
+        child
+        for resource in preview["lifecycle_policy_preview"]["resources"]
+        for child in resource.get("child_resources") or []
+    ]
+    failures = []
+    if not reached or any("in_use" not in child for child in reached):
+        failures.append(f"{ident}: the preview reached no AMI, or an AMI without in_use: {reached!r}")
+    failed_tasks = [e["event_data"].get("task") for e in events if e.get("event") == "runner_on_failed"]
+    blocking = refused(safety)
+    if blocking:
+        if status != "failed" or not failed_tasks or not failed_tasks[0].startswith("Refuse unless nothing in use"):
+            failures.append(
+                f"{ident}: {blocking} must fail the job at the assert; status {status}, failed {failed_tasks}"
+            )
+        if writes:
+            failures.append(f"{ident}: a refused change was written: {[w['operation'] for w in writes]}")
+    elif status != "successful":
+        failures.append(f"{ident}: nothing refused, yet the job is {status} (failed tasks {failed_tasks})")
+    elif apply_change and not writes:
+        failures.append(f"{ident}: nothing refused, yet the policy change was not applied")
+    if not apply_change and writes:
+        failures.append(f"{ident}: the preview job wrote: {[w['operation'] for w in writes]}")
+    stats = [e for e in events if e.get("event") == "playbook_on_stats"]
+    artifact = (stats[-1]["event_data"].get("artifact_data") or {}) if stats else {}
+    if not apply_change and (
+        artifact.get("approved_safety") != safety or artifact.get("approved_summary") != preview["summary"]
+    ):
+        failures.append(f"{ident}: the job's artifacts {artifact!r} are not the preview's summary and safety")
+    return failures, {"status": status, "refused": blocking, "amis": len(reached), "artifacts": artifact}
+
+
+def run_safety_jobs(root, collections_root, guide):
+    """The guide's playbook as the AWX workflow's preview job, then as its apply job, which gets the preview job's
+    artifacts as extra variables, as AWX gives them to the next node: a list of failures."""
+    failures = []
+    playbook = guide_playbook(guide)
+    for change, rules in SAFETY_CHANGES.items():
+        # Each change on a fresh endpoint: one applied must not decide what the next one previews.
+        with local_endpoint("demo") as endpoint:
+            failures += safety_workflow(root, collections_root, playbook, endpoint, change, rules)
+    return failures
+
+
+def safety_workflow(root, collections_root, playbook, endpoint, change, rules):
+    """One change through the workflow's two jobs: the preview job, then the apply job with its artifacts."""
+    failures = []
+    artifacts = {}
+    for ident, apply_change in ((f"awx-preview-job-{change}", False), (f"awx-apply-job-{change}", True)):
+        extravars = dict(rules, apply_change=apply_change, **artifacts)
+        pdd = private_data_dir(root, collections_root, extravars, endpoint_envvars(endpoint.url), name=ident)
+        write(os.path.join(pdd, "project", SAFETY_PLAYBOOK), playbook)
+        before = len(endpoint.requests())
+        job = run_job(pdd, root, collections_root, SAFETY_PLAYBOOK, ident)
+        calls = endpoint.requests()[before:]
+        writes = [call for call in calls if call["operation"] in POLICY_WRITES]
+        found, shown = check_safety_job(pdd, ident, apply_change, writes)
+        produced = (shown or {}).pop("artifacts", {})
+        artifacts = artifacts or produced
+        if change == "deprecate" and apply_change and not writes:
+            found.append(f"{ident}: a change that only deprecates was not applied")
+        print(f"{ident}: {shown}; {len(calls)} calls to the endpoint")
+        failures += found
+        with open(os.path.join(pdd, "artifacts", ident, "stdout"), encoding="utf-8") as handle:
+            output = handle.read()
+        failures += [f"{ident}: {name} appears in its output" for name, v in CREDENTIALS.items() if v in output]
+        if found and not any("appears in" in f for f in failures):
+            print(job.stdout[-4000:])
+    if change == "deprecate" and artifacts:
+        failures += changed_since_approval(root, collections_root, playbook, endpoint, rules, artifacts)
+    return failures
+
+
+def changed_since_approval(root, collections_root, playbook, endpoint, rules, artifacts):
+    """The apply job of an approval whose summary is not the fresh preview's must fail at that assert."""
+    ident = "awx-apply-job-changed"
+    approved = dict(artifacts, approved_summary=dict(artifacts["approved_summary"], deprecate=0))
+    pdd = private_data_dir(root, collections_root, dict(rules, **approved), endpoint_envvars(endpoint.url), name=ident)
+    write(os.path.join(pdd, "project", SAFETY_PLAYBOOK), playbook)
+    run_job(pdd, root, collections_root, SAFETY_PLAYBOOK, ident)
+    events = load_events(os.path.join(pdd, "artifacts", ident))
+    failed = [e["event_data"].get("task") for e in events if e.get("event") == "runner_on_failed"]
+    print(f"{ident}: failed at {failed}")
+    if not failed or not failed[0].startswith("Refuse a change that is not the one approved"):
+        return [f"{ident}: an approval of another summary did not stop the change (failed tasks {failed})"]
+    return []
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collections-root", required=True, help="directory holding ansible_collections/")
     parser.add_argument(
         "--scenario", default="demo", help="a scenario of tests/local_endpoint/scenarios (default demo)"
     )
+    parser.add_argument("--guide", default=SAFETY_GUIDE, help="docs/docsite/rst/is_it_safe.rst")
     args = parser.parse_args(argv)
     # A step timeout sends SIGTERM: still stop the endpoint and delete the secrets-bearing directory.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
@@ -163,21 +353,20 @@ def main(argv=None):
     root = tempfile.mkdtemp(prefix="ibops-awx-job-")
     try:
         with local_endpoint(args.scenario) as endpoint:
-            pdd = private_data_dir(root, collections_root, endpoint.url, CREDENTIALS)
-            command = [tool("ansible-runner"), "run", pdd, "-p", PLAYBOOK, "--ident", IDENT]
+            extravars = {
+                "imagebuilder_endpoint_url": endpoint.url,
+                "finished_execution_id": FINISHED_ID,
+                "running_execution_id": RUNNING_ID,
+                "lifecycle_policy_arn": POLICY_ARN,
+            }
+            pdd = private_data_dir(root, collections_root, extravars, CREDENTIALS)
             started = time.monotonic()
-            job = subprocess.run(
-                command,
-                env=runner_environment(root, collections_root),
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
+            job = run_job(pdd, root, collections_root, PLAYBOOK, IDENT)
             calls = endpoint.requests()
         print(f"ansible-runner exited {job.returncode} after {time.monotonic() - started:.1f} s")
         failures = [] if job.returncode == 0 else [f"ansible-runner exited {job.returncode}"]
         failures += check_job(pdd, job.stdout + job.stderr, CREDENTIALS, calls)
+        failures += run_safety_jobs(root, collections_root, args.guide)
         if failures:
             # The job's own output helps, but only once we know it holds no credential.
             if not any("appears in" in f for f in failures):
@@ -185,7 +374,10 @@ def main(argv=None):
             for failure in failures:
                 print(f"FAILED: {failure}")
             return 1
-        print("job successful; its events hold the executions; no credential in its stdout or events")
+        print(
+            "job successful; its events hold the executions; no credential in its stdout or events; the guide's"
+            " playbook applied the policy change only when its safety summary refused nothing"
+        )
         return 0
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -82,9 +82,10 @@ step_ee_introspect() { "$PY" "$HERE/check_ee.py" introspect "$COLLECTIONS_ROOT";
 
 step_ee_create() { "$PY" "$HERE/check_ee.py" create "$TARBALL" "$WORK/ee"; }
 
+# The AWX-shaped job, then the "Is it safe?" guide's playbook as its AWX workflow's preview and apply jobs.
 step_awx_runner_job() {
     PYTHONPATH="$SUPPORT_ROOT" "$PY" -m ansible_collections.imagebuilder_ops.aws.tests.release.awx_job \
-        --collections-root "$COLLECTIONS_ROOT"
+        --collections-root "$COLLECTIONS_ROOT" --guide "$ROOT/docs/docsite/rst/is_it_safe.rst"
 }
 
 # The "Try it locally" guide's commands, run in order against the local endpoint, show what the guide says they show.
