@@ -22,6 +22,7 @@ from collections import namedtuple
 try:
     import botocore
     import botocore.config
+    import botocore.parsers
 except ImportError:
     pass  # Handled by AnsibleAWSModule
 
@@ -247,15 +248,16 @@ def deletion_error_handler(description):
 def call(method, operation_name, result_key=None, **params):
     """One API call, retried by our policy; a read's answer must hold its ``result_key``.
 
-    botocore turns a body that is not JSON or is cut short into an answer with no member at all, and a JSON body of
-    the wrong shape into a bare AttributeError or TypeError. For a read either is an error here, never an empty
-    result: a listing must not end early, silently, on a broken page. A write's answer has no required member in
-    the model (StartResourceStateUpdate answers without an execution ID when it applies a change at once), so a
-    write passes no ``result_key``.
+    botocore turns a body that is not JSON or is cut short into an answer with no member at all, a JSON body of the
+    wrong shape into a bare AttributeError or TypeError, and a body that is not XML (the query and ec2 protocols:
+    EC2, Auto Scaling) into a ResponseParserError, which is no BotoCoreError. For a read each is an error here, never
+    an empty result: a listing must not end early, silently, on a broken page. A write's answer has no required
+    member in the model (StartResourceStateUpdate answers without an execution ID when it applies a change at once),
+    so a write passes no ``result_key``.
     """
     try:
         answer = method(aws_retry=True, **params)
-    except (AttributeError, TypeError, ValueError) as e:
+    except (AttributeError, TypeError, ValueError, botocore.parsers.ResponseParserError) as e:
         raise ImageBuilderError(message=f"AWS sent an unreadable answer to {operation_name}", exception=e)
     if result_key is not None and result_key not in answer:
         raise ImageBuilderError(

@@ -6,6 +6,7 @@
 import datetime
 
 import botocore.exceptions
+import botocore.parsers
 import botocore.session
 import pytest
 
@@ -361,11 +362,19 @@ def test_an_unreadable_page_fails_the_listing_instead_of_ending_it(client):
     assert "has no lifecycleExecutions" in raised.value.message
 
 
-def test_an_answer_botocore_cannot_parse_is_an_error(client, monkeypatch):
+@pytest.mark.parametrize(
+    "error",
+    [
+        AttributeError("'list' object has no attribute 'get'"),
+        # The query and ec2 protocols' parser (Auto Scaling, EC2) on a body that is not XML.
+        botocore.parsers.ResponseParserError("Unable to parse response (syntax error), invalid XML received"),
+    ],
+)
+def test_an_answer_botocore_cannot_parse_is_an_error(client, monkeypatch, error):
     wrapped, dummy = client
 
     def broken_parser(**kwargs):
-        raise AttributeError("'list' object has no attribute 'get'")
+        raise error
 
     monkeypatch.setattr(wrapped.client, "get_lifecycle_execution", broken_parser)
     monkeypatch.delattr(wrapped, "get_lifecycle_execution", raising=False)
