@@ -84,7 +84,7 @@ def find_python(preferred, minimum):
     """A pyenv version is run, not only looked for: pyenv's shims on PATH exist but exit 127 unless selected."""
     roots = [os.environ.get("PYENV_ROOT"), os.path.expanduser("~/.pyenv")]
     if shutil.which("pyenv"):
-        roots.insert(0, subprocess.run(["pyenv", "root"], capture_output=True, text=True).stdout.strip())
+        roots.insert(0, subprocess.run(["pyenv", "root"], capture_output=True, text=True, check=False).stdout.strip())
     roots = [root for root in roots if root]
     candidates = [os.path.join(root, "versions", preferred, "bin", "python3") for root in roots]
     for root in roots:
@@ -97,7 +97,7 @@ def find_python(preferred, minimum):
         if not path:
             continue
         # sys.executable resolves a shim to the interpreter it runs, so a venv does not depend on pyenv's state.
-        run = subprocess.run([path, "-c", check % (version_key(minimum),)], capture_output=True, text=True)
+        run = subprocess.run([path, "-c", check % (version_key(minimum),)], capture_output=True, text=True, check=False)
         if run.returncode == 0:
             print(run.stdout.strip())
             return 0
