@@ -69,9 +69,11 @@ PER_LEG := venv stage units install integration drills
 help: ## this list
 	@echo "Targets (no AWS account needed: the tests, the demo and the endpoint run against a bundled local endpoint):"
 	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  make \1\t\2/p' $(MAKEFILE_LIST) | expand -t 24
-	@echo "Legs (tests/legs.toml): $(LEGS); sanity on $(SANITY_LEGS)$(if $(MISSING_LEGS),; missing Python: $(MISSING_LEGS))"
-	@echo "Per leg: $(addsuffix -<leg>,$(PER_LEG)), sanity-<leg> of a sanity leg;"
-	@echo "  integration-<leg> INTEGRATION_TARGETS=NAME runs one target. Venvs: $(addsuffix -venv,$(OTHER_VENVS))"
+	@echo "Legs (tests/legs.toml): $(LEGS) (sanity: $(SANITY_LEGS))$(if $(MISSING_LEGS), - no Python for $(MISSING_LEGS))"
+	@echo "Per leg: $(addsuffix -<leg>,$(PER_LEG)), sanity-<leg>"
+	@echo "Other venvs: $(addsuffix -venv,$(OTHER_VENVS))"
+	@echo "Variables: PY313=/path/to/python3 (>= 3.12), INTEGRATION_TARGETS='NAME ...' (integration-<leg>),"
+	@echo "  ENDPOINT_SCENARIO=FILE and ENDPOINT_PORT=N (endpoint)"
 
 # ---- The whole run ------------------------------------------------------------------------------------------------
 # Each step runs even after an earlier one failed, so the summary always covers all of them. One step at a time:
@@ -148,7 +150,7 @@ tarball: build-venv
 		$(call stage_dir,tarball) 2>&1) || { echo "$$out"; exit 1; }
 	@$(PY311) tools/check_tarball.py $(TARBALL)
 
-install-legs: legs-available $(addprefix install-,$(READY_LEGS)) ## make build, then install it into .build/<leg>/installed
+install-legs: legs-available $(addprefix install-,$(READY_LEGS)) ## make build, then install it on every leg
 
 # --no-deps: plain install would ask Galaxy for amazon.aws, which is linked in beside it instead. The path installed
 # into is the collections path of the install, so ansible-galaxy has no reason to warn that it is not.
@@ -220,7 +222,7 @@ ifeq ($(filter core221,$(READY_LEGS)),)
 release-checks: legs-available
 	@echo "!!! NOTE: release-checks SKIPPED-UNAVAILABLE: they need the core221 leg's Python >= 3.12"
 else
-release-checks: tools-venv eda-venv install-core221 ## tests/release/run_checks.sh: docs, changelog, lint, importers, ...
+release-checks: tools-venv eda-venv install-core221 ## tests/release: docs, changelog, ansible-lint, importer, ...
 	TOOLS_VENV=$(CURDIR)/$(VENV)/tools COLLECTIONS_ROOT=$(CURDIR)/$(call installed,core221) \
 		TARBALL=$(CURDIR)/$(TARBALL) SUPPORT_ROOT=$(SUPPORT_ROOT) RULEBOOK_BIN=$(CURDIR)/$(VENV)/eda/bin \
 		bash tests/release/run_checks.sh
