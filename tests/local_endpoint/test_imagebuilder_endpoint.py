@@ -578,7 +578,7 @@ def test_fault_rules_target_a_service(ep, client):
     for rule in (
         {"operation": "DescribeImages", "service": "imagebuilder", "fault": "drop"},
         {"service": "s3", "fault": "drop"},
-        {"operation": "DescribeInstances", "fault": "drop"},
+        {"operation": "DescribeVolumes", "fault": "drop"},
     ):
         with pytest.raises(ScenarioError):
             ep.add_faults([rule])
@@ -1020,9 +1020,9 @@ def test_ec2_speaks_the_query_protocol_and_answers_xml_as_ec2_writes_it(ep):
     unsupported = (
         "UnsupportedOperation",
         400,
-        "The action DescribeInstances is not implemented by the local endpoint.",
+        "The action DescribeVolumes is not implemented by the local endpoint.",
     )
-    assert refused(ec2_client(ep.url).describe_instances) == unsupported
+    assert refused(ec2_client(ep.url).describe_volumes) == unsupported
     filters = [{"Name": "image-id", "Values": [ami(102), ami(202)]}]
     ec2_client(ep.url).describe_images(Owners=["self"], ExecutableUsers=["1"], Filters=filters, IncludeDisabled=True)
     read = ep.requests(service="ec2")[-1]["params"]
