@@ -12,6 +12,7 @@ from .common import listed
 from .common import matching_id
 from .common import tag_list
 from .ec2 import AMI_ID
+from .ec2 import amis_in
 from .ec2 import dry_run
 from .ec2 import ec2_filters
 from .ec2 import matches
@@ -334,8 +335,6 @@ def describe_image_references(world, params, region, now):  # pylint: disable=un
 
 
 def known_amis(world, region, now):
-    from .ec2 import amis_in  # pylint: disable=import-outside-toplevel
-
     return [ami["ImageId"] for ami in amis_in(world, region, now)]
 
 
