@@ -1306,6 +1306,8 @@ def test_recycle_bin_rules_list_by_type_lock_state_and_tags_and_get_tells_the_re
     scratch = [{"ResourceTagKey": "Scratch", "ResourceTagValue": "true"}]
     assert rule_ids(rbin, ResourceType="EBS_SNAPSHOT", ExcludeResourceTags=scratch) == ["rSnapRegn03"]
     assert not rule_ids(rbin, ResourceType="EBS_SNAPSHOT", ResourceTags=scratch)
+    # Every tag given, not any one of them (a reading: the model does not say).
+    assert not rule_ids(rbin, ResourceType="EBS_SNAPSHOT", ResourceTags=backup + scratch)
     # The listing has no tags nor status: GetRule has them.
     summary = rbin.list_rules(ResourceType="EC2_IMAGE")["Rules"][0]
     assert set(summary) == {"Identifier", "Description", "RetentionPeriod", "RuleArn"}
@@ -1415,7 +1417,13 @@ def test_the_new_listings_page_as_their_paginators_read_them(ep, service, operat
         if not token:
             break
     assert len(whole) > smallest and len(pages) == -(-len(whole) // smallest) and sum(pages, []) == whole
-    # A token belongs to its listing: another region refuses it.
+    # A token belongs to its listing: another region, or other parameters, refuse it.
     first = getattr(client, operation)(**params, **{size: smallest})["NextToken"]
-    other = make_client(ep.url, service, "eu-west-1")
-    assert refused(getattr(other, operation), **params, **{size: smallest}, NextToken=first)[1] == 400
+    foreign = {"ec2": "InvalidPaginationToken", "autoscaling": "InvalidNextToken", "rbin": "ValidationException"}
+    if operation == "describe_image_references":
+        other, params = client, dict(params, ImageIds=params["ImageIds"][1:])
+    elif operation == "describe_launch_template_versions":
+        other, params = client, dict(params, MinVersion="0")
+    else:
+        other = make_client(ep.url, service, "eu-west-1")
+    assert code_of(getattr(other, operation), **params, **{size: smallest}, NextToken=first) == (foreign[service], 400)

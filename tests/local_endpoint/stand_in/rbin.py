@@ -54,8 +54,8 @@ def list_rules(world, params, region, now):  # pylint: disable=unused-argument
     """The region's rules of ``ResourceType`` ("Only retention rules that retain the specified resource type are
     listed"), with ``LockState`` ("Only retention rules with the specified lock state are returned"). ``ResourceTags``
     and ``ExcludeResourceTags`` ("[Tag-level retention rules only]", "[Region-level retention rules only]"): the
-    rules of that level holding every tag given (a reading: the model does not say whether one tag or all must
-    match). As RuleSummary: no tags, no status."""
+    rules holding every tag given (a reading: the model does not say whether one tag or all must match; an empty list
+    filters nothing). As RuleSummary: no tags, no status."""
     rules = [rule for r, rule in world.rbin_rules if r == region and rule["ResourceType"] == params["ResourceType"]]
     if "LockState" in params:
         rules = [rule for rule in rules if rule.get("LockState") == params["LockState"]]
@@ -76,9 +76,7 @@ def tag_pair(tag):
 
 
 def holds(rule, member, wanted):
-    """A rule of the level ``member`` is for (tag-level rules have ResourceTags) holding every tag ``wanted``."""
-    if bool(rule.get("ResourceTags")) != (member == "ResourceTags"):
-        return False
+    """A rule whose ``member`` (ResourceTags or ExcludeResourceTags) holds every tag ``wanted`` (none: any rule)."""
     have = {tag_pair(tag) for tag in rule.get(member, [])}
     return all(tag in have for tag in wanted)
 
