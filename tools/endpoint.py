@@ -54,7 +54,7 @@ def port_is_free(port):
 def environment(url, region):
     lines = [f"unset {' '.join(TO_UNSET)}"]
     # tests/support/endpoint.py SERVICES (not importable here: this runs from the source tree, not a staged copy).
-    lines += [f"export AWS_ENDPOINT_URL_{service}={url}" for service in ("IMAGEBUILDER", "EC2", "AUTOSCALING", "RBIN")]
+    lines += [f"export AWS_ENDPOINT_URL_{service}={url}" for service in ("IMAGEBUILDER", "EC2", "AUTO_SCALING", "RBIN")]
     lines.append("export " + " ".join(f"{name}={value}" for name, value in DUMMY_CREDENTIALS.items()))
     # amazon.aws reads AWS_REGION; boto3 itself (the event source's client, the AWS CLI) only AWS_DEFAULT_REGION.
     lines.append(f"export AWS_REGION={region} AWS_DEFAULT_REGION={region}")

@@ -28,6 +28,7 @@ from ansible_collections.imagebuilder_ops.aws.tests.local_endpoint.stand_in impo
 from ansible_collections.imagebuilder_ops.aws.tests.local_endpoint.stand_in.common import ScenarioError
 from ansible_collections.imagebuilder_ops.aws.tests.local_endpoint.stand_in.model import OPERATIONS
 from ansible_collections.imagebuilder_ops.aws.tests.local_endpoint.stand_in.model import ServiceModel
+from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import endpoint_environment
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_ACCESS_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_SECRET_KEY as SECRET_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import PAGE_SIZE as MAX_RESULTS_HIGH
@@ -1346,6 +1347,8 @@ def test_snapshots_have_their_sizes_one_is_shared_by_two_amis_and_one_ami_is_pro
     }
     assert set(every) == named and every[devices[ami(9101)][0][0]] == 8
     assert code_of(ec2.describe_snapshots, SnapshotIds=["snap-0000000000000dead"]) == ("InvalidSnapshot.NotFound", 400)
+    users = [{"Name": "block-device-mapping.snapshot-id", "Values": ["snap-17aa28bc5c436d73f"]}]
+    assert ami_ids(ec2, Owners=["self"], Filters=users) == [ami(101), ami(201)]
     assert not ec2.describe_snapshots(OwnerIds=["amazon"])["Snapshots"]
 
 
@@ -1427,3 +1430,21 @@ def test_the_new_listings_page_as_their_paginators_read_them(ep, service, operat
     else:
         other = make_client(ep.url, service, "eu-west-1")
     assert code_of(getattr(other, operation), **params, **{size: smallest}, NextToken=first) == (foreign[service], 400)
+
+
+def test_botocore_sends_each_service_to_the_endpoint_by_the_variables_endpoint_environment_sets(ep, monkeypatch):
+    """What reaches a module's clients, which take no endpoint_url: botocore's AWS_ENDPOINT_URL_<SERVICE id>."""
+    for name, value in endpoint_environment(ep.url).items():
+        monkeypatch.setenv(name, value)
+    credentials = {"aws_access_key_id": FAKE_ACCESS_KEY, "aws_secret_access_key": SECRET_KEY}
+    config = Config(retries={"total_max_attempts": 1}, connect_timeout=2)
+    calls = (
+        ("imagebuilder", "list_lifecycle_policies", {}),
+        ("ec2", "describe_instances", {}),
+        ("autoscaling", "describe_launch_configurations", {}),
+        ("rbin", "list_rules", {"ResourceType": "EC2_IMAGE"}),
+    )
+    for service, operation, params in calls:
+        client = boto3.client(service, region_name="us-east-1", config=config, **credentials)
+        getattr(client, operation)(**params)
+    assert [entry["service"] for entry in ep.requests()] == ["imagebuilder", "ec2", "autoscaling", "rbin"]

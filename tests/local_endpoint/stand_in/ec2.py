@@ -198,6 +198,7 @@ def executable_by(ami, users, account_id):
 
 # DescribeImages filters the endpoint answers (the model documents more: those are refused as not implemented).
 EC2_FILTERS = ("image-id", "is-public", "name", "owner-id", "state", "tag-key", "tag:<key>")
+EC2_FILTERS += ("block-device-mapping.snapshot-id",)
 
 
 def ec2_filters(filters, known=EC2_FILTERS):
@@ -224,6 +225,9 @@ def wildcard(value):
 def filter_matches(ami, name, values):
     if name == "is-public":
         return any(value.match("true" if ami["Public"] else "false") for value in values)
+    if name == "block-device-mapping.snapshot-id":
+        snapshots = [device["Ebs"]["SnapshotId"] for device in ami["BlockDeviceMappings"]]
+        return any(value.match(snap) for value in values for snap in snapshots)
     field = {"image-id": "ImageId", "name": "Name", "owner-id": "OwnerId", "state": "State"}.get(name)
     return matches(ami, name, values, lambda item: [item[field]])
 
