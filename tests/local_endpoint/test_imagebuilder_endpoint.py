@@ -1282,7 +1282,7 @@ def test_auto_scaling_groups_name_launch_templates_configurations_and_override_i
     status, body = post_query(
         ep.url,
         "autoscaling",
-        "Action=DescribeAutoScalingGroups&Version=2011-01-01" "&AutoScalingGroupNames.member.1=web-asg",
+        "Action=DescribeAutoScalingGroups&Version=2011-01-01&AutoScalingGroupNames.member.1=web-asg",
     )
     assert status == 200 and "<DescribeAutoScalingGroupsResult><AutoScalingGroups><member>" in body, body
     assert "<CreatedTime>2024-05-01T00:00:00.000Z</CreatedTime>" in body

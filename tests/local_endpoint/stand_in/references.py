@@ -200,7 +200,6 @@ def describe_launch_template_versions(world, params, region, now):  # pylint: di
         raise EndpointError("InvalidParameterCombination", message, 400)
     if named:
         chosen = [one_template(templates, named[0], params[named[0]])]
-        wanted = lambda t: numbers_of(t, versions, params)  # noqa: E731
     else:
         if not versions or set(versions) - {"$Latest", "$Default"} or {"MinVersion", "MaxVersion"} & set(params):
             message = (
@@ -209,10 +208,10 @@ def describe_launch_template_versions(world, params, region, now):  # pylint: di
             )
             raise EndpointError("InvalidParameterValue" if versions else "MissingParameter", message, 400)
         chosen = templates
-        wanted = lambda t: aliases(t, versions)  # noqa: E731
     answers = []
     for item in sorted(chosen, key=lambda t: t["id"]):
-        for number in sorted(wanted(item), reverse=True):
+        wanted = numbers_of(item, versions, params) if named else aliases(item, versions)
+        for number in sorted(wanted, reverse=True):
             answers.append(version_answer(world, item, number, params.get("ResolveAlias", False)))
     for name, values in ec2_filters(params.get("Filters", []), VERSION_FILTERS):
         answers = [answer for answer in answers if version_matches(answer, name, values)]
@@ -320,7 +319,7 @@ def describe_image_references(world, params, region, now):  # pylint: disable=un
     malformed = [ami for ami in params["ImageIds"] if not AMI_ID.match(ami)]
     if malformed:
         raise EndpointError("InvalidAMIID.Malformed", f'Invalid id: "{malformed[0]}"', 400)
-    known = {ami for ami in known_amis(world, region, now)}
+    known = set(known_amis(world, region, now))
     missing = [ami for ami in params["ImageIds"] if ami not in known]
     if missing:
         raise EndpointError("InvalidAMIID.NotFound", f"The image id '[{', '.join(missing)}]' does not exist", 400)

@@ -76,7 +76,7 @@ def snapshots_in(world, region, now):
             snap = device["Ebs"]["SnapshotId"]
             found.setdefault(snap, {"SnapshotId": snap, "VolumeSize": DEFAULT_VOLUME_SIZE, "State": "completed"})
             found[snap].setdefault("StartTime", epoch(ami["CreationDate"], ami["ImageId"]))
-    return [answer_of(world, record) for _, record in sorted(found.items())]
+    return [answer_of(world, found[snap]) for snap in sorted(found)]
 
 
 def answer_of(world, record):
