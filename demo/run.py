@@ -18,6 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import endpoint_environment
 from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import tool
@@ -43,7 +44,7 @@ def main(argv: list[str]) -> int:
         print(f"demo: local Image Builder endpoint at {endpoint.url} serving the demo scenario", flush=True)
         # The modules find the endpoint as botocore's configuration says, as they would any other: the preview's EC2
         # calls too (its EC2 clients take no endpoint_url).
-        endpoints = {f"AWS_ENDPOINT_URL_{service}": endpoint.url for service in ("IMAGEBUILDER", "EC2")}
+        endpoints = endpoint_environment(endpoint.url)
         env = isolated_env(args.collections_path, workdir, dict(endpoints, ANSIBLE_CALLBACK_RESULT_FORMAT="yaml"))
         cmd = [tool("ansible-playbook"), str(PLAYBOOK), "-e", f"imagebuilder_endpoint_url={endpoint.url}"]
         with subprocess.Popen(

@@ -5,9 +5,10 @@
 
 `make endpoint` runs this. It starts tests/local_endpoint/imagebuilder_endpoint.py with this Python (whose botocore
 model the endpoint keeps), says what the scenario holds and prints the environment to export in another shell: the
-Image Builder and EC2 endpoint URLs (botocore's AWS_ENDPOINT_URL_<SERVICE> variables, which the modules, the preview's
-EC2 calls and the event source all read), dummy credentials and the scenario's region. Ctrl-C (or SIGTERM) stops the
-endpoint, which closes its port; the exit status is then 0. The walk-through: docs/docsite/rst/try_it_locally.rst.
+Image Builder, EC2, Auto Scaling and Recycle Bin endpoint URLs (botocore's AWS_ENDPOINT_URL_<SERVICE> variables,
+which the modules, the preview's other clients and the event source all read), dummy credentials and the scenario's
+region. Ctrl-C (or SIGTERM) stops the endpoint, which closes its port; the exit status is then 0. The walk-through:
+docs/docsite/rst/try_it_locally.rst.
 """
 
 import argparse
@@ -52,7 +53,8 @@ def port_is_free(port):
 
 def environment(url, region):
     lines = [f"unset {' '.join(TO_UNSET)}"]
-    lines += [f"export AWS_ENDPOINT_URL_{service}={url}" for service in ("IMAGEBUILDER", "EC2")]
+    # tests/support/endpoint.py SERVICES (not importable here: this runs from the source tree, not a staged copy).
+    lines += [f"export AWS_ENDPOINT_URL_{service}={url}" for service in ("IMAGEBUILDER", "EC2", "AUTO_SCALING", "RBIN")]
     lines.append("export " + " ".join(f"{name}={value}" for name, value in DUMMY_CREDENTIALS.items()))
     # amazon.aws reads AWS_REGION; boto3 itself (the event source's client, the AWS CLI) only AWS_DEFAULT_REGION.
     lines.append(f"export AWS_REGION={region} AWS_DEFAULT_REGION={region}")

@@ -28,6 +28,7 @@ from ansible_collections.imagebuilder_ops.aws.tests.local_endpoint.stand_in impo
 from ansible_collections.imagebuilder_ops.aws.tests.local_endpoint.stand_in.common import ScenarioError
 from ansible_collections.imagebuilder_ops.aws.tests.local_endpoint.stand_in.model import OPERATIONS
 from ansible_collections.imagebuilder_ops.aws.tests.local_endpoint.stand_in.model import ServiceModel
+from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import endpoint_environment
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_ACCESS_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import FAKE_SECRET_KEY as SECRET_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import PAGE_SIZE as MAX_RESULTS_HIGH
@@ -578,7 +579,7 @@ def test_fault_rules_target_a_service(ep, client):
     for rule in (
         {"operation": "DescribeImages", "service": "imagebuilder", "fault": "drop"},
         {"service": "s3", "fault": "drop"},
-        {"operation": "DescribeInstances", "fault": "drop"},
+        {"operation": "DescribeVolumes", "fault": "drop"},
     ):
         with pytest.raises(ScenarioError):
             ep.add_faults([rule])
@@ -684,6 +685,18 @@ def with_facts(**facts):
 
 
 AMI_1 = {"resourceId": ami(1)}
+LT = {"LaunchTemplateId": "lt-0123456789abcdef0", "LaunchTemplateName": "web", "versions": [{"ImageId": ami(1)}]}
+RECIPE = f"arn:aws:imagebuilder:us-east-1:{ACCOUNT}:image-recipe/r/1.0.0"
+ASG = {"AutoScalingGroupName": "g"}
+ASG_LT = dict(ASG, LaunchTemplate={"LaunchTemplateName": "lt"})
+RULE = {
+    "Identifier": "abcdefghijk",
+    "ResourceType": "EC2_IMAGE",
+    "RetentionPeriod": {"RetentionPeriodValue": 1, "RetentionPeriodUnit": "DAYS"},
+}
+TAGS = [{"ResourceTagKey": "k", "ResourceTagValue": "v"}]
+DELAY = {"UnlockDelay": {"UnlockDelayValue": 7, "UnlockDelayUnit": "DAYS"}}
+SNAP = "snap-0123456789abcdef0"
 UNDER = {"resourceId": ami(1), "parentResourceId": image("1.0.0/1")}
 # fmt: off
 BAD_SCENARIOS = [
@@ -707,6 +720,21 @@ BAD_SCENARIOS = [
     (with_facts(flag=True), r"facts\.flag: expected a string, a number or a list of strings"),
     (with_facts(counts=[1, 2]), r"facts\.counts: expected"),
     ({"facts": ["x"]}, r"scenario\.facts: expected an object"),
+    ({"instances": [{"InstanceId": "i-0123456789abcdef0", "ImageId": ami(1), "state": "gone"}]}, r"\[0\]\.state"),
+    ({"instances": [{"InstanceId": "i-1", "ImageId": ami(1)}]}, r"instances\[0\]\.InstanceId"),
+    ({"launch_templates": [dict(LT, default_version=2)]}, r"launch_templates\[0\]\.default_version: .* 1 to 1"),
+    ({"launch_templates": [dict(LT, versions=[{"ImageId": "x"}])]}, r"launch_templates\[0\]\.versions\[0\]\.ImageId"),
+    ({"recipes": [{"arn": RECIPE.replace(ACCOUNT, "111122223333"), "parentImage": ami(1)}]}, r"recipes\[0\]\.arn"),
+    ({"auto_scaling_groups": [{"AutoScalingGroupName": "g"}]}, r"auto_scaling_groups\[0\]: give exactly one"),
+    ({"auto_scaling_groups": [dict(ASG, LaunchConfigurationName="gone")]}, r"\.LaunchConfigurationName: 'gone'"),
+    ({"auto_scaling_groups": [dict(ASG_LT, MinSize="1")]}, r"auto_scaling_groups\[0\]\.MinSize"),
+    ({"recycle_bin_rules": [dict(RULE, ResourceTags=TAGS, LockState="locked")]}, "Region-level rules only"),
+    ({"recycle_bin_rules": [dict(RULE, RetentionPeriod={"RetentionPeriodValue": 0})]}, r"rules\[0\]\.Retention"),
+    ({"recycle_bin_rules": [dict(RULE, LockState="pending_unlock", LockConfiguration=DELAY)]}, r"\.LockEndTime"),
+    ({"snapshots": [{"SnapshotId": "snap-0123456789abcdef0", "VolumeSize": 0}]}, r"snapshots\[0\]\.VolumeSize"),
+    (dict(with_images(dict(AMI_1, ec2={"snapshots": [SNAP]})), snapshots=[{"SnapshotId": SNAP, "region": "eu-west-1"}]),
+     "is declared in eu-west-1"),
+    (with_images(dict(AMI_1, ec2={"deregistration_protection": "yes"})), r"ec2\.deregistration_protection"),
 ]
 # fmt: on
 
@@ -1020,9 +1048,9 @@ def test_ec2_speaks_the_query_protocol_and_answers_xml_as_ec2_writes_it(ep):
     unsupported = (
         "UnsupportedOperation",
         400,
-        "The action DescribeInstances is not implemented by the local endpoint.",
+        "The action DescribeVolumes is not implemented by the local endpoint.",
     )
-    assert refused(ec2_client(ep.url).describe_instances) == unsupported
+    assert refused(ec2_client(ep.url).describe_volumes) == unsupported
     filters = [{"Name": "image-id", "Values": [ami(102), ami(202)]}]
     ec2_client(ep.url).describe_images(Owners=["self"], ExecutableUsers=["1"], Filters=filters, IncludeDisabled=True)
     read = ep.requests(service="ec2")[-1]["params"]
@@ -1080,3 +1108,343 @@ def test_run_policy_makes_an_execution_of_the_scenario_run(ep, client):
 def test_run_policy_refuses_what_it_cannot_run(ep, document, status, words):
     answer = control(ep.url, "POST", "run_policy", document)
     assert answer[0] == status and words in answer[1]["message"]
+
+
+# -- what a preview's safety checks read: references, Auto Scaling, Recycle Bin, snapshots ----------------------------
+
+WEB_FLEET, BATCH_WORKERS = "lt-0f1a000000000a001", "lt-0f1a000000000a002"
+LT_ARN = f"arn:aws:ec2:us-east-1:{ACCOUNT}:launch-template/"
+
+
+def references(ec2, *amis, **params):
+    params = params or {"IncludeAllResourceTypes": True}
+    answer = ec2.describe_image_references(ImageIds=[ami(n) for n in amis], **params)["ImageReferences"]
+    return [(item["ImageId"][-5:], item["ResourceType"], item["Arn"].rsplit(":", 1)[-1]) for item in answer]
+
+
+def template_option(depth):
+    option = {"OptionName": "version-depth", "OptionValues": [str(depth)]}
+    return [{"ResourceType": "ec2:LaunchTemplate", "ResourceTypeOptions": [option]}]
+
+
+def test_image_references_by_default_count_every_instance_state_and_search_ten_template_versions(ep):
+    ec2 = ec2_client(ep.url)
+    # ami(101): only a terminated instance refers to it; web-fleet's $Default (version 2 of 14) is not searched.
+    assert references(ec2, 101, 201, 1201, 2201) == [
+        ("00101", "ec2:Instance", "instance/i-0f1a0000000000a03"),
+        ("00201", "ec2:Instance", "instance/i-0f1a0000000000a01"),
+        ("01201", "ec2:LaunchTemplate", f"launch-template/{BATCH_WORKERS}"),
+        ("01201", "imagebuilder:ImageRecipe", "image-recipe/preview-ami-child/1.0.0"),
+        ("02201", "ssm:Parameter", "parameter/golden/preview-ami/latest"),
+    ]
+    assert references(ec2, 2101, ResourceTypes=[{"ResourceType": "ec2:LaunchTemplate"}]) == [
+        ("02101", "ec2:LaunchTemplate", f"launch-template/{WEB_FLEET}")
+    ]
+    unchecked = ec2_client(ep.url, parameter_validation=False)
+    eleven = [ami(n) for n in range(1, 12)]
+    assert code_of(unchecked.describe_image_references, ImageIds=eleven, IncludeAllResourceTypes=True)[0] == (
+        "InvalidParameterValue"
+    )
+    assert code_of(ec2.describe_image_references, ImageIds=[ami(101)]) == ("MissingParameter", 400)
+    assert code_of(ec2.describe_image_references, ImageIds=[ami(999)], IncludeAllResourceTypes=True) == (
+        "InvalidAMIID.NotFound",
+        400,
+    )
+
+
+def test_image_references_options_set_the_version_depth_and_the_instance_states(ep):
+    ec2 = ec2_client(ep.url)
+    # web-fleet: 14 versions, $Default 2: a depth of 13 reaches it, 12 does not.
+    assert references(ec2, 101, ResourceTypes=template_option(13)) == [
+        ("00101", "ec2:LaunchTemplate", f"launch-template/{WEB_FLEET}")
+    ]
+    assert not references(ec2, 101, ResourceTypes=template_option(12))
+    # With IncludeAllResourceTypes, a type's options override its defaults and the other types keep theirs.
+    assert [r[1] for r in references(ec2, 101, IncludeAllResourceTypes=True, ResourceTypes=template_option(13))] == [
+        "ec2:Instance",
+        "ec2:LaunchTemplate",
+    ]
+    live = [{"OptionName": "state-name", "OptionValues": ["pending", "running", "stopping", "stopped"]}]
+    assert not references(ec2, 101, ResourceTypes=[{"ResourceType": "ec2:Instance", "ResourceTypeOptions": live}])
+    for option in (
+        {"OptionName": "state-name", "OptionValues": ["gone"]},
+        template_option(10001)[0]["ResourceTypeOptions"][0],
+    ):
+        kind = "ec2:Instance" if option["OptionName"] == "state-name" else "ec2:LaunchTemplate"
+        types = [{"ResourceType": kind, "ResourceTypeOptions": [option]}]
+        assert code_of(ec2.describe_image_references, ImageIds=[ami(101)], ResourceTypes=types)[0] == (
+            "InvalidParameterValue"
+        )
+    wrong = [{"ResourceType": "ssm:Parameter", "ResourceTypeOptions": template_option(3)[0]["ResourceTypeOptions"]}]
+    assert (
+        code_of(ec2.describe_image_references, ImageIds=[ami(101)], ResourceTypes=wrong)[0] == "InvalidParameterValue"
+    )
+
+
+def versions(ec2, **params):
+    answer = ec2.describe_launch_template_versions(**params)["LaunchTemplateVersions"]
+    return [
+        (v["LaunchTemplateName"], v["VersionNumber"], v["DefaultVersion"], v["LaunchTemplateData"]["ImageId"])
+        for v in answer
+    ]
+
+
+def test_launch_template_versions_default_and_latest_of_every_template_or_any_of_one(ep):
+    ec2 = ec2_client(ep.url)
+    by_image = [{"Name": "image-id", "Values": [ami(101)]}]
+    assert versions(ec2, Versions=["$Default"], Filters=by_image) == [("web-fleet", 2, True, ami(101))]
+    assert not versions(ec2, Versions=["$Latest"], Filters=by_image)
+    assert versions(ec2, Versions=["$Latest", "$Default"]) == [
+        ("web-fleet", 14, False, ami(2101)),
+        ("web-fleet", 2, True, ami(101)),
+        ("batch-workers", 3, True, "resolve:ssm:/golden/preview-ami/latest"),
+    ]
+    assert versions(ec2, LaunchTemplateName="batch-workers", Versions=["$Latest", "1"], ResolveAlias=True) == [
+        ("batch-workers", 3, True, ami(2201)),
+        ("batch-workers", 1, False, ami(1101)),
+    ]
+    assert [v[1] for v in versions(ec2, LaunchTemplateId=WEB_FLEET, MinVersion="11", MaxVersion="13")] == [13, 12]
+    assert len(versions(ec2, LaunchTemplateId=WEB_FLEET)) == 14
+    for params, code in (
+        ({"Versions": ["2"]}, "InvalidParameterValue"),
+        ({}, "MissingParameter"),
+        ({"LaunchTemplateId": WEB_FLEET, "LaunchTemplateName": "web-fleet"}, "InvalidParameterCombination"),
+        ({"LaunchTemplateId": WEB_FLEET, "Versions": ["15"]}, "InvalidLaunchTemplateId.VersionNotFound"),
+        ({"LaunchTemplateName": "nothing"}, "InvalidLaunchTemplateName.NotFoundException"),
+        ({"LaunchTemplateId": "lt-0f1a000000000a009"}, "InvalidLaunchTemplateId.NotFound"),
+        ({"LaunchTemplateId": WEB_FLEET, "MaxResults": 201}, "InvalidParameterValue"),
+    ):
+        assert code_of(ec2.describe_launch_template_versions, **params) == (code, 400), params
+    assert versions(ec2_client(ep.url, "eu-west-1"), Versions=["$Latest"]) == [("eu-workers", 1, True, ami(1102))]
+
+
+def instance_states(ec2, **params):
+    reservations = ec2.describe_instances(**params)["Reservations"]
+    return [(i["InstanceId"][-3:], i["ImageId"][-5:], i["State"]["Name"]) for r in reservations for i in r["Instances"]]
+
+
+def test_instances_in_every_state_terminated_too_unless_filtered_by_state(ep):
+    ec2 = ec2_client(ep.url)
+    assert instance_states(ec2) == [
+        ("a01", "00201", "running"),
+        ("a02", "01101", "stopped"),
+        ("a03", "00101", "terminated"),
+    ]
+    live = ["pending", "running", "shutting-down", "stopping", "stopped"]
+    filters = [{"Name": "image-id", "Values": [ami(101), ami(1101)]}, {"Name": "instance-state-name", "Values": live}]
+    assert instance_states(ec2, Filters=filters) == [("a02", "01101", "stopped")]
+    assert instance_states(ec2, InstanceIds=["i-0f1a0000000000a03"]) == [("a03", "00101", "terminated")]
+    assert code_of(ec2.describe_instances, InstanceIds=["i-0f1a0000000000a03"], MaxResults=5) == (
+        "InvalidParameterCombination",
+        400,
+    )
+    assert code_of(ec2.describe_instances, InstanceIds=["i-0f1a0000000000fff"]) == ("InvalidInstanceID.NotFound", 400)
+    assert code_of(ec2.describe_instances, Filters=[{"Name": "vpc-id", "Values": ["x"]}]) == (
+        "InvalidParameterValue",
+        400,
+    )
+    assert instance_states(ec2_client(ep.url, "eu-west-1")) == [("a04", "01102", "running")]
+
+
+def post_query(url, service, body, region="us-east-1"):
+    """A raw query request of ``service``, signed only as far as the endpoint looks (the credential scope)."""
+    scope = f"Credential={FAKE_ACCESS_KEY}/20261203/{region}/{service}/aws4_request"
+    headers = {"Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0"}
+    request = urllib.request.Request(url + "/", data=body.encode(), method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_auto_scaling_groups_name_launch_templates_configurations_and_override_images(ep):
+    autoscaling = make_client(ep.url, "autoscaling")
+    groups = {g["AutoScalingGroupName"]: g for g in autoscaling.describe_auto_scaling_groups()["AutoScalingGroups"]}
+    assert list(groups) == ["batch-asg", "legacy-asg", "web-asg"]
+    mixed = groups["batch-asg"]["MixedInstancesPolicy"]["LaunchTemplate"]
+    assert [o.get("ImageId") for o in mixed["Overrides"]] == [None, ami(1201)]
+    assert mixed["LaunchTemplateSpecification"] == {"LaunchTemplateName": "batch-workers", "Version": "$Default"}
+    assert groups["legacy-asg"]["LaunchConfigurationName"] == "legacy-lc"
+    assert groups["web-asg"]["LaunchTemplate"] == {"LaunchTemplateId": WEB_FLEET, "Version": "$Latest"}
+    configurations = autoscaling.describe_launch_configurations()["LaunchConfigurations"]
+    assert [(c["LaunchConfigurationName"], c["ImageId"]) for c in configurations] == [
+        ("legacy-lc", ami(1101)),
+        ("unused-lc", ami(2101)),
+    ]
+    named = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["web-asg", "gone"])["AutoScalingGroups"]
+    assert [g["AutoScalingGroupName"] for g in named] == ["web-asg"]
+    tagged = autoscaling.describe_auto_scaling_groups(Filters=[{"Name": "tag:Team", "Values": ["web"]}])
+    assert [g["AutoScalingGroupName"] for g in tagged["AutoScalingGroups"]] == ["web-asg"]
+    assert not make_client(ep.url, "autoscaling", "eu-west-1").describe_auto_scaling_groups()["AutoScalingGroups"]
+    # The query protocol as Auto Scaling writes it: lists of <member>, the answer in <...Result>, errors in
+    # <ErrorResponse> with their Type.
+    status, body = post_query(
+        ep.url,
+        "autoscaling",
+        "Action=DescribeAutoScalingGroups&Version=2011-01-01&AutoScalingGroupNames.member.1=web-asg",
+    )
+    assert status == 200 and "<DescribeAutoScalingGroupsResult><AutoScalingGroups><member>" in body, body
+    assert "<CreatedTime>2024-05-01T00:00:00.000Z</CreatedTime>" in body
+    status, body = post_query(
+        ep.url, "autoscaling", "Action=DescribeAutoScalingGroups&Version=2011-01-01&MaxRecords=101"
+    )
+    assert status == 400 and "<Type>Sender</Type><Code>ValidationError</Code>" in body, body
+
+
+def rule_ids(rbin, **params):
+    return [rule["Identifier"] for rule in rbin.list_rules(**params)["Rules"]]
+
+
+def test_recycle_bin_rules_list_by_type_lock_state_and_tags_and_get_tells_the_rest(ep):
+    rbin = make_client(ep.url, "rbin")
+    assert rule_ids(rbin, ResourceType="EC2_IMAGE") == ["rAmiRegn002", "rAmiTagBk01"]
+    assert rule_ids(rbin, ResourceType="EBS_SNAPSHOT") == ["rSnapRegn03", "rSnapTagB04"]
+    assert rule_ids(rbin, ResourceType="EBS_SNAPSHOT", LockState="locked") == ["rSnapRegn03"]
+    assert not rule_ids(rbin, ResourceType="EBS_SNAPSHOT", LockState="unlocked")
+    backup = [{"ResourceTagKey": "Backup", "ResourceTagValue": "daily"}]
+    assert rule_ids(rbin, ResourceType="EBS_SNAPSHOT", ResourceTags=backup) == ["rSnapTagB04"]
+    scratch = [{"ResourceTagKey": "Scratch", "ResourceTagValue": "true"}]
+    assert rule_ids(rbin, ResourceType="EBS_SNAPSHOT", ExcludeResourceTags=scratch) == ["rSnapRegn03"]
+    assert not rule_ids(rbin, ResourceType="EBS_SNAPSHOT", ResourceTags=scratch)
+    # Every tag given, not any one of them (a reading: the model does not say).
+    assert not rule_ids(rbin, ResourceType="EBS_SNAPSHOT", ResourceTags=backup + scratch)
+    # The listing has no tags nor status: GetRule has them.
+    summary = rbin.list_rules(ResourceType="EC2_IMAGE")["Rules"][0]
+    assert set(summary) == {"Identifier", "Description", "RetentionPeriod", "RuleArn"}
+    pending = rbin.get_rule(Identifier="rAmiRegn002")
+    assert (pending["Status"], pending["RetentionPeriod"]["RetentionPeriodValue"]) == ("pending", 30)
+    locked = rbin.get_rule(Identifier="rSnapRegn03")
+    assert (locked["LockState"], locked["ExcludeResourceTags"], locked["Status"]) == ("locked", scratch, "available")
+    assert rbin.get_rule(Identifier="rAmiTagBk01")["ResourceTags"] == backup
+    assert code_of(rbin.get_rule, Identifier="rAmiEuWst05") == ("ResourceNotFoundException", 404)
+    unlocking = make_client(ep.url, "rbin", "eu-west-1").get_rule(Identifier="rAmiEuWst05")
+    assert unlocking["LockState"] == "pending_unlock" and unlocking["LockEndTime"].year == 2030
+
+
+def test_snapshots_have_their_sizes_one_is_shared_by_two_amis_and_one_ami_is_protected(ep):
+    ec2 = ec2_client(ep.url)
+    snapshots = ec2.describe_snapshots(OwnerIds=["self"], SnapshotIds=["snap-17aa28bc5c436d73f"])["Snapshots"]
+    assert [(s["VolumeSize"], s["FullSnapshotSizeInBytes"], s["Tags"]) for s in snapshots] == [
+        (30, 6442450944, [{"Key": "Backup", "Value": "daily"}])
+    ]
+    images = ec2.describe_images(ImageIds=[ami(101), ami(201), ami(9101)])["Images"]
+    devices = {
+        i["ImageId"]: [(m["Ebs"]["SnapshotId"], m["Ebs"]["VolumeSize"]) for m in i["BlockDeviceMappings"]]
+        for i in images
+    }
+    assert devices[ami(101)] == [("snap-17aa28bc5c436d73f", 30)]
+    assert devices[ami(201)] == [("snap-7d6ab4c89c9901a48", 30), ("snap-17aa28bc5c436d73f", 30)]
+    assert {i["ImageId"]: i.get("DeregistrationProtection") for i in images} == {
+        ami(101): None,
+        ami(201): None,
+        ami(9101): "enabled-with-cooldown",
+    }
+    # Every snapshot an AMI in the region names is there, an undeclared one 8 GiB.
+    every = {s["SnapshotId"]: s["VolumeSize"] for s in ec2.describe_snapshots(OwnerIds=["self"])["Snapshots"]}
+    named = {
+        m["Ebs"]["SnapshotId"] for i in ec2.describe_images(Owners=["self"])["Images"] for m in i["BlockDeviceMappings"]
+    }
+    assert set(every) == named and every[devices[ami(9101)][0][0]] == 8
+    assert code_of(ec2.describe_snapshots, SnapshotIds=["snap-0000000000000dead"]) == ("InvalidSnapshot.NotFound", 400)
+    users = [{"Name": "block-device-mapping.snapshot-id", "Values": ["snap-17aa28bc5c436d73f"]}]
+    assert ami_ids(ec2, Owners=["self"], Filters=users) == [ami(101), ami(201)]
+    assert not ec2.describe_snapshots(OwnerIds=["amazon"])["Snapshots"]
+
+
+@pytest.mark.parametrize(
+    "service, operation, params, code",
+    [
+        (
+            "ec2",
+            "describe_image_references",
+            {"ImageIds": [ami(101)], "IncludeAllResourceTypes": True},
+            "UnauthorizedOperation",
+        ),
+        ("ec2", "describe_instances", {}, "UnauthorizedOperation"),
+        ("autoscaling", "describe_launch_configurations", {}, "AccessDenied"),
+        ("rbin", "get_rule", {"Identifier": "rAmiTagBk01"}, "AccessDeniedException"),
+        ("imagebuilder", "list_lifecycle_policies", {}, "AccessDeniedException"),
+    ],
+)
+def test_a_denied_fault_answers_as_the_service_denies_every_call_until_removed(ep, service, operation, params, code):
+    action = "".join(part.capitalize() for part in operation.split("_"))
+    ep.add_faults({"operation": action, "fault": "denied"})
+    call = getattr(make_client(ep.url, service), operation)
+    for _attempt in range(3):
+        denied, status, message = refused(call, **params)
+        assert (denied, status) == (code, 403) and f"not authorized to perform: {service}:{action} " in message
+    ep.clear_faults()
+    call(**params)
+    with pytest.raises(ScenarioError, match="takes its code and status"):
+        ep.add_faults({"operation": action, "fault": "denied", "code": "Throttling"})
+
+
+@pytest.mark.parametrize(
+    "service, operation, params, size, result_key",
+    [
+        (
+            "ec2",
+            "describe_image_references",
+            {"ImageIds": [ami(n) for n in (101, 201, 1101, 1201, 2101, 2201)], "IncludeAllResourceTypes": True},
+            "MaxResults",
+            "ImageReferences",
+        ),
+        ("ec2", "describe_instances", {}, "MaxResults", "Reservations"),
+        ("ec2", "describe_snapshots", {"OwnerIds": ["self"]}, "MaxResults", "Snapshots"),
+        (
+            "ec2",
+            "describe_launch_template_versions",
+            {"LaunchTemplateId": WEB_FLEET},
+            "MaxResults",
+            "LaunchTemplateVersions",
+        ),
+        ("autoscaling", "describe_auto_scaling_groups", {}, "MaxRecords", "AutoScalingGroups"),
+        ("autoscaling", "describe_launch_configurations", {}, "MaxRecords", "LaunchConfigurations"),
+        ("rbin", "list_rules", {"ResourceType": "EBS_SNAPSHOT"}, "MaxResults", "Rules"),
+    ],
+)
+def test_the_new_listings_page_as_their_paginators_read_them(ep, service, operation, params, size, result_key):
+    if operation == "describe_instances":
+        # More instances than a page of the smallest size (5).
+        more = [{"InstanceId": f"i-0f1a0000000000b{n:02d}", "ImageId": ami(2101)} for n in range(8)]
+        ep.load_scenario(scenario(instances=scenario()["instances"] + more))
+    client = make_client(ep.url, service)
+    whole = getattr(client, operation)(**params)[result_key]
+    smallest = 5 if operation in ("describe_image_references", "describe_instances", "describe_snapshots") else 1
+    pages, token = [], None
+    while True:
+        page = getattr(client, operation)(**params, **{size: smallest}, **({"NextToken": token} if token else {}))
+        pages.append(page[result_key])
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert len(whole) > smallest and len(pages) == -(-len(whole) // smallest) and sum(pages, []) == whole
+    # A token belongs to its listing: another region, or other parameters, refuse it.
+    first = getattr(client, operation)(**params, **{size: smallest})["NextToken"]
+    foreign = {"ec2": "InvalidPaginationToken", "autoscaling": "InvalidNextToken", "rbin": "ValidationException"}
+    if operation == "describe_image_references":
+        other, params = client, dict(params, ImageIds=params["ImageIds"][1:])
+    elif operation == "describe_launch_template_versions":
+        other, params = client, dict(params, MinVersion="0")
+    else:
+        other = make_client(ep.url, service, "eu-west-1")
+    assert code_of(getattr(other, operation), **params, **{size: smallest}, NextToken=first) == (foreign[service], 400)
+
+
+def test_botocore_sends_each_service_to_the_endpoint_by_the_variables_endpoint_environment_sets(ep, monkeypatch):
+    """What reaches a module's clients, which take no endpoint_url: botocore's AWS_ENDPOINT_URL_<SERVICE id>."""
+    for name, value in endpoint_environment(ep.url).items():
+        monkeypatch.setenv(name, value)
+    credentials = {"aws_access_key_id": FAKE_ACCESS_KEY, "aws_secret_access_key": SECRET_KEY}
+    config = Config(retries={"total_max_attempts": 1}, connect_timeout=2)
+    calls = (
+        ("imagebuilder", "list_lifecycle_policies", {}),
+        ("ec2", "describe_instances", {}),
+        ("autoscaling", "describe_launch_configurations", {}),
+        ("rbin", "list_rules", {"ResourceType": "EC2_IMAGE"}),
+    )
+    for service, operation, params in calls:
+        client = boto3.client(service, region_name="us-east-1", config=config, **credentials)
+        getattr(client, operation)(**params)
+    assert [entry["service"] for entry in ep.requests()] == ["imagebuilder", "ec2", "autoscaling", "rbin"]

@@ -14,6 +14,15 @@ from pathlib import Path
 from ansible_collections.imagebuilder_ops.aws.tests.local_endpoint.imagebuilder_endpoint import LocalEndpoint
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "local_endpoint" / "scenarios"
+# The services the endpoint answers on its one URL, as botocore names their AWS_ENDPOINT_URL_<SERVICE> variables: from
+# the service id, upper case, spaces as underscores (Auto Scaling's is "Auto Scaling", so AUTO_SCALING).
+SERVICES = ("IMAGEBUILDER", "EC2", "AUTO_SCALING", "RBIN")
+
+
+def endpoint_environment(url):
+    """botocore's ``AWS_ENDPOINT_URL_<SERVICE>`` of every service the endpoint answers, all ``url``: a client made
+    without ``endpoint_url`` (the preview's EC2, Auto Scaling and Recycle Bin clients) reaches it too."""
+    return {f"AWS_ENDPOINT_URL_{service}": url for service in SERVICES}
 
 
 @contextlib.contextmanager

@@ -100,3 +100,33 @@ def name_matches(pattern, name):
     if pattern.startswith("*"):
         return name.endswith(body)
     return name.startswith(body) if pattern.endswith("*") else name == pattern
+
+
+def checked_shape(model, shape_name, value, where):
+    """A scenario value that an answer carries as is, checked against its shape in ``model`` when the scenario loads
+    (the output check would only find it when sent)."""
+    errors = model.validator.errors(model.model.shape_for(shape_name), value, where)
+    if errors:
+        raise ScenarioError("; ".join(errors))
+    return value
+
+
+def listed(scenario, key):
+    """A top-level list of the scenario (empty when absent), each entry an object."""
+    entries = scenario.get(key, [])
+    if not isinstance(entries, list):
+        raise ScenarioError(f"scenario.{key}: expected a list of objects")
+    return [(entry, f"{key}[{index}]") for index, entry in enumerate(entries)]
+
+
+def matching_id(pattern, value, what, where):
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ScenarioError(f"{where}: expected {what}, got {value!r}")
+    return value
+
+
+def tag_list(tags, where):
+    """A scenario's ``tags`` object as EC2 writes tags: ``[{"Key": ..., "Value": ...}]`` (None when there are none)."""
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise ScenarioError(f"{where}: expected an object of tag keys and string values")
+    return [{"Key": key, "Value": value} for key, value in tags.items()] or None

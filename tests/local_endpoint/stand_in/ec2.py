@@ -4,7 +4,6 @@ what Image Builder does not (public, shared, last launched, tags, snapshots)."""
 
 import copy
 import hashlib
-import json
 import re
 
 from .common import EndpointError
@@ -18,13 +17,17 @@ AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 SNAPSHOT_ID = re.compile(r"^snap-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 # The stand-in knob on an image's AMI resource: what EC2 DescribeImages says of that AMI.
-AMI_EC2_KEYS = ("public", "shared_accounts", "last_launched", "tags", "snapshots")
+AMI_EC2_KEYS = ("public", "shared_accounts", "last_launched", "tags", "snapshots", "deregistration_protection")
+# Image.DeregistrationProtection is a free string in the model ("Indicates whether deregistration protection is
+# enabled for the AMI"); these are the values the EC2 User Guide shows.
+DEREGISTRATION_PROTECTION = ("disabled", "enabled-with-cooldown", "enabled-without-cooldown")
 # The Image Builder image status -> the AMI's EC2 state; a DELETED image's AMIs are deregistered (never listed).
 # EC2 has no "deprecated" state: a deprecated AMI is "available" with a DeprecationTime in the past.
 AMI_STATES = {"AVAILABLE": "available", "DEPRECATED": "available", "DISABLED": "disabled", "FAILED": "failed"}
 # What every AMI of an Image Builder image has in common here.
 FIXED = {"Architecture": "x86_64", "ImageType": "machine", "RootDeviceName": "/dev/xvda", "RootDeviceType": "ebs"}
 FIXED.update(VirtualizationType="hvm", Hypervisor="xen", EnaSupport=True)
+DEFAULT_VOLUME_SIZE = 8
 
 
 def is_list_of(pattern):
@@ -37,6 +40,10 @@ KNOB = {
     "shared_accounts": (is_list_of(ACCOUNT_ID), "a list of 12-digit account ids"),
     "tags": (lambda value: isinstance(value, dict) and all(isinstance(v, str) for v in value.values()), "an object"),
     "snapshots": (is_list_of(SNAPSHOT_ID), "a list of snapshot ids (snap-...)"),
+    "deregistration_protection": (
+        lambda value: value in DEREGISTRATION_PROTECTION,
+        f"one of {DEREGISTRATION_PROTECTION}",
+    ),
 }
 
 
@@ -58,8 +65,7 @@ def ami_knob(resource, knob, where):
 def describe_images(world, params, region, now):
     """EC2 DescribeImages in one region: the AMIs of the image records' resources, as the caller's account sees
     them (its own, and others' that are public or shared with it)."""
-    if params.get("DryRun"):
-        raise EndpointError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
+    dry_run(params)
     amis = [ami for ami in amis_in(world, region, now) if ami["OwnerId"] == world.account_id or visible(ami, world)]
     if "ImageIds" in params:
         amis = by_ids(amis, params["ImageIds"])
@@ -71,7 +77,7 @@ def describe_images(world, params, region, now):
     for name, values in ec2_filters(params.get("Filters", [])):
         amis = [ami for ami in amis if filter_matches(ami, name, values)]
     amis = [ami for ami in amis if included(world, ami, params, now)]
-    page, token = ec2_page(world, params, region, amis)
+    page, token = ec2_page(world, "DescribeImages", params, region, amis)
     result = {"Images": [{key: value for key, value in ami.items() if not key.startswith("_")} for ami in page]}
     if token is not None:
         result["NextToken"] = token
@@ -107,12 +113,20 @@ def ami_of(world, arn, image, resource, status_since, now):
     ami.update(Description=f"Image Builder image {arn}", _shared_accounts=knob.get("shared_accounts", []))
     ami.update(PlatformDetails="Windows" if windows else "Linux/UNIX")
     ami.update(UsageOperation="RunInstances:0002" if windows else "RunInstances")
-    ebs = {"DeleteOnTermination": True, "VolumeSize": 8, "VolumeType": "gp3", "Encrypted": False}
+    ebs = {"DeleteOnTermination": True, "VolumeType": "gp3", "Encrypted": False}
     snapshots = enumerate(ami_snapshots(resource, knob))
+    # A declared snapshot's volume size (scenario ``snapshots``), else 8 GiB.
+    size = {
+        snap: world.snapshots.get(snap, {}).get("VolumeSize", DEFAULT_VOLUME_SIZE)
+        for snap in ami_snapshots(resource, knob)
+    }
     devices = [
-        {"DeviceName": f"/dev/xvd{chr(ord('a') + i)}", "Ebs": dict(ebs, SnapshotId=snap)} for i, snap in snapshots
+        {"DeviceName": f"/dev/xvd{chr(ord('a') + i)}", "Ebs": dict(ebs, SnapshotId=snap, VolumeSize=size[snap])}
+        for i, snap in snapshots
     ]
     ami["BlockDeviceMappings"] = devices
+    if "deregistration_protection" in knob:
+        ami["DeregistrationProtection"] = knob["deregistration_protection"]
     deprecation = image.get("deprecationTime")
     if deprecation is None and status == "DEPRECATED":
         deprecation = since
@@ -147,16 +161,23 @@ def included(world, ami, params, now):
     return True
 
 
-def ec2_page(world, params, region, items):
-    """Pages of ``MaxResults`` (the model states no bounds; >= 1) and a token bound to the other parameters and the
-    region; without MaxResults, everything in one answer."""
-    size = params.get("MaxResults")
-    if size is not None and size < 1:
-        raise EndpointError("InvalidParameterValue", f"Value ({size}) for parameter MaxResults is invalid.", 400)
-    scope = {key: value for key, value in params.items() if key not in ("MaxResults", "NextToken")}
-    scope = json.dumps(dict(scope, region=region), sort_keys=True)
+def ec2_page(world, operation, params, region, items, bounds=(1, None)):
+    """Pages of ``MaxResults`` within ``bounds`` (DescribeImages': the model states none; >= 1) and a token bound to
+    the other parameters and the region; without MaxResults, everything in one answer."""
     invalid = EndpointError("InvalidPaginationToken", "The token provided is invalid or expired.", 400)
-    return world.page_of("DescribeImages", scope, items, params.get("NextToken"), size, invalid)
+    paging = ("MaxResults", "NextToken", *bounds, None, "InvalidParameterValue", invalid)
+    return world.regional_page(operation, params, region, items, paging)
+
+
+def paged(world, operation, params, region, items, result_key, bounds=(1, None)):
+    """An EC2 listing's answer: ``{result_key: page}`` and its ``NextToken`` when there is more."""
+    page, token = ec2_page(world, operation, params, region, items, bounds)
+    return dict({result_key: page}, **({"NextToken": token} if token is not None else {}))
+
+
+def dry_run(params):
+    if params.get("DryRun"):
+        raise EndpointError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
 
 
 def visible(ami, world):
@@ -177,18 +198,18 @@ def executable_by(ami, users, account_id):
 
 # DescribeImages filters the endpoint answers (the model documents more: those are refused as not implemented).
 EC2_FILTERS = ("image-id", "is-public", "name", "owner-id", "state", "tag-key", "tag:<key>")
+EC2_FILTERS += ("block-device-mapping.snapshot-id",)
 
 
-def ec2_filters(filters):
+def ec2_filters(filters, known=EC2_FILTERS):
+    """(name, [compiled value]) of each filter, refusing the names the endpoint does not answer."""
     found = []
     for item in filters:
         name = item.get("Name")
         if name is None or not item.get("Values"):
             message = f"The filter '{name}' needs a Name and at least one Value"
-        elif name not in EC2_FILTERS and not (name.startswith("tag:") and len(name) > 4):
-            message = (
-                f"The filter '{name}' is invalid or not implemented by the local endpoint; use one of {EC2_FILTERS}"
-            )
+        elif name not in known and not ("tag:<key>" in known and name.startswith("tag:") and len(name) > 4):
+            message = f"The filter '{name}' is invalid or not implemented by the local endpoint; use one of {known}"
         else:
             found.append((name, [wildcard(value) for value in item["Values"]]))
             continue
@@ -202,15 +223,26 @@ def wildcard(value):
 
 
 def filter_matches(ami, name, values):
-    tags = {tag["Key"]: tag["Value"] for tag in ami.get("Tags", [])}
+    if name == "is-public":
+        return any(value.match("true" if ami["Public"] else "false") for value in values)
+    if name == "block-device-mapping.snapshot-id":
+        snapshots = [device["Ebs"]["SnapshotId"] for device in ami["BlockDeviceMappings"]]
+        return any(value.match(snap) for value in values for snap in snapshots)
+    field = {"image-id": "ImageId", "name": "Name", "owner-id": "OwnerId", "state": "State"}.get(name)
+    return matches(ami, name, values, lambda item: [item[field]])
+
+
+def matches(item, name, values, candidates):
+    """An EC2 filter on an answer's item: ``tag-key`` and ``tag:<key>`` on its Tags, the others on what
+    ``candidates(item)`` gives for that filter."""
+    tags = {tag["Key"]: tag["Value"] for tag in item.get("Tags", [])}
     if name == "tag-key":
-        candidates = list(tags)
+        found = list(tags)
     elif name.startswith("tag:"):
-        candidates = [tags[name[4:]]] if name[4:] in tags else []
+        found = [tags[name[4:]]] if name[4:] in tags else []
     else:
-        field = {"image-id": "ImageId", "name": "Name", "owner-id": "OwnerId", "state": "State"}.get(name)
-        candidates = ["true" if ami["Public"] else "false"] if name == "is-public" else [ami[field]]
-    return any(value.match(candidate) for value in values for candidate in candidates)
+        found = candidates(item)
+    return any(value.match(str(candidate)) for value in values for candidate in found)
 
 
 def ami_snapshots(resource, knob):

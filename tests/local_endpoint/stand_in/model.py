@@ -5,6 +5,8 @@ service does), for Image Builder (rest-json) and EC2 (query in, XML out)."""
 import json
 import re
 import threading
+from datetime import datetime
+from datetime import timezone
 from urllib.parse import parse_qs
 from urllib.parse import unquote
 from urllib.parse import urlsplit
@@ -15,8 +17,18 @@ from .common import EndpointError
 
 SERVICE = "imagebuilder"
 EC2 = "ec2"
-SERVICES = (SERVICE, EC2)
-EC2_OPERATIONS = ("DescribeImages",)
+AUTOSCALING = "autoscaling"
+RBIN = "rbin"
+SERVICES = (SERVICE, EC2, AUTOSCALING, RBIN)
+# The query-protocol services (a form in, XML out); the services that answer in the region of the request's SigV4
+# credential scope (Image Builder answers in the scenario's).
+QUERY_SERVICES = (EC2, AUTOSCALING)
+REGIONAL_SERVICES = (EC2, AUTOSCALING, RBIN)
+EC2_OPERATIONS = tuple(
+    "DescribeImages DescribeImageReferences DescribeInstances DescribeLaunchTemplateVersions DescribeSnapshots".split()
+)
+AUTOSCALING_OPERATIONS = ("DescribeAutoScalingGroups", "DescribeLaunchConfigurations")
+RBIN_OPERATIONS = ("ListRules", "GetRule")
 DEFAULT_PAGE_SIZE = 25
 OPERATIONS = tuple(
     "GetLifecycleExecution ListLifecycleExecutions ListLifecycleExecutionResources CancelLifecycleExecution "
@@ -26,7 +38,10 @@ OPERATIONS = tuple(
 # EC2 models no error shapes: the status of the codes the endpoint sends (and fault rules may name), as EC2 sends them.
 EC2_ERROR_STATUS = dict.fromkeys(
     "InvalidAction UnsupportedOperation NoSuchVersion MissingParameter UnknownParameter InvalidParameterValue "
-    "InvalidParameterCombination InvalidPaginationToken InvalidAMIID.Malformed InvalidAMIID.NotFound".split(),
+    "InvalidParameterCombination InvalidPaginationToken InvalidAMIID.Malformed InvalidAMIID.NotFound "
+    "InvalidInstanceID.Malformed InvalidInstanceID.NotFound InvalidSnapshot.NotFound InvalidSnapshotID.Malformed "
+    "InvalidLaunchTemplateId.Malformed InvalidLaunchTemplateId.NotFound InvalidLaunchTemplateName.NotFoundException "
+    "InvalidLaunchTemplateId.VersionNotFound".split(),
     400,
 )
 EC2_ERROR_STATUS.update(RequestLimitExceeded=503, Unavailable=503, InternalError=500, AuthFailure=401)
@@ -58,6 +73,17 @@ class ShapeValidator:
     def __init__(self):
         self.patterns = {}
 
+    def compiled(self, pattern):
+        """A model's pattern as Python compiles it. Two spellings Python refuses: Auto Scaling's characters beyond
+        U+FFFF as a UTF-16 surrogate range (``\\uD800\\uDC00-\\uDBFF\\uDFFF``: ``\\U00010000-\\U0010FFFF`` in
+        Python), and Recycle Bin's quantified quantifier (RuleArn's ``[0-9a-zA-Z]{11}{0,1011}``: the class and its
+        first count grouped)."""
+        if pattern not in self.patterns:
+            python = pattern.replace(r"\uD800\uDC00-\uDBFF\uDFFF", r"\U00010000-\U0010FFFF")
+            python = re.sub(r"(\[[^\]]*\]\{[0-9]+\})(\{[0-9]+,[0-9]+\})", r"(?:\1)\2", python)
+            self.patterns[pattern] = re.compile(python)
+        return self.patterns[pattern]
+
     def errors(self, shape, value, path):
         found = []
         self.check(shape, value, path, found)
@@ -85,7 +111,7 @@ class ShapeValidator:
         if kind == "string" and shape.enum and value not in shape.enum:
             fail(f"satisfy enum value set: [{', '.join(shape.enum)}]")
         pattern = shape.metadata.get("pattern") if kind == "string" else None
-        if pattern is not None and self.patterns.setdefault(pattern, re.compile(pattern)).search(value) is None:
+        if pattern is not None and self.compiled(pattern).search(value) is None:
             fail(f"satisfy regular expression pattern: {pattern}")
         if kind == "structure":
             for name in shape.required_members:
@@ -145,11 +171,19 @@ class Model:
     def output_errors(self, operation, result):
         return self.validator.errors(self.operations[operation].output_shape, result, "")
 
+    def error_status(self, code):
+        """The HTTP status the model gives an error (its shape's name or its ``error.code``), or None when the code
+        is not a modeled error."""
+        for name in self.model.shape_names:
+            shape = self.model.shape_for(name)
+            error = shape.metadata.get("error", {}) if shape.metadata.get("exception") else None
+            if error is not None and code in (name, error.get("code")):
+                return error.get("httpStatusCode", 400)
+        return None
 
-class ServiceModel(Model):
-    """Image Builder's model: rest-json requests routed by method and path, answers as JSON."""
 
-    service, implemented, invalid = SERVICE, OPERATIONS, "InvalidRequestException"
+class RestJsonModel(Model):
+    """A rest-json model (Image Builder, Recycle Bin): requests routed by method and path, answers as JSON."""
 
     def __init__(self):
         super().__init__()
@@ -164,19 +198,6 @@ class ServiceModel(Model):
                 self.templates.append((http["method"], re.compile(f"^{pattern}$"), name))
             else:
                 self.routes[(http["method"], path)] = name
-        # The two ARN kinds ListLifecycleExecutions accepts, recognised by the patterns of the model's own shapes.
-        self.image_build_version_arn = re.compile(self.model.shape_for("ImageBuildVersionArn").metadata["pattern"])
-        self.lifecycle_policy_arn = re.compile(self.model.shape_for("LifecyclePolicyArn").metadata["pattern"])
-        self.output_member_names = set()
-        for operation in self.operations.values():
-            member_names(operation.output_shape, self.output_member_names, set())
-
-    def error_status(self, code):
-        """The HTTP status the model gives an error shape, or None when the code is not a modeled error."""
-        shape = self.model.shape_for(code) if code in self.model.shape_names else None
-        if shape is None or not shape.metadata.get("exception"):
-            return None
-        return shape.metadata.get("error", {}).get("httpStatusCode", 400)
 
     def route(self, method, path):
         """The operation a request names and its URI members (percent-decoded), or (None, {})."""
@@ -188,11 +209,6 @@ class ServiceModel(Model):
                 return name, {key: unquote(value) for key, value in match.groupdict().items()}
         return None, {}
 
-    def page_bounds(self, operation):
-        shape = self.operations[operation].input_shape.members["maxResults"]
-        low, high = shape.metadata.get("min", 1), shape.metadata.get("max", DEFAULT_PAGE_SIZE)
-        return low, high, min(DEFAULT_PAGE_SIZE, high)
-
     def parse_request(self, operation, query, body, uri_params=None):
         """Rebuild the parameters botocore serialized: URI and querystring members from the URL, the rest from JSON."""
         shape = self.operations[operation].input_shape
@@ -203,24 +219,47 @@ class ServiceModel(Model):
         }
         for wire, values in parse_qs(query, keep_blank_values=True).items():
             if wire not in in_query:
-                raise EndpointError("InvalidRequestException", f"Unknown query parameter '{wire}'")
+                raise EndpointError(self.invalid, f"Unknown query parameter '{wire}'")
             name, member = in_query[wire]
             if member.type_name != "list" and len(values) != 1:
-                raise EndpointError("InvalidRequestException", f"Query parameter '{wire}' must appear once")
+                raise EndpointError(self.invalid, f"Query parameter '{wire}' must appear once")
             item = member.member if member.type_name == "list" else member
-            found = [scalar(item, value, name, "InvalidRequestException") for value in values]
+            found = [scalar(item, value, name, self.invalid) for value in values]
             params[name] = found if member.type_name == "list" else found[0]
+        # A URI label's member is named by its locationName (rbin's {identifier} is Identifier).
+        labels = {m.serialization.get("name", n): n for n, m in shape.members.items()}
+        params = {labels.get(key, key): value for key, value in params.items()}
         try:
             document = json.loads(body) if body.strip() else {}
         except ValueError as exc:
-            raise EndpointError("InvalidRequestException", f"The request body is not valid JSON: {exc}") from exc
+            raise EndpointError(self.invalid, f"The request body is not valid JSON: {exc}") from exc
         if not isinstance(document, dict):
-            raise EndpointError("InvalidRequestException", "The request body must be a JSON object")
+            raise EndpointError(self.invalid, "The request body must be a JSON object")
         for name, value in document.items():
             if name not in shape.members or shape.members[name].serialization.get("location"):
-                raise EndpointError("InvalidRequestException", f"Unknown parameter '{name}' in the body of {operation}")
+                raise EndpointError(self.invalid, f"Unknown parameter '{name}' in the body of {operation}")
             params[name] = value
         return params
+
+
+class ServiceModel(RestJsonModel):
+    """Image Builder's model."""
+
+    service, implemented, invalid = SERVICE, OPERATIONS, "InvalidRequestException"
+
+    def __init__(self):
+        super().__init__()
+        # The two ARN kinds ListLifecycleExecutions accepts, recognised by the patterns of the model's own shapes.
+        self.image_build_version_arn = re.compile(self.model.shape_for("ImageBuildVersionArn").metadata["pattern"])
+        self.lifecycle_policy_arn = re.compile(self.model.shape_for("LifecyclePolicyArn").metadata["pattern"])
+        self.output_member_names = set()
+        for operation in self.operations.values():
+            member_names(operation.output_shape, self.output_member_names, set())
+
+    def page_bounds(self, operation):
+        shape = self.operations[operation].input_shape.members["maxResults"]
+        low, high = shape.metadata.get("min", 1), shape.metadata.get("max", DEFAULT_PAGE_SIZE)
+        return low, high, min(DEFAULT_PAGE_SIZE, high)
 
     def without_members(self, operation, result, omit):
         """A copy of the answer without the optional members ``omit`` names ("*": all of them), at every depth.
@@ -239,10 +278,18 @@ class ServiceModel(Model):
         }
 
 
-class Ec2Model(Model):
-    """EC2's model: query-protocol requests (``Filter.1.Value.1=...``), XML answers."""
+class RbinModel(RestJsonModel):
+    """Recycle Bin's model."""
 
-    service, implemented, invalid = EC2, EC2_OPERATIONS, "InvalidParameterValue"
+    service, implemented, invalid = RBIN, RBIN_OPERATIONS, "ValidationException"
+
+
+class QueryModel(Model):
+    """A query-protocol model (EC2, Auto Scaling): form requests, XML answers. EC2 flattens its lists
+    (``Filter.1.Value.1=...``, items named ``item``); the others wrap them (``Filters.member.1.Values.member.1``,
+    items named ``member``) and put an answer's members in a ``<ActionResult>``."""
+
+    ec2 = False
 
     def __init__(self):
         super().__init__()
@@ -274,19 +321,54 @@ class Ec2Model(Model):
                 raise EndpointError("InvalidParameterValue", f"The parameter {key} appears more than once", 400)
             flat[key] = values[0]
         consumed = {"Action", "Version"}
-        params = from_form(self.operations[action].input_shape, "", flat, consumed)
+        params = from_form(self.operations[action].input_shape, "", flat, consumed, self.ec2)
         unknown = sorted(set(flat) - consumed)
         if unknown:
             raise EndpointError("UnknownParameter", f"The parameter {unknown[0]} is not recognized", 400)
         return params
 
     def answer(self, action, result, request_id):
-        """The XML EC2 answers: ``<ActionResponse xmlns=...><requestId/>`` and the output members by locationName."""
+        """The XML answer: EC2's ``<ActionResponse xmlns=...><requestId/>`` and the output members by locationName;
+        the others' ``<ActionResponse><ActionResult>`` members ``</ActionResult><ResponseMetadata>``."""
         out = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{action}Response xmlns="{self.namespace}">']
-        out.append(f"<requestId>{request_id}</requestId>")
+        wrapper = self.operations[action].output_shape.serialization.get("resultWrapper")
+        if self.ec2:
+            out.append(f"<requestId>{request_id}</requestId>")
+        out.append(f"<{wrapper}>" if wrapper else "")
         to_xml(self.operations[action].output_shape, result, None, out)
+        out.append(f"</{wrapper}>" if wrapper else "")
+        if not self.ec2:
+            out.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>")
         out.append(f"</{action}Response>")
         return "".join(out).encode("utf-8")
+
+    def error_body(self, code, message, request_id):
+        """EC2's ``<Response><Errors><Error>``, the others' ``<ErrorResponse><Error><Type>`` (Sender or Receiver)."""
+        if self.ec2:
+            return ec2_error_body(code, message, request_id)
+        kind = "Receiver" if (self.error_status(code) or 400) >= 500 else "Sender"
+        return (
+            f'<?xml version="1.0" encoding="UTF-8"?>\n<ErrorResponse xmlns="{self.namespace}"><Error>'
+            f"<Type>{kind}</Type><Code>{xml_escape(code)}</Code><Message>{xml_escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode("utf-8")
+
+
+class Ec2Model(QueryModel):
+    """EC2's model."""
+
+    service, implemented, invalid, ec2 = EC2, EC2_OPERATIONS, "InvalidParameterValue", True
+
+
+class AutoScalingModel(QueryModel):
+    """Auto Scaling's model (query protocol, AWS's generic ``ValidationError`` for bad input)."""
+
+    service, implemented, invalid = AUTOSCALING, AUTOSCALING_OPERATIONS, "ValidationError"
+
+
+def model_of(service):
+    """The model of one of the endpoint's services, built once per process."""
+    return {SERVICE: ServiceModel, EC2: Ec2Model, AUTOSCALING: AutoScalingModel, RBIN: RbinModel}[service].get()
 
 
 def single(form, key):
@@ -306,28 +388,34 @@ def scalar(shape, raw, name, code):
     return raw
 
 
-def from_form(shape, prefix, flat, consumed):
-    """A member from the flat form: structures by their members' wire names (queryName, else locationName
-    capitalised, else the name), lists numbered from 1 (``Owner.1``), scalars as text."""
+def from_form(shape, prefix, flat, consumed, ec2):
+    """A member from the flat form: structures by their members' wire names (EC2: queryName, else locationName
+    capitalised, else the name; others: locationName, else the name), lists numbered from 1 (EC2 ``Owner.1``,
+    others ``Names.member.1``), scalars as text."""
     if shape.type_name == "structure":
         value = {}
         for name, member in shape.members.items():
             location = member.serialization.get("name")
-            wire = member.serialization.get("queryName") or (location[0].upper() + location[1:] if location else name)
+            wire = location or name
+            if ec2:
+                wire = member.serialization.get("queryName") or (
+                    location[0].upper() + location[1:] if location else name
+                )
             key = join(prefix, wire)
             if key in flat or any(found.startswith(key + ".") for found in flat):
-                value[name] = from_form(member, key, flat, consumed)
+                value[name] = from_form(member, key, flat, consumed, ec2)
         return value
     if shape.type_name == "list":
         if flat.get(prefix) == "":
             consumed.add(prefix)
             return []
-        item = re.compile(re.escape(prefix) + r"\.([0-9]+)(?:\.|$)")
+        listed = prefix if ec2 or shape.serialization.get("flattened") else f"{prefix}.member"
+        item = re.compile(re.escape(listed) + r"\.([0-9]+)(?:\.|$)")
         indexes = sorted({int(match.group(1)) for match in map(item.match, flat) if match})
         if indexes != list(range(1, len(indexes) + 1)):
             message = f"The list {prefix} must be numbered 1, 2, ... without gaps"
             raise EndpointError("InvalidParameterValue", message, 400)
-        return [from_form(shape.member, f"{prefix}.{index}", flat, consumed) for index in indexes]
+        return [from_form(shape.member, f"{listed}.{index}", flat, consumed, ec2) for index in indexes]
     if prefix not in flat:
         raise EndpointError("InvalidParameterValue", f"The parameter {prefix} takes a single value", 400)
     consumed.add(prefix)
@@ -351,6 +439,10 @@ def to_xml(shape, value, tag, out):
         out.append(f"</{tag}>" if value else "")
     elif shape.type_name == "boolean":
         out.append(f"<{tag}>{'true' if value else 'false'}</{tag}>")
+    elif shape.type_name == "timestamp":
+        # Epoch seconds in the stored answer (what the output shape's check takes); ISO 8601 in XML, as AWS writes it.
+        moment = datetime.fromtimestamp(value, timezone.utc)
+        out.append(f"<{tag}>{moment.strftime('%Y-%m-%dT%H:%M:%S')}.{moment.microsecond // 1000:03d}Z</{tag}>")
     else:
         out.append(f"<{tag}>{xml_escape(str(value))}</{tag}>")
 

@@ -7,20 +7,31 @@ this file holds what they share: lookups, pagination tokens and idempotency reco
 import bisect
 import copy
 import hashlib
+import json
 import uuid
 
+from . import autoscaling
 from . import ec2
 from . import executions
 from . import images
 from . import policies
+from . import rbin
+from . import references
 from . import rules
+from . import snapshots
 from .common import EndpointError
 from .common import ScenarioError
 from .common import check_keys
 from .common import epoch
+from .model import AUTOSCALING
+from .model import RBIN
+from .model import model_of
 
 TOP_KEYS = ("description", "account_id", "region", "policies", "images", "executions", "policy_runs", "faults")
 TOP_KEYS += ("omit_members", "facts")
+# What else the account holds, for the reads of a preview's safety checks (EC2, Auto Scaling, Recycle Bin).
+TOP_KEYS += ("instances", "launch_templates", "ssm_parameters", "recipes", "snapshots", "auto_scaling_groups")
+TOP_KEYS += ("launch_configurations", "recycle_bin_rules")
 EXECUTION_KEYS = ("lifecycleExecutionId", "lifecyclePolicyArn", "images", "startTime", "endTime", "status", "reason")
 EXECUTION_KEYS += ("timeline", "timeline_seconds", "cancel_polls", "hasImpactedResources", "resources")
 EXECUTION_KEYS += ("generate_resources", "generate_resources_parent")
@@ -47,12 +58,17 @@ class World:
         self.images, self.policies = {}, {}
         self.tokens, self.idempotency = {}, {}
         self.token_secret = uuid.uuid4().hex
+        self.snapshots = snapshots.load(scenario, self)
+        self.references = references.load(scenario, self)
+        self.auto_scaling = autoscaling.load(scenario, self, model_of(AUTOSCALING))
+        self.rbin_rules = rbin.load(scenario, self, model_of(RBIN))
         for index, image in enumerate(scenario.get("images", [])):
             where = f"images[{index}]"
             check_keys(image, IMAGE_KEYS, where)
             if "arn" not in image:
                 raise ScenarioError(f"{where}: 'arn' is required")
             self.images[image["arn"]] = self.image_record(image, where)
+        snapshots.check_regions(self)
         for index, spec in enumerate(scenario.get("executions", [])):
             self.add(executions.Execution(self.execution_spec(spec, f"executions[{index}]")))
         for index, policy in enumerate(scenario.get("policies", [])):
@@ -229,6 +245,19 @@ class World:
             raise EndpointError("InvalidRequestException", f"maxResults must be between {low} and {high}")
         invalid = EndpointError("InvalidPaginationTokenException", "The nextToken is not valid for this request")
         return self.page_of(operation, scope, items, params.get("nextToken"), size, invalid)
+
+    def regional_page(self, operation, params, region, items, paging):
+        """A page of a regional service's listing (EC2, Auto Scaling, Recycle Bin). ``paging``: (size member, token
+        member, lowest size, highest size or None, default size or None for everything, the error of a size out of
+        bounds, the error of a foreign token). Tokens are bound to the other parameters and the region."""
+        size_member, token_member, low, high, default, bad_size, bad_token = paging
+        size = params.get(size_member, default)
+        if size is not None and (size < low or (high is not None and size > high)):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise EndpointError(bad_size, f"Value ({size}) for parameter {size_member} is invalid: {bounds}.", 400)
+        scope = {key: value for key, value in params.items() if key not in (size_member, token_member)}
+        scope = json.dumps(dict(scope, region=region), sort_keys=True)
+        return self.page_of(operation, scope, items, params.get(token_member), size, bad_token)
 
     def page_of(self, operation, scope, items, token, size, invalid):
         """Items from where ``token`` left off (``invalid`` when it is another listing's), ``size`` of them (None:

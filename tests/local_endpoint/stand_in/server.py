@@ -20,30 +20,52 @@ from http.server import ThreadingHTTPServer
 from urllib.parse import parse_qs
 from urllib.parse import urlsplit
 
+from . import autoscaling
 from . import ec2
 from . import executions
 from . import images
 from . import policies
+from . import rbin
+from . import references
+from . import snapshots
 from .common import LOG
 from .common import ControlError
 from .common import EndpointError
 from .common import ScenarioError
 from .common import check_keys
+from .model import AUTOSCALING
 from .model import EC2
 from .model import EC2_ERROR_STATUS
+from .model import QUERY_SERVICES
+from .model import RBIN
+from .model import REGIONAL_SERVICES
 from .model import SERVICE
 from .model import SERVICES
-from .model import Ec2Model
 from .model import ServiceModel
-from .model import ec2_error_body
+from .model import model_of
 from .model import single
 from .scenario import World
 from .scenario import non_negative
 
-HANDLERS = {SERVICE: dict(**executions.OPERATIONS, **policies.OPERATIONS, **images.OPERATIONS), EC2: ec2.OPERATIONS}
+HANDLERS = {
+    SERVICE: dict(**executions.OPERATIONS, **policies.OPERATIONS, **images.OPERATIONS),
+    EC2: dict(**ec2.OPERATIONS, **references.OPERATIONS, **snapshots.OPERATIONS),
+    AUTOSCALING: autoscaling.OPERATIONS,
+    RBIN: rbin.OPERATIONS,
+}
 CONTROL_PREFIX = "/_endpoint/"
 FAULT_KEYS = "operation service fault skip count probability seed code status message seconds body".split()
-FAULT_KINDS = ("error", "delay", "drop", "truncate", "garbage")
+FAULT_KINDS = ("error", "denied", "delay", "drop", "truncate", "garbage")
+# A denied call, as each service answers an IAM deny: its code and status.
+DENIED = {EC2: ("UnauthorizedOperation", 403), AUTOSCALING: ("AccessDenied", 403)}
+DENIED.update({SERVICE: ("AccessDeniedException", 403), RBIN: ("AccessDeniedException", 403)})
+# What a 'truncate' fault sends before it closes the connection.
+PARTIAL = {
+    SERVICE: b'{"lifecycleExecution": {"lifecycleExecutionId": "lce-',
+    EC2: b'<?xml version="1.0" encoding="UTF-8"?>\n<DescribeImagesResponse><imagesSet><item><imageId>',
+    AUTOSCALING: b'<?xml version="1.0" encoding="UTF-8"?>\n<DescribeAutoScalingGroupsResponse><DescribeAuto',
+    RBIN: b'{"Rules": [{"Identifier": "',
+}
 CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/[0-9]{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
 XML = "text/xml;charset=UTF-8"
 
@@ -64,8 +86,11 @@ class FaultRule:
         self.kind = spec.get("fault")
         if self.kind not in FAULT_KINDS:
             raise ScenarioError(f"fault rule: 'fault' must be one of {list(FAULT_KINDS)}")
+        if self.kind == "denied" and {"code", "status"} & set(spec):
+            raise ScenarioError("fault rule: a 'denied' fault takes its code and status from the service")
         self.skip = non_negative(spec.get("skip", 0), "fault rule.skip")
-        self.count = spec.get("count", 1)
+        # A permission stays missing: a denial takes every call unless told otherwise.
+        self.count = spec.get("count", None if self.kind == "denied" else 1)
         self.count = None if self.count is None else non_negative(self.count, "fault rule.count")
         self.probability = spec.get("probability")
         if self.probability is not None and not 0.0 <= float(self.probability) <= 1.0:
@@ -76,7 +101,9 @@ class FaultRule:
             raise ScenarioError("fault rule: an 'error' fault needs a 'code'")
         if self.kind == "error" and self.status is None:
             # EC2 models no errors: its codes' statuses are EC2_ERROR_STATUS (first, for a rule that only hits EC2).
-            modeled, listed = model.error_status(self.code), EC2_ERROR_STATUS.get(self.code)
+            # The others' come from their models (Image Builder's, for a rule that names no service).
+            modeled = (model if self.service in (None, SERVICE) else model_of(self.service)).error_status(self.code)
+            listed = EC2_ERROR_STATUS.get(self.code)
             self.status = (listed or modeled) if self.service == EC2 else (modeled or listed)
             if self.status is None:
                 raise ScenarioError(f"fault rule: {self.code!r} is not a modeled error; give an explicit 'status'")
@@ -99,6 +126,18 @@ class FaultRule:
 
     def describe(self):
         return dict(self.spec, seen=self.seen, fired=self.fired)
+
+    def error(self, service, operation, account_id):
+        """The error an 'error' or 'denied' fault sends for this call (a denial names the caller, in the account)."""
+        if self.kind == "error":
+            return EndpointError(self.code, self.message, self.status)
+        code, status = DENIED[service]
+        action = f"{service}:{operation}"
+        message = self.spec.get("message") or (
+            f"You are not authorized to perform this operation. User: arn:aws:iam::{account_id}:user/local is not"
+            f" authorized to perform: {action} because no identity-based policy allows the {action} action"
+        )
+        return EndpointError(code, message, status)
 
 
 class LocalEndpoint:
@@ -261,11 +300,11 @@ class LocalEndpoint:
     def call(self, service, operation, params, region):
         """Check one call against the input shape, run it, check its answer against the output shape: the answer
         (less the members ``omit_members`` names), or an EndpointError."""
-        model = Ec2Model.get() if service == EC2 else self.service
+        model = model_of(service)
         model.check_input(operation, params)
         with self.lock:
             world = self.world
-            where = (region,) if service == EC2 else ()
+            where = (region,) if service in REGIONAL_SERVICES else ()
             result = HANDLERS[service][operation](world, params, *where, time.time())
         errors = model.output_errors(operation, result)
         if errors:
@@ -273,7 +312,7 @@ class LocalEndpoint:
             message = f"{operation} answer failed output-shape validation: " + "; ".join(errors)
             raise EndpointError("LocalEndpointOutputValidationError", message, 500)
         # Only what is sent loses members: replays and timelines work on the whole answer.
-        return result if service == EC2 else self.service.without_members(operation, result, world.omit)
+        return result if service != SERVICE else self.service.without_members(operation, result, world.omit)
 
 
 def calling_module(user_agent):
@@ -343,14 +382,17 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send_json(400, {"message": str(exc)})
             return self.send_json(200, answer)
         scope = CREDENTIAL_SCOPE.search(self.headers.get("Authorization", ""))
-        service, region = (EC2, scope.group(1)) if scope is not None and scope.group(2) == EC2 else (SERVICE, None)
-        operation, params, error = (self.ec2_request if service == EC2 else self.imagebuilder_request)(parts, body)
+        service, region = SERVICE, None
+        if scope is not None and scope.group(2) in REGIONAL_SERVICES:
+            service, region = scope.group(2), scope.group(1)
+        reader = self.query_request if service in QUERY_SERVICES else self.rest_json_request
+        operation, params, error = reader(service, parts, body, self.command)
         entry = endpoint.record(service, operation, params, calling_module(self.headers.get("User-Agent", "")))
         if error is not None:
             return self.send_error_answer(service, error, entry)
         rule = endpoint.pick_fault(service, operation, entry)
         if rule is not None and rule.kind != "delay":
-            return self.send_fault(service, rule, entry)
+            return self.send_fault(service, operation, rule, entry)
         if rule is not None:
             time.sleep(rule.seconds)
         try:
@@ -359,17 +401,19 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_error_answer(service, exc, entry, fault=rule and rule.kind)
         # The log entry is complete before the answer leaves, so a client that reads the log next sees it.
         endpoint.finish(entry, 200, fault=rule and rule.kind)
-        if service == SERVICE:
+        if service not in QUERY_SERVICES:
             return self.send_json(200, result)
         request_id = str(uuid.uuid4())
-        return self.send_bytes(200, Ec2Model.get().answer(operation, result, request_id), XML, request_id=request_id)
+        return self.send_bytes(200, model_of(service).answer(operation, result, request_id), XML, request_id=request_id)
 
-    def imagebuilder_request(self, parts, body):
-        """(operation, parameters, error) of an Image Builder request: the parameters botocore serialized."""
-        model = self.server.endpoint.service
-        operation, uri_params = model.route(self.command, parts.path)
+    @staticmethod
+    def rest_json_request(service, parts, body, method=None):
+        """(operation, parameters, error) of an Image Builder or Recycle Bin request: the parameters botocore
+        serialized."""
+        model = model_of(service)
+        operation, uri_params = model.route(method, parts.path)
         if operation not in model.operations:
-            message = f"{operation or self.command + ' ' + parts.path} is not implemented by the local endpoint"
+            message = f"{operation or method + ' ' + parts.path} is not implemented by the local endpoint"
             return operation, None, EndpointError("UnknownOperationException", message, 404)
         try:
             return operation, model.parse_request(operation, parts.query, body, uri_params), None
@@ -377,44 +421,46 @@ class Handler(BaseHTTPRequestHandler):
             return operation, None, exc
 
     @staticmethod
-    def ec2_request(parts, body):
-        """(action, parameters, error) of an EC2 query request (form body, or query string)."""
+    def query_request(service, parts, body, method=None):  # pylint: disable=unused-argument
+        """(action, parameters, error) of an EC2 or Auto Scaling query request (form body, or query string)."""
         form = parse_qs(parts.query, keep_blank_values=True)
         for key, values in parse_qs(body, keep_blank_values=True).items():
             form.setdefault(key, []).extend(values)
-        model = Ec2Model.get()
+        model = model_of(service)
         try:
             return model.action(form), model.parse_request(single(form, "Action"), form), None
         except EndpointError as exc:
             return single(form, "Action"), None, exc
 
     def send_error_answer(self, service, error, entry, fault=None):
-        """An API error as the service writes it: Image Builder's rest-json, or EC2's XML."""
+        """An API error as the service writes it: rest-json (Image Builder, Recycle Bin), or query XML (EC2's, Auto
+        Scaling's)."""
         request_id = str(uuid.uuid4())
-        if service == EC2:
-            status = error.status or EC2_ERROR_STATUS.get(error.code, 400)
-            body, content_type, headers = ec2_error_body(error.code, error.message, request_id), XML, {}
+        model = model_of(service)
+        if service in QUERY_SERVICES:
+            status = error.status or (EC2_ERROR_STATUS if service == EC2 else {}).get(error.code)
+            status = status or model.error_status(error.code) or 400
+            body, content_type, headers = model.error_body(error.code, error.message, request_id), XML, {}
         else:
-            status = error.status or self.server.endpoint.service.error_status(error.code) or 400
+            status = error.status or model.error_status(error.code) or 400
             body, content_type = json.dumps({"message": error.message}).encode("utf-8"), "application/json"
             headers = {"x-amzn-ErrorType": error.code}
         self.server.endpoint.finish(entry, status, fault=fault, error=error.code)
         self.send_bytes(status, body, content_type, headers, request_id)
 
-    def send_fault(self, service, rule, entry):
-        if rule.kind == "error":
-            return self.send_error_answer(service, EndpointError(rule.code, rule.message, rule.status), entry, "error")
+    def send_fault(self, service, operation, rule, entry):
+        if rule.kind in ("error", "denied"):
+            error = rule.error(service, operation, self.server.endpoint.world.account_id)
+            return self.send_error_answer(service, error, entry, rule.kind)
         status = None if rule.kind == "drop" else 200
         self.server.endpoint.finish(entry, status, fault=rule.kind)
         if rule.kind == "garbage":
             return self.send_bytes(200, rule.body.encode("utf-8"), "text/html")
         if rule.kind == "truncate":
             # A Content-Length larger than the body, then the connection closes.
-            partial = b'{"lifecycleExecution": {"lifecycleExecutionId": "lce-'
-            if service == EC2:
-                partial = b'<?xml version="1.0" encoding="UTF-8"?>\n<DescribeImagesResponse><imagesSet><item><imageId>'
+            partial = PARTIAL[service]
             self.send_response(200)
-            self.send_header("Content-Type", "application/json" if service == SERVICE else XML)
+            self.send_header("Content-Type", XML if service in QUERY_SERVICES else "application/json")
             self.send_header("Content-Length", str(len(partial) + 512))
             self.end_headers()
             self.wfile.write(partial)
