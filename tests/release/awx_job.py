@@ -15,8 +15,7 @@ job's artifacts and equal the preview's ``safety`` summary; then as the apply jo
 variables, which must apply the change exactly when its summary shows nothing the assert refuses (otherwise the job
 fails at that assert and the endpoint sees no write). A deprecate is never refused, so it must be applied; and an
 apply job given an approved summary that differs from its fresh preview must fail at the assert that compares them.
-Until the local endpoint serves Auto Scaling and Recycle Bin (SAFETY_SERVICES), those reads are unknown, so the
-delete is refused.
+The demo scenario has no Recycle Bin rule, so a delete is not recoverable and the assert refuses it.
 
 Runner artifacts record the whole environment, secrets included, so the temporary directory is always deleted.
 
@@ -40,6 +39,7 @@ import time
 from datetime import datetime
 from datetime import timedelta
 
+from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import endpoint_environment
 from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import tool
@@ -216,15 +216,9 @@ def run_job(pdd, root, collections_root, playbook, ident):
     )
 
 
-# The services whose calls go to the local endpoint (botocore's service-specific endpoint variables): those it serves.
-# Auto Scaling's and Recycle Bin's calls go to AWS_ENDPOINT_URL, a closed local port, until the endpoint serves them
-# (add "AUTO_SCALING" and "RBIN" then): refused connections make the checks that need them "unknown", as a denial does.
-SAFETY_SERVICES = ("IMAGEBUILDER", "EC2")
-
-
 def endpoint_envvars(url):
-    """The job's env/envvars: the credentials AWX injects, and the local endpoint for SAFETY_SERVICES."""
-    return dict(CREDENTIALS, **{f"AWS_ENDPOINT_URL_{service}": url for service in SAFETY_SERVICES})
+    """The job's env/envvars: the credentials AWX injects, and the local endpoint for every service it serves."""
+    return dict(CREDENTIALS, **endpoint_environment(url))
 
 
 def refused(safety):
