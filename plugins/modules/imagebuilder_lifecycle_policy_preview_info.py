@@ -72,7 +72,7 @@ options:
         checks are denied never fails the task; it makes the answers it would have given C(unknown).
     type: bool
     default: false
-    version_added: 2.1.0
+    version_added: 3.0.0
 notes:
   - "IAM permissions: C(imagebuilder:GetLifecyclePolicy) and, with O(name), C(imagebuilder:ListLifecyclePolicies);
     C(imagebuilder:ListImageBuildVersions), and C(imagebuilder:ListImages) too where the installed botocore's model
@@ -192,7 +192,7 @@ safety:
       deletes would free at most (C(freed_bytes_at_most), null when a region could not be read).
   returned: when O(safety_checks=true)
   type: dict
-  version_added: 2.1.0
+  version_added: 3.0.0
   sample: {"in_use": {"deprecate": 0, "disable": 0, "delete": 1}, "in_use_unknown": {"deprecate": 0, "disable": 0,
            "delete": 0}, "delete_not_recoverable": 0, "delete_recoverable_unknown": 0, "delete_blocked": 0,
            "freed_bytes_at_most": 8589934592}
@@ -329,7 +329,7 @@ lifecycle_policy_preview:
           C(lock_state)) and C(storage) (its snapshots, each C(freed), C(kept) or C(unknown), with C(size_in_bytes)).
       type: dict
       returned: when O(safety_checks=true)
-      version_added: 2.1.0
+      version_added: 3.0.0
       contains:
         summary:
           description: The counts of RV(safety), and C(freed_bytes_at_most).
