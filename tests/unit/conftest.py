@@ -68,6 +68,21 @@ def rbin_client():
 
 
 @pytest.fixture
+def tokens(client):
+    """The clientToken of every write that takes one, retries included.
+
+    provide-client-params comes before Stubber's checks, so a request that Stubber refuses is seen too.
+    """
+    seen = []
+    for operation in ("StartResourceStateUpdate", "CancelLifecycleExecution", "CreateLifecyclePolicy"):
+        client[0].client.meta.events.register(
+            f"provide-client-params.imagebuilder.{operation}",
+            lambda params, **kwargs: seen.append(params["clientToken"]),
+        )
+    return seen
+
+
+@pytest.fixture
 def sleeps(monkeypatch):
     """Records AWSRetry's backoff sleeps instead of sleeping."""
     recorded = []

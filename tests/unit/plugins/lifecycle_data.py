@@ -38,6 +38,31 @@ def execution_id(n):
     return f"lce-00000000-0000-4000-8000-{n:012d}"
 
 
+def gets(stubber, *statuses):
+    """GetLifecycleExecution of EXECUTION_ID answering each of these statuses in turn."""
+    for status in statuses:
+        stubber.add_response(
+            "get_lifecycle_execution", {"lifecycleExecution": execution(status)}, {"lifecycleExecutionId": EXECUTION_ID}
+        )
+
+
+def errors(stubber, operation, times=1, code="CallRateLimitExceededException", status=429):
+    """``times`` answers of ``operation`` that are the service's error ``code``."""
+    for _dummy in range(times):
+        stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
+
+
+def found_by_name(stubber, current, name="golden-ami-cleanup", arn=POLICY_ARN):
+    """A policy looked up by name as the modules do: the name filter, then the policy in full when it is there."""
+    stubber.add_response(
+        "list_lifecycle_policies",
+        {"lifecyclePolicySummaryList": [{"arn": arn, "name": name}] if current else []},
+        {"filters": [{"name": "name", "values": [name]}], "maxResults": POLICY_PAGE_SIZE},
+    )
+    if current:
+        stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": current}, {"lifecyclePolicyArn": arn})
+
+
 # --- image build versions, as ListImageBuildVersions lists them (the preview's reads) -----------------------------
 
 BUILDS_PAGE = fake_aws.page_size("ListImageBuildVersions")

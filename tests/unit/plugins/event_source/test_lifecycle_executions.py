@@ -24,6 +24,7 @@ from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data 
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import T0
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import errors
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution_id
 
@@ -53,11 +54,6 @@ def listing(stubber, items, arn=POLICY_ARN):
     stubber.add_response(
         "list_lifecycle_executions", {"lifecycleExecutions": items}, {"resourceArn": arn, "maxResults": PAGE_SIZE}
     )
-
-
-def fail(stubber, operation, code, status, times=1):
-    for _dummy in range(times):
-        stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
 
 
 def watcher(client, arns=(POLICY_ARN,), statuses=le.TERMINAL_STATUSES, include_resources=False, since=None):
@@ -222,12 +218,6 @@ def test_since_refuses_a_time_after_the_start():
         source.parse_since("2026-11-28T06:00:01Z", NOW)
 
 
-def test_a_bad_since_stops_the_source_before_any_call(monkeypatch):
-    monkeypatch.setattr(source, "connect", lambda *a: pytest.fail("a client was made"))
-    with pytest.raises(ValueError, match=r"^since: '48 hours' is not an ISO 8601 time with its offset, such as "):
-        asyncio.run(source.main(Queue(), {"since": "48 hours"}))
-
-
 @pytest.mark.parametrize(
     "args, arns, policy_filters",
     [
@@ -249,10 +239,6 @@ def test_what_is_watched(args, arns, policy_filters):
     settings = source.parse_args(args, SHARED, NOW)
     assert settings["arns"] == arns
     assert settings["policy_filters"] == policy_filters
-
-
-def test_since_is_counted_from_the_start():
-    assert source.parse_args({"since": "2h"}, SHARED, NOW)["since"] == NOW - 7200
 
 
 # --- change detection ----------------------------------------------------------------------------------------------
@@ -338,16 +324,12 @@ def test_answers_without_an_id_or_a_status_are_skipped(client):
 # --- retries and failed rounds -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "code, status",
-    [("CallRateLimitExceededException", 429), ("ServiceException", 500), ("ServiceUnavailableException", 503)],
-)
-def test_throttling_and_5xx_are_retried_with_the_collections_backoff(client, sleeps, code, status):
+def test_throttling_is_retried_within_the_round_with_the_collections_backoff(client, sleeps):
     wrapped, stubber = client
     queue = Queue()
     w = watcher(wrapped)
     listing(stubber, [ex(FIRST, "IN_PROGRESS", 1)])
-    fail(stubber, "list_lifecycle_executions", code, status, times=3)
+    errors(stubber, "list_lifecycle_executions", 3)
     listing(stubber, [ex(FIRST, "SUCCESS", 1)])
     run_round(w, queue)
     assert run_round(w, queue) == 0
@@ -361,8 +343,8 @@ def test_a_round_that_still_fails_is_logged_and_the_next_one_loses_and_repeats_n
     w = watcher(wrapped)
     listing(stubber, [ex(FIRST, "IN_PROGRESS", 1), ex(SECOND, "IN_PROGRESS", 2)])
     # A throttling storm that outlasts the backoff, then a denied call, then the endpoint's answer.
-    fail(stubber, "list_lifecycle_executions", "CallRateLimitExceededException", 429, times=common.RETRY_ATTEMPTS)
-    fail(stubber, "list_lifecycle_executions", "AccessDeniedException", 403)
+    errors(stubber, "list_lifecycle_executions", common.RETRY_ATTEMPTS)
+    errors(stubber, "list_lifecycle_executions", 1, "AccessDeniedException", 403)
     listing(stubber, [ex(SECOND, "SUCCESS", 2), ex(FIRST, "FAILED", 1)])
     listing(stubber, [ex(SECOND, "SUCCESS", 2), ex(FIRST, "FAILED", 1)])
     run_round(w, queue)
@@ -383,7 +365,7 @@ def test_one_arn_failing_does_not_hold_the_others_back(client):
     listing(stubber, [ex(FIRST, "IN_PROGRESS", 1)])
     listing(stubber, [ex(SECOND, "IN_PROGRESS", 2)], arn=IMAGE_ARN)
     listing(stubber, [ex(FIRST, "SUCCESS", 1)])
-    fail(stubber, "list_lifecycle_executions", "AccessDeniedException", 403)
+    errors(stubber, "list_lifecycle_executions", 1, "AccessDeniedException", 403)
     listing(stubber, [ex(FIRST, "SUCCESS", 1)])
     listing(stubber, [ex(SECOND, "FAILED", 2)], arn=IMAGE_ARN)
     run_round(w, queue)
@@ -398,7 +380,7 @@ def test_a_first_listing_that_comes_late_reports_what_ended_since_the_start(clie
     wrapped, stubber = client
     queue = Queue()
     w = watcher(wrapped)
-    fail(stubber, "list_lifecycle_executions", "AccessDeniedException", 403)
+    errors(stubber, "list_lifecycle_executions", 1, "AccessDeniedException", 403)
     ended_since = ex(
         FIRST, "SUCCESS", 1, endTime=datetime.datetime.fromtimestamp(STARTED_AT + 5, datetime.timezone.utc)
     )
@@ -546,7 +528,7 @@ def test_a_policy_that_leaves_the_listing_is_listed_one_last_time_then_no_more_w
     listing(stubber, [ex(FIRST, "IN_PROGRESS", 1)])
     # Both deleted: the last listing of one finds its cancelled execution; the other's listing is refused.
     policies(stubber, [])
-    fail(stubber, "list_lifecycle_executions", "ResourceNotFoundException", 404)
+    errors(stubber, "list_lifecycle_executions", 1, "ResourceNotFoundException", 404)
     listing(stubber, [ex(FIRST, "CANCELLED", 1, endTime=at(STARTED_AT + 9))])
     policies(stubber, [])
     run_round(w, queue)
@@ -562,7 +544,7 @@ def test_a_failed_policy_listing_keeps_watching_the_policies_found_before(client
     w = every_policy(wrapped)
     policies(stubber, [POLICY_ARN])
     listing(stubber, [ex(FIRST, "IN_PROGRESS", 1)])
-    fail(stubber, "list_lifecycle_policies", "AccessDeniedException", 403)
+    errors(stubber, "list_lifecycle_policies", 1, "AccessDeniedException", 403)
     listing(stubber, [ex(FIRST, "SUCCESS", 1, endTime=at(STARTED_AT + 9))])
     run_round(w, queue)
     assert run_round(w, queue) == 1
@@ -592,7 +574,7 @@ def test_include_resources_adds_the_tree_and_a_failure_retries_the_event_next_ro
     listing(stubber, [ex(FIRST, "IN_PROGRESS", 1)])
     listing(stubber, [ex(FIRST, "SUCCESS", 1)])
     top = {"lifecycleExecutionId": FIRST, "maxResults": PAGE_SIZE}
-    fail(stubber, "list_lifecycle_execution_resources", "AccessDeniedException", 403)
+    errors(stubber, "list_lifecycle_execution_resources", 1, "AccessDeniedException", 403)
     listing(stubber, [ex(FIRST, "SUCCESS", 1)])
     stubber.add_response("list_lifecycle_execution_resources", {"resources": [image]}, top)
     stubber.add_response(
@@ -623,7 +605,7 @@ def test_an_event_that_cannot_be_made_holds_back_the_later_ones_so_the_order_hol
     first_end, second_end = at(STARTED_AT + 10), at(STARTED_AT + 20)
     listing(stubber, [ex(SECOND, "IN_PROGRESS", 2), ex(FIRST, "IN_PROGRESS", 1)])
     listing(stubber, [ex(SECOND, "SUCCESS", 2, endTime=second_end), ex(FIRST, "FAILED", 1, endTime=first_end)])
-    fail(stubber, "list_lifecycle_execution_resources", "AccessDeniedException", 403)
+    errors(stubber, "list_lifecycle_execution_resources", 1, "AccessDeniedException", 403)
     listing(stubber, [ex(SECOND, "SUCCESS", 2, endTime=second_end), ex(FIRST, "FAILED", 1, endTime=first_end)])
     for listed_id in (FIRST, SECOND):
         stubber.add_response(

@@ -4,7 +4,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
 
-import botocore.exceptions
 import botocore.session
 import pytest
 
@@ -13,12 +12,6 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecy
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
-
-
-def throttle(stubber, operation, times, code="CallRateLimitExceededException", status=429):
-    for _dummy in range(times):
-        stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
-
 
 # --- validation ---------------------------------------------------------------------------------------------------
 
@@ -87,25 +80,6 @@ def test_malformed_options_are_named_with_their_expected_form(option, value, exp
 
 # --- the region rule ----------------------------------------------------------------------------------------------
 
-ARN_OPTIONS = ["lifecycle_policy_arn", "image_arn", "parent_resource_id"]
-
-
-def test_an_arn_of_another_region_is_refused_naming_the_option_and_both_regions():
-    elsewhere = POLICY_ARN.replace(":us-east-1:", ":eu-west-1:")
-    params = {"lifecycle_policy_arn": elsewhere, "image_arn": None, "parent_resource_id": None}
-
-    assert common.arn_region_errors(params, ARN_OPTIONS, "us-east-1") == [
-        f"lifecycle_policy_arn: {elsewhere!r} is in region eu-west-1, and this module works in region us-east-1,"
-        " where Image Builder knows nothing of it; set region: eu-west-1 (or AWS_REGION) to use this ARN"
-    ]
-
-
-def test_each_arn_option_is_checked():
-    params = {option: IMAGE_ARN.replace(":us-east-1:", ":ap-southeast-2:") for option in ARN_OPTIONS}
-    errors = common.arn_region_errors(params, ARN_OPTIONS, "us-east-1")
-    assert [e.split(":", 1)[0] for e in errors] == ARN_OPTIONS
-    assert common.arn_region_errors(params, ARN_OPTIONS, "ap-southeast-2") == []
-
 
 @pytest.mark.parametrize(
     "arn, region",
@@ -120,31 +94,6 @@ def test_each_arn_option_is_checked():
 )
 def test_an_arn_of_the_client_s_region_passes_whatever_its_account(arn, region):
     assert common.arn_region_errors({"image_arn": arn}, ["image_arn"], region) == []
-
-
-class RegionModule:
-    """A module whose client is in ``region``; fail_json raises, as AnsibleModule exits."""
-
-    def __init__(self, params, region="us-east-1"):
-        self._name = "imagebuilder_lifecycle_execution_info"
-        self.params = params
-        self.region = region
-
-    def client(self, service, **kwargs):
-        return botocore.session.get_session().create_client(service, region_name=self.region)
-
-    def fail_json(self, msg):
-        raise SystemExit(msg)
-
-
-def test_connect_fails_on_another_region_s_arn_before_any_call():
-    module = RegionModule({"image_arn": IMAGE_ARN.replace(":us-east-1:", ":eu-west-1:")})
-    with pytest.raises(SystemExit, match="^image_arn: .* is in region eu-west-1, .* in region us-east-1"):
-        common.connect(module, arn_options=["image_arn"])
-    assert (
-        common.connect(RegionModule({"image_arn": IMAGE_ARN}), arn_options=["image_arn"]).meta.region_name
-        == "us-east-1"
-    )
 
 
 # --- two spellings of an enum -------------------------------------------------------------------------------------

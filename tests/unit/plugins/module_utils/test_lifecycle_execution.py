@@ -18,37 +18,12 @@ from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data 
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import PAGE_SIZE
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import T0
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import errors
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution_id
-
-
-def throttle(stubber, operation, times, code="CallRateLimitExceededException", status=429):
-    for _dummy in range(times):
-        stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
-
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import gets
 
 # --- get and normalise --------------------------------------------------------------------------------------------
-
-
-def test_get_returns_snake_case_with_iso8601_times(client):
-    wrapped, stubber = client
-    answer = execution(
-        "SUCCESS", endTime=T0 + datetime.timedelta(minutes=4), state={"status": "SUCCESS", "reason": "ok"}
-    )
-    stubber.add_response(
-        "get_lifecycle_execution", {"lifecycleExecution": answer}, {"lifecycleExecutionId": EXECUTION_ID}
-    )
-
-    result = le.describe_lifecycle_execution(wrapped, EXECUTION_ID)
-
-    assert result == {
-        "lifecycle_execution_id": EXECUTION_ID,
-        "lifecycle_policy_arn": POLICY_ARN,
-        "resources_impacted_summary": {"has_impacted_resources": True},
-        "state": {"status": "SUCCESS", "reason": "ok"},
-        "start_time": "2026-11-28T06:00:00+00:00",
-        "end_time": "2026-11-28T06:04:00+00:00",
-    }
 
 
 def test_normalize_matches_camel_dict_to_snake_dict_with_iso8601_times():
@@ -146,7 +121,7 @@ def test_a_connection_error_is_reported_as_what_failed(client, monkeypatch):
 )
 def test_eight_faults_in_a_row_are_survived(client, sleeps, code, status):
     wrapped, stubber = client
-    throttle(stubber, "get_lifecycle_execution", 8, code, status)
+    errors(stubber, "get_lifecycle_execution", 8, code, status)
     stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": execution()})
 
     assert le.get_lifecycle_execution(wrapped, EXECUTION_ID)["state"]["status"] == "SUCCESS"
@@ -155,7 +130,7 @@ def test_eight_faults_in_a_row_are_survived(client, sleeps, code, status):
 
 def test_retries_are_bounded(client, sleeps):
     wrapped, stubber = client
-    throttle(stubber, "get_lifecycle_execution", common.RETRY_ATTEMPTS)
+    errors(stubber, "get_lifecycle_execution", common.RETRY_ATTEMPTS)
 
     with pytest.raises(common.ImageBuilderError) as raised:
         le.get_lifecycle_execution(wrapped, EXECUTION_ID)
@@ -183,7 +158,7 @@ def test_listing_reads_every_page_at_the_largest_size_and_survives_a_throttled_p
     pages = [executions[0:25], executions[25:50], executions[50:60]]
     base = {"resourceArn": POLICY_ARN, "maxResults": PAGE_SIZE}
     stubber.add_response("list_lifecycle_executions", {"lifecycleExecutions": pages[0], "nextToken": "t1"}, base)
-    throttle(stubber, "list_lifecycle_executions", 3)
+    errors(stubber, "list_lifecycle_executions", 3)
     stubber.add_response(
         "list_lifecycle_executions", {"lifecycleExecutions": pages[1], "nextToken": "t2"}, {**base, "nextToken": "t1"}
     )
@@ -208,15 +183,6 @@ def test_listing_is_sorted_newest_first_with_unstarted_executions_first(client):
     assert [e["lifecycleExecutionId"] for e in result] == [execution_id(3), execution_id(2), execution_id(1)]
 
 
-def test_listing_by_image_passes_it_as_resource_arn_and_returns_empty_list(client):
-    wrapped, stubber = client
-    stubber.add_response(
-        "list_lifecycle_executions", {"lifecycleExecutions": []}, {"resourceArn": IMAGE_ARN, "maxResults": PAGE_SIZE}
-    )
-
-    assert le.list_lifecycle_executions(wrapped, IMAGE_ARN) == []
-
-
 def test_resources_are_paged_with_the_parent_filter_and_normalised(client, sleeps):
     wrapped, stubber = client
     ami = {
@@ -232,7 +198,7 @@ def test_resources_are_paged_with_the_parent_filter_and_normalised(client, sleep
     base = {"lifecycleExecutionId": EXECUTION_ID, "parentResourceId": IMAGE_ARN, "maxResults": PAGE_SIZE}
     stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": execution()})
     stubber.add_response("list_lifecycle_execution_resources", {"resources": [ami], "nextToken": "r1"}, base)
-    throttle(stubber, "list_lifecycle_execution_resources", 1, "ServiceUnavailableException", 503)
+    errors(stubber, "list_lifecycle_execution_resources", 1, "ServiceUnavailableException", 503)
     stubber.add_response("list_lifecycle_execution_resources", {"resources": [container]}, {**base, "nextToken": "r1"})
 
     result = le.describe_lifecycle_execution(
@@ -257,12 +223,8 @@ def test_resources_are_paged_with_the_parent_filter_and_normalised(client, sleep
 
 
 def polls(client, *statuses):
-    wrapped, stubber = client
-    for status in statuses:
-        stubber.add_response(
-            "get_lifecycle_execution", {"lifecycleExecution": execution(status)}, {"lifecycleExecutionId": EXECUTION_ID}
-        )
-    return wrapped
+    gets(client[1], *statuses)
+    return client[0]
 
 
 WAIT = {"wait": True, "wait_timeout": 600, "wait_sleep": 15}
@@ -309,7 +271,7 @@ def test_wait_times_out_with_the_last_execution_seen(client, clock):
 def test_wait_polls_are_retried_when_throttled(client, clock, sleeps):
     wrapped, stubber = client
     stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": execution("IN_PROGRESS")})
-    throttle(stubber, "get_lifecycle_execution", 2)
+    errors(stubber, "get_lifecycle_execution", 2)
     stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": execution("SUCCESS")})
 
     result = le.describe_lifecycle_execution(wrapped, EXECUTION_ID, **WAIT, clock=clock, sleep=clock.sleep)
@@ -387,21 +349,6 @@ def test_an_answer_botocore_cannot_parse_is_an_error(client, monkeypatch, error)
 # --- waiting on what the model allows: PENDING for a day, an answer without a state --------------------------------
 
 
-def test_a_wait_that_times_out_while_pending_says_pending_waits_for_the_next_daily_run(client, clock):
-    wrapped = polls(client, "PENDING", "PENDING")
-
-    with pytest.raises(common.WaitTimeout) as raised:
-        le.describe_lifecycle_execution(
-            wrapped, EXECUTION_ID, wait=True, wait_timeout=15, wait_sleep=15, clock=clock, sleep=clock.sleep
-        )
-
-    assert raised.value.message == (
-        f"Timed out after 15 seconds waiting for lifecycle execution {EXECUTION_ID} to finish; last status seen:"
-        " PENDING. PENDING means Image Builder paused the execution until the next scheduled run of lifecycle"
-        " policies, which run once a day: wait again later, or give wait_timeout up to a day (86400)"
-    )
-
-
 def test_an_answer_without_a_state_keeps_the_wait_going_and_times_out_clearly(client, clock):
     wrapped, stubber = client
     for _dummy in range(2):
@@ -439,7 +386,7 @@ def test_include_resources_returns_each_image_with_its_own_resources_every_page(
     resources_page(stubber, [{"resourceId": IMAGE_ARN}], next_token="p2")
     resources_page(stubber, [{"resourceId": IMAGE_2_ARN}, {"resourceId": "some-other-kind"}], token="p2")
     resources_page(stubber, [{"resourceId": "ami-1"}], parent=IMAGE_ARN, next_token="c2")
-    throttle(stubber, "list_lifecycle_execution_resources", 1)
+    errors(stubber, "list_lifecycle_execution_resources", 1)
     resources_page(stubber, [{"resourceId": "ami-2"}], parent=IMAGE_ARN, token="c2")
     resources_page(stubber, [], parent=IMAGE_2_ARN)
 
@@ -451,18 +398,6 @@ def test_include_resources_returns_each_image_with_its_own_resources_every_page(
         {"resource_id": "some-other-kind"},
     ]
     assert len(sleeps) == 1
-
-
-def test_a_parent_resource_id_returns_that_images_resources_flat(client):
-    wrapped, stubber = client
-    stubber.add_response("get_lifecycle_execution", {"lifecycleExecution": execution()})
-    resources_page(stubber, [{"resourceId": "ami-1"}], parent=IMAGE_ARN)
-
-    result = le.describe_lifecycle_execution(
-        wrapped, EXECUTION_ID, include_resources=True, parent_resource_id=IMAGE_ARN
-    )
-
-    assert result["resources"] == [{"resource_id": "ami-1"}]
 
 
 # --- answers with every optional member left out --------------------------------------------------------------------
@@ -480,16 +415,6 @@ def test_reads_work_on_answers_without_any_optional_member(client):
 
     assert described == {"resources": [{}, {"resource_id": IMAGE_ARN, "child_resources": [{}]}]}
     assert listed == [{}, {}, execution()]  # no startTime: not started yet, so newest
-
-
-def test_writes_answered_without_any_member_are_successes(client):
-    wrapped, stubber = client
-    stubber.add_response("start_resource_state_update", {})
-    stubber.add_response("cancel_lifecycle_execution", {})
-
-    request = {"resourceArn": IMAGE_ARN, "state": {"status": "DISABLED"}, "clientToken": "t"}
-    assert rsu.start_resource_state_update(wrapped, request) == {}
-    assert le.cancel_lifecycle_execution(wrapped, EXECUTION_ID, "t") == {}
 
 
 # --- a busy image -------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from ansible_collections.imagebuilder_ops.aws.plugins.modules import (
     imagebuilder_lifecycle_policy_preview_info as module,
 )
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import found_by_name
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import listing
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import summary
 
@@ -41,17 +42,6 @@ def policy(details, resource_type="AMI_IMAGE"):
         "policyDetails": details,
         "resourceSelection": SELECTION,
     }
-
-
-def found_by_name(stubber, current):
-    """The policy module's lookup: the name filter, then the policy in full."""
-    stubber.add_response(
-        "list_lifecycle_policies",
-        {"lifecyclePolicySummaryList": [{"arn": POLICY_ARN, "name": NAME}] if current else []},
-        {"filters": [{"name": "name", "values": [NAME]}], "maxResults": POLICY_PAGE_SIZE},
-    )
-    if current:
-        stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": current}, {"lifecyclePolicyArn": POLICY_ARN})
 
 
 def two_images():
