@@ -47,6 +47,7 @@ import yaml
 from botocore.config import Config
 
 from ansible_collections.imagebuilder_ops.aws.tests.release.extract_examples import rst_code_blocks
+from ansible_collections.imagebuilder_ops.aws.tests.support.commands import stop_group
 from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import check_installed
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
@@ -61,12 +62,22 @@ POLICY = "arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-am
 IMAGE = "arn:aws:imagebuilder:us-east-1:123456789012:image/golden-ami/1.0.0/1"
 FAILS = "lce-00000000-0000-4000-8000-000000000201"
 SUCCEEDS = "lce-00000000-0000-4000-8000-000000000202"
-HISTORY = ("lce-00000000-0000-4000-8000-000000000197", "lce-00000000-0000-4000-8000-000000000198")
-HISTORY += ("lce-00000000-0000-4000-8000-000000000199",)
+HISTORY = tuple(f"lce-00000000-0000-4000-8000-000000000{n}" for n in (197, 198, 199))
 REASON = "AMI ami-0123456789abcdef0 is in use by a launch template"
 # Whole run, ansible-rulebook's start (a JVM) included; and how long to watch for a repeated event after the last one.
 DEADLINE = 50
 QUIET_ROUNDS = 4
+
+
+def execution(execution_id, policy=POLICY, **spec):
+    """An execution on IMAGE: of ``policy``, or (None) one StartResourceStateUpdate started for the image alone."""
+    return {
+        "lifecycleExecutionId": execution_id,
+        "images": [IMAGE],
+        **({"lifecyclePolicyArn": policy} if policy else {}),
+        **spec,
+    }
+
 
 SCENARIO = {
     "description": "tests/eda: the event source's end-to-end test",
@@ -74,45 +85,28 @@ SCENARIO = {
     "images": [{"arn": IMAGE}],
     "executions": [
         # History: terminal before the source starts.
-        {
-            "lifecycleExecutionId": HISTORY[0],
-            "lifecyclePolicyArn": POLICY,
-            "images": [IMAGE],
-            "startTime": "2024-06-01T02:00:00Z",
-            "endTime": "2024-06-01T02:10:00Z",
-            "status": "FAILED",
-            "reason": "an old failure",
-        },
-        {
-            "lifecycleExecutionId": HISTORY[1],
-            "lifecyclePolicyArn": POLICY,
-            "images": [IMAGE],
-            "startTime": "2024-06-02T02:00:00Z",
-            "endTime": "2024-06-02T02:10:00Z",
-            "status": "SUCCESS",
-        },
-        {
-            "lifecycleExecutionId": HISTORY[2],
-            "images": [IMAGE],
-            "startTime": "2024-06-02T03:00:00Z",
-            "endTime": "2024-06-02T03:10:00Z",
-            "status": "SUCCESS",
-        },
+        execution(
+            HISTORY[0],
+            startTime="2024-06-01T02:00:00Z",
+            endTime="2024-06-01T02:10:00Z",
+            status="FAILED",
+            reason="an old failure",
+        ),
+        execution(HISTORY[1], startTime="2024-06-02T02:00:00Z", endTime="2024-06-02T02:10:00Z", status="SUCCESS"),
+        execution(HISTORY[2], None, startTime="2024-06-02T03:00:00Z", endTime="2024-06-02T03:10:00Z", status="SUCCESS"),
         # After the start: their clocks run from the first GetLifecycleExecution, which this test makes.
-        {
-            "lifecycleExecutionId": FAILS,
-            "lifecyclePolicyArn": POLICY,
-            "images": [IMAGE],
-            "startTime": "2024-06-03T02:00:00Z",
-            "timeline_seconds": [["PENDING", 1.0], ["IN_PROGRESS", 2.0], ["FAILED", None]],
-            "reason": REASON,
-        },
-        {
-            "lifecycleExecutionId": SUCCEEDS,
-            "images": [IMAGE],
-            "startTime": "2024-06-03T03:00:00Z",
-            "timeline_seconds": [["PENDING", 0.5], ["IN_PROGRESS", 2.5], ["SUCCESS", None]],
-        },
+        execution(
+            FAILS,
+            startTime="2024-06-03T02:00:00Z",
+            timeline_seconds=[["PENDING", 1.0], ["IN_PROGRESS", 2.0], ["FAILED", None]],
+            reason=REASON,
+        ),
+        execution(
+            SUCCEEDS,
+            None,
+            startTime="2024-06-03T03:00:00Z",
+            timeline_seconds=[["PENDING", 0.5], ["IN_PROGRESS", 2.5], ["SUCCESS", None]],
+        ),
     ],
 }
 # Between rounds: a throttled listing retried within a round, then a denied one that fails a round.
@@ -142,9 +136,6 @@ def restart_scenario(now):
     """One policy with history (one execution ended long ago, one ten minutes before the start), one execution that
     ends during the first run, two that end while the source is down; and policy_runs for the policy created
     mid-run."""
-
-    def execution(execution_id, **spec):
-        return {"lifecycleExecutionId": execution_id, "lifecyclePolicyArn": POLICY, "images": [IMAGE], **spec}
 
     def iso(epoch):
         return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
@@ -337,7 +328,7 @@ def run_layout(layout, venv, rulebooks, args):
         except AssertionError as e:
             result = {"error": str(e)}
         finally:
-            stop(process)
+            stop_group(process)
         text = output.read_text(encoding="utf-8", errors="replace")
         if layout.error:
             failures = check_error(text, result, layout.error.format(galaxy=work / "collections"))
@@ -367,17 +358,6 @@ def launch(venv, project, cwd, env, layout, output):
         return subprocess.Popen(  # pylint: disable=consider-using-with
             command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-
-
-def stop(process, how=signal.SIGINT):
-    """Stop ansible-rulebook and what it started: SIGINT as Ctrl-C, or SIGKILL as a crash."""
-    if process.poll() is None:
-        os.killpg(process.pid, how)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def layout_env(layout, venv, work, collections_path, endpoint_url):
@@ -436,33 +416,18 @@ def drive(ep, process, output, deadline, faults, quiet):
     requests = {}
 
     def listed_both():
-        if process.poll() is not None:
-            raise AssertionError(f"ansible-rulebook exited early ({process.returncode})")
-        arns = {r["params"].get("resourceArn") for r in ep.requests(operation="ListLifecycleExecutions")}
-        return {POLICY, IMAGE} <= arns
+        return {POLICY, IMAGE} <= {r["params"].get("resourceArn") for r in ep.requests("ListLifecycleExecutions")}
 
-    wait_for(listed_both, deadline, "the source's first round")
+    wait_for(running(process, listed_both), deadline, "the source's first round")
     requests["first_round_done"] = len(ep.requests(operation="ListLifecycleExecutions"))
     if faults:
         ep.add_faults(faults)
-    client = boto3.client(
-        "imagebuilder",
-        endpoint_url=ep.url,
-        region_name=REGION,
-        aws_access_key_id=FAKE_ACCESS_KEY,
-        aws_secret_access_key=FAKE_SECRET_KEY,
-        config=Config(retries={"total_max_attempts": 1}),
-    )
+    client = test_client(ep.url)
     for execution_id in (FAILS, SUCCEEDS):
         client.get_lifecycle_execution(lifecycleExecutionId=execution_id)
 
-    def both_fired():
-        if process.poll() is not None:
-            raise AssertionError(f"ansible-rulebook exited early ({process.returncode})")
-        text = output.read_text(encoding="utf-8", errors="replace")
-        return f"FAILED {FAILS}" in text and f"SUCCESS {SUCCEEDS}" in text and "failed: " + REASON in text
-
-    wait_for(both_fired, deadline, "both rules to fire and the playbook to run")
+    needles = (f"FAILED {FAILS}", f"SUCCESS {SUCCEEDS}", "failed: " + REASON)
+    wait_for(running(process, lambda: fired(output, *needles)), deadline, "both rules to fire and the playbook to run")
     if quiet:
         # A few more rounds, in which nothing may fire again.
         rounds = len(ep.requests(operation="ListLifecycleExecutions"))
@@ -535,13 +500,13 @@ def run_restart(layout, venv, work, env, cwd, rulebook):
             try:
                 first_run(ep, client, process, outputs[0], result)
             finally:
-                stop(process, signal.SIGKILL)
+                stop_group(process, signal.SIGKILL)
             while_down(ep, client, result)
             process = launch(venv, project, run_cwd, env, layout, outputs[1])
             try:
                 second_run(ep, process, outputs[1], result)
             finally:
-                stop(process)
+                stop_group(process)
         except AssertionError as e:
             result["error"] = str(e)
         listed = {e["lifecycleExecutionId"]: e for arn in (POLICY, NEW_POLICY) for e in listing(client, arn)}

@@ -36,22 +36,32 @@ def module_examples(collection_dir):
             yield f"module_{name}", f"{os.path.relpath(path, collection_dir)} EXAMPLES", match.group(1)
 
 
+def code_blocks(text):
+    """(line number, kind, dedented body, the text before it) of every RST code block, nested ones included."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        match = re.match(r"^(\s*)\.\. code-block:: (\S+)\s*$", line)
+        if not match:
+            continue
+        indent = len(match.group(1))
+        body = []
+        for following in lines[number + 1 :]:
+            if following.strip() and len(following) - len(following.lstrip()) <= indent:
+                break
+            body.append(following)
+        before = "\n".join(lines[max(0, number - 6) : number])
+        yield number + 1, match.group(2), textwrap.dedent("\n".join(body)).strip("\n"), before
+
+
 def rst_code_blocks(collection_dir):
     for path in sorted(glob.glob(os.path.join(collection_dir, "docs", "docsite", "rst", "*.rst"))):
         with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+            text = handle.read()
         guide = os.path.splitext(os.path.basename(path))[0]
-        for number, line in enumerate(lines):
-            if not re.match(r"\s*\.\. code-block:: yaml(\+jinja)?\s*$", line):
-                continue
-            block = []
-            for following in lines[number + 1 :]:
-                if following.strip() and not following.startswith((" ", "\t")):
-                    break
-                block.append(following)
-            text = textwrap.dedent("\n".join(block)).strip("\n") + "\n"
-            where = f"{os.path.relpath(path, collection_dir)}:{number + 1}"
-            yield f"guide_{guide}_line{number + 1}", where, text
+        for number, kind, body, _before in code_blocks(text):
+            if kind in ("yaml", "yaml+jinja"):
+                where = f"{os.path.relpath(path, collection_dir)}:{number}"
+                yield f"guide_{guide}_line{number}", where, body + "\n"
 
 
 def as_playbook(title, text):

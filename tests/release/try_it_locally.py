@@ -27,13 +27,13 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 
+from ansible_collections.imagebuilder_ops.aws.tests.release.extract_examples import code_blocks
+from ansible_collections.imagebuilder_ops.aws.tests.support.commands import stop_group
 from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
 
@@ -42,23 +42,6 @@ LCE = re.compile(r"lce-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 SAVE_AS = re.compile(r"[Ss]ave (?:this|it) [^.]*?as ``([^`]+)``")
 # ansible-rulebook's start (a JVM), its source's first listing, then the event after the policy's run.
 RULEBOOK_TIMEOUT = 120
-
-
-def blocks(text):
-    """(kind, dedented body, the text before it) of every code block, nested ones included."""
-    lines = text.splitlines()
-    for number, line in enumerate(lines):
-        match = re.match(r"^(\s*)\.\. code-block:: (\S+)\s*$", line)
-        if not match:
-            continue
-        indent = len(match.group(1))
-        body = []
-        for following in lines[number + 1 :]:
-            if following.strip() and len(following) - len(following.lstrip()) <= indent:
-                break
-            body.append(following)
-        before = "\n".join(lines[max(0, number - 6) : number])
-        yield match.group(2), textwrap.dedent("\n".join(body)).strip("\n"), before
 
 
 def commands(body):
@@ -115,13 +98,7 @@ def run_rulebook(script, env, endpoint, policy_run):
             said = output.read()[-3000:]
             return f"no line with {run_id or 'a run (the source did not list twice)'} and SUCCESS:\n{said}"
         finally:
-            if rulebook.poll() is None:
-                os.killpg(rulebook.pid, signal.SIGINT)
-                try:
-                    rulebook.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(rulebook.pid, signal.SIGKILL)
-                    rulebook.wait()
+            stop_group(rulebook, grace=15)
 
 
 def main(argv=None):
@@ -131,7 +108,7 @@ def main(argv=None):
     parser.add_argument("--rulebook-bin", help="a bin directory with ansible-rulebook (.venv/eda/bin); else not run")
     args = parser.parse_args(argv)
     with open(args.guide, encoding="utf-8") as handle:
-        found = list(blocks(handle.read()))
+        found = [block[1:] for block in code_blocks(handle.read())]
 
     endpoint_sample = next(body for kind, body, _before in found if kind == "console" and "$ make endpoint" in body)
     sample_url = re.search(r"AWS_ENDPOINT_URL_IMAGEBUILDER=(\S+)", endpoint_sample).group(1)

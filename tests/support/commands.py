@@ -3,7 +3,8 @@
 # Copyright: Contributors to the imagebuilder_ops.aws project
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Commands run to completion and measured (os.wait4: wall, CPU, peak RSS), and ``ansible localhost -m`` runs."""
+"""Commands run to completion and measured (os.wait4: wall, CPU, peak RSS), background ones stopped with what they
+started, and ``ansible localhost -m`` runs."""
 
 import dataclasses
 import json
@@ -71,6 +72,18 @@ def run(cmd, env=None, timeout=300.0, cwd=None):
             ended=started_wall + wall,
             timed_out=expired.is_set(),
         )
+
+
+def stop_group(process, how=signal.SIGINT, grace=10):
+    """Stop a process started with start_new_session and what it started: ``how`` (SIGINT as Ctrl-C, SIGKILL as a
+    crash), then SIGKILL after ``grace`` seconds."""
+    if process.poll() is None:
+        os.killpg(process.pid, how)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 def adhoc_result(result):
