@@ -343,9 +343,9 @@ class Bench:
                 "AWS_ENDPOINT_URL_EC2": endpoint.url,
             },
         )
+        # The bare scripts, and the CLI the command module runs on localhost, take the fake credentials and the region
+        # from here.
         self.bare_env = isolated_env(args.collections_path, workdir, {"AWS_DEFAULT_REGION": REGION})
-        # The CLI, run by the command module on localhost, takes the fake credentials and the region from here.
-        self.peer_env = isolated_env(args.collections_path, workdir, {"AWS_DEFAULT_REGION": REGION})
         self.playbooks = {}
         for name, tasks in PLAYBOOKS.items():
             self.playbooks[name] = self.workdir / f"{name.replace(' ', '-')}.yml"
@@ -393,7 +393,7 @@ class Bench:
         extra_vars = {"url": self.endpoint.url, "region": REGION, "aws": self.args.aws_cli, "ident": ident, **extra}
         cmd = [tool("ansible-playbook"), str(self.playbooks[playbook]), "-e", json.dumps(extra_vars)]
         calls_before = len(self.endpoint.requests())
-        result = run(cmd, self.peer_env, timeout=600)
+        result = run(cmd, self.bare_env, timeout=600)
         calls = len(self.endpoint.requests()) - calls_before
         if result.rc != 0:
             self.errors.append(f"{name}: exit {result.rc}: {result.stdout[-800:]} {result.stderr[-400:]}")

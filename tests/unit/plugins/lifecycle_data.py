@@ -52,6 +52,14 @@ def errors(stubber, operation, times=1, code="CallRateLimitExceededException", s
         stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
 
 
+def every_policy(stubber, names=()):
+    """The name-conflict check before a create: every policy, unfiltered, here those named ``names``."""
+    summaries = [{"arn": POLICY_ARN.replace("golden-ami-cleanup", name), "name": name} for name in names]
+    stubber.add_response(
+        "list_lifecycle_policies", {"lifecyclePolicySummaryList": summaries}, {"maxResults": POLICY_PAGE_SIZE}
+    )
+
+
 def found_by_name(stubber, current, name="golden-ami-cleanup", arn=POLICY_ARN):
     """A policy looked up by name as the modules do: the name filter, then the policy in full when it is there."""
     stubber.add_response(

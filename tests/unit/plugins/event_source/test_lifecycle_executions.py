@@ -241,6 +241,10 @@ def test_what_is_watched(args, arns, policy_filters):
     assert settings["policy_filters"] == policy_filters
 
 
+def test_since_is_counted_from_the_start():
+    assert source.parse_args({"since": "2h"}, SHARED, NOW)["since"] == NOW - 7200
+
+
 # --- change detection ----------------------------------------------------------------------------------------------
 
 

@@ -11,7 +11,6 @@ import pytest
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_policy as lp
-from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
 
 POLICY_ARN = "arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/golden-ami-cleanup"
 ROLE_ARN = "arn:aws:iam::123456789012:role/ImageBuilderLifecycleRole"
@@ -129,16 +128,6 @@ def test_a_changed_value_inside_a_rule_is_seen():
     assert lp.canonical(lp.desired_policy(changed, ECHOED)) != lp.canonical(ECHOED)
 
 
-def test_options_left_out_keep_the_current_values_because_update_replaces_everything():
-    current = dict(ECHOED, status="DISABLED", description="Retire golden AMIs")
-    desired = lp.desired_policy({"name": "golden-ami-cleanup"}, current)
-    assert desired["status"] == "DISABLED"
-    assert desired["description"] == "Retire golden AMIs"
-    assert desired["policyDetails"] == current["policyDetails"]
-    assert desired["resourceSelection"] == current["resourceSelection"]
-    assert desired["executionRole"] == ROLE_ARN
-
-
 def test_an_empty_description_removes_it_and_a_new_policy_is_enabled():
     desired = lp.desired_policy(options(description=""), dict(ECHOED, description="old"))
     assert "description" not in desired
@@ -166,20 +155,6 @@ def test_tag_keys_are_kept_as_written_in_requests_and_output():
 
 def test_names_that_differ_in_case_spaces_or_underscores_share_an_arn():
     assert lp.arn_name("Golden AMI_Cleanup") == lp.arn_name("golden-ami-cleanup") == "golden-ami-cleanup"
-
-
-def test_requests_in_the_apis_shape():
-    desired = lp.desired_policy(OPTIONS)
-    create = lp.create_request(desired, {"CostCenter": "platform"}, "token")
-    assert create["name"] == "golden-ami-cleanup" and create["clientToken"] == "token"
-    assert create["tags"] == {"CostCenter": "platform"}
-    assert create["policyDetails"][0] == {
-        "action": {"type": "DEPRECATE", "includeResources": {"amis": True}},
-        "filter": {"type": "AGE", "value": 90, "unit": "DAYS"},
-    }
-    update = lp.update_request(desired, POLICY_ARN, "token")
-    assert "name" not in update and "tags" not in update
-    assert update["lifecyclePolicyArn"] == POLICY_ARN
 
 
 # --- the rules, checked before any call ------------------------------------------------------------------------------
@@ -271,29 +246,7 @@ def test_an_existing_policys_type_applies_when_the_options_leave_it_out():
     assert errors == ["policy_details[0].action.type: a container_image policy allows delete rules only"]
 
 
-def test_creating_needs_four_options_named_together():
-    assert lp.missing_for_create({"name": "x"}) == list(lp.CREATE_REQUIRED)
-
-
 # --- the calls --------------------------------------------------------------------------------------------------------
-
-
-def test_an_unknown_arn_is_no_policy(client):
-    wrapped, stubber = client
-    stubber.add_client_error("get_lifecycle_policy", "ResourceNotFoundException", http_status_code=404)
-    assert lp.get_lifecycle_policy(wrapped, POLICY_ARN) is None
-
-
-def test_listing_reads_every_page_with_the_filters(client):
-    wrapped, stubber = client
-    expected = {"filters": [{"name": "name", "values": ["golden*"]}], "maxResults": POLICY_PAGE_SIZE}
-    stubber.add_response(
-        "list_lifecycle_policies",
-        {"lifecyclePolicySummaryList": [{"arn": POLICY_ARN, "name": "golden-ami-cleanup"}], "nextToken": "t"},
-        expected,
-    )
-    stubber.add_response("list_lifecycle_policies", {"lifecyclePolicySummaryList": []}, dict(expected, nextToken="t"))
-    assert [p["name"] for p in lp.list_lifecycle_policies(wrapped, name="golden*")] == ["golden-ami-cleanup"]
 
 
 def test_create_is_asked_again_while_the_role_propagates(client, monkeypatch):

@@ -12,7 +12,7 @@ from botocore.stub import ANY
 
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_policy as module
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilder_lifecycle_policy_info as info_module
-from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import every_policy
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import found_by_name
 
 NAME = "golden-ami-cleanup"
@@ -81,9 +81,7 @@ def stored(**changes):
 def test_creates_with_one_token_and_returns_the_policy(run_module, client, task):
     stubber = client[1]
     found_by_name(stubber, None)
-    stubber.add_response(
-        "list_lifecycle_policies", {"lifecyclePolicySummaryList": []}, {"maxResults": POLICY_PAGE_SIZE}
-    )
+    every_policy(stubber)
     stubber.add_response(
         "create_lifecycle_policy",
         {"lifecyclePolicyArn": ARN},
@@ -253,11 +251,7 @@ def test_a_different_resource_type_fails_without_writing(run_module, client):
 def test_a_name_that_takes_another_policys_arn_fails_before_create(run_module, client):
     stubber = client[1]
     found_by_name(stubber, None)
-    stubber.add_response(
-        "list_lifecycle_policies",
-        {"lifecyclePolicySummaryList": [{"arn": ARN, "name": "Golden AMI_Cleanup"}]},
-        {"maxResults": POLICY_PAGE_SIZE},
-    )
+    every_policy(stubber, ["Golden AMI_Cleanup"])
     result, _made = run_module(module.main, TASK)
     assert result["failed"] is True
     assert "'Golden AMI_Cleanup'" in result["msg"]
@@ -307,9 +301,7 @@ def test_absent_in_check_mode_writes_nothing(run_module, client):
 def test_a_throttled_create_is_retried_with_one_token(run_module, client, sleeps, tokens):
     stubber = client[1]
     found_by_name(stubber, None)
-    stubber.add_response(
-        "list_lifecycle_policies", {"lifecyclePolicySummaryList": []}, {"maxResults": POLICY_PAGE_SIZE}
-    )
+    every_policy(stubber)
     stubber.add_client_error("create_lifecycle_policy", "CallRateLimitExceededException", http_status_code=429)
     stubber.add_response("create_lifecycle_policy", {"lifecyclePolicyArn": ARN})
     stubber.add_response("get_lifecycle_policy", {"lifecyclePolicy": STORED}, {"lifecyclePolicyArn": ARN})

@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import (
     imagebuilder_lifecycle_policy_preview_info as module,
 )
-from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_PAGE_SIZE
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import every_policy
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import found_by_name
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import listing
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import summary
@@ -166,14 +166,6 @@ NEW_POLICY = {
     "policy_details": [{"action": {"type": "delete"}, "filter": {"type": "age", "value": 30, "unit": "days"}}],
     "resource_selection": {"recipes": [{"name": "golden-ami", "semantic_version": "1.x.x"}]},
 }
-
-
-def every_policy(stubber, names):
-    """The policy module's name-conflict check: every policy, unfiltered."""
-    summaries = [{"arn": POLICY_ARN.replace(NAME, name), "name": name} for name in names]
-    stubber.add_response(
-        "list_lifecycle_policies", {"lifecyclePolicySummaryList": summaries}, {"maxResults": POLICY_PAGE_SIZE}
-    )
 
 
 def test_a_new_policy_is_previewed_from_its_options_with_a_warning(run_module, client):
