@@ -211,8 +211,13 @@ def guide_rulebooks():
     return found
 
 
-def wait_for(condition, deadline, what):
-    while not condition():
+def wait_for(condition, deadline, what, process=None):
+    """Until ``condition()``: AssertionError past ``deadline``, or once ``process`` (ansible-rulebook) has exited."""
+    while True:
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"ansible-rulebook exited early ({process.returncode})")
+        if condition():
+            return
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.1)
@@ -418,7 +423,7 @@ def drive(ep, process, output, deadline, faults, quiet):
     def listed_both():
         return {POLICY, IMAGE} <= {r["params"].get("resourceArn") for r in ep.requests("ListLifecycleExecutions")}
 
-    wait_for(running(process, listed_both), deadline, "the source's first round")
+    wait_for(listed_both, deadline, "the source's first round", process)
     requests["first_round_done"] = len(ep.requests(operation="ListLifecycleExecutions"))
     if faults:
         ep.add_faults(faults)
@@ -427,7 +432,7 @@ def drive(ep, process, output, deadline, faults, quiet):
         client.get_lifecycle_execution(lifecycleExecutionId=execution_id)
 
     needles = (f"FAILED {FAILS}", f"SUCCESS {SUCCEEDS}", "failed: " + REASON)
-    wait_for(running(process, lambda: fired(output, *needles)), deadline, "both rules to fire and the playbook to run")
+    wait_for(fired(output, *needles), deadline, "both rules to fire and the playbook to run", process)
     if quiet:
         # A few more rounds, in which nothing may fire again.
         rounds = len(ep.requests(operation="ListLifecycleExecutions"))
@@ -458,9 +463,6 @@ def check(text, result, full):
     for execution_id in HISTORY:
         if execution_id in text:
             failures.append(f"history {execution_id} fired")
-    for secret in FAKE_SECRETS:
-        if secret in text:
-            failures.append("a fake secret shows in ansible-rulebook's output")
     codes = sorted({r["error"] for r in result["faults"]})
     if full and codes != ["AccessDeniedException", "CallRateLimitExceededException"]:
         failures.append(f"the faults were not all met: {codes}")
@@ -468,7 +470,15 @@ def check(text, result, full):
         failures.append("the failed round was not logged")
     if result["exited"] is not None:
         failures.append(f"ansible-rulebook stopped by itself ({result['exited']})")
-    if any(r["params"].get("maxResults") is None for r in result["all"]):
+    return failures + secrets_and_pages([text], result["all"])
+
+
+def secrets_and_pages(texts, listings):
+    """No fake secret in ansible-rulebook's output; every listing asked for the largest page."""
+    failures = []
+    if any(secret in text for secret in FAKE_SECRETS for text in texts):
+        failures.append("a fake secret shows in ansible-rulebook's output")
+    if any(r["params"].get("maxResults") is None for r in listings):
         failures.append("a listing did not ask for the largest page")
     return failures
 
@@ -523,17 +533,8 @@ def listing(client, arn):
 
 
 def fired(output, *needles):
-    text = " ".join(output.read_text(encoding="utf-8", errors="replace").split())
-    return all(needle in text for needle in needles)
-
-
-def running(process, condition):
-    def check():
-        if process.poll() is not None:
-            raise AssertionError(f"ansible-rulebook exited early ({process.returncode})")
-        return condition()
-
-    return check
+    """A condition: ansible-rulebook's output shows every needle."""
+    return lambda: all(n in " ".join(output.read_text(encoding="utf-8", errors="replace").split()) for n in needles)
 
 
 def first_run(ep, client, process, output, result):
@@ -544,7 +545,7 @@ def first_run(ep, client, process, output, result):
     def listed(arn):
         return lambda: any(r["params"].get("resourceArn") == arn for r in ep.requests("ListLifecycleExecutions"))
 
-    wait_for(running(process, listed(POLICY)), deadline, "the first round")
+    wait_for(listed(POLICY), deadline, "the first round", process)
     client.get_lifecycle_execution(lifecycleExecutionId=DURING)
     client.create_lifecycle_policy(name="nightly-sweep", clientToken="tests-eda-nightly-sweep", **POLICY_DEFINITION)
     result["new_runs"].append(ep.run_policy({"lifecyclePolicyArn": NEW_POLICY})["lifecycleExecutionId"])
@@ -554,7 +555,7 @@ def first_run(ep, client, process, output, result):
         f"SUCCESS {result['new_runs'][0]} of {NEW_POLICY}",
         f"Ticket opened for lifecycle execution {RECENT}",
     )
-    wait_for(running(process, lambda: fired(output, *needles)), deadline, "the first run's events and ticket")
+    wait_for(fired(output, *needles), deadline, "the first run's events and ticket", process)
 
 
 def while_down(ep, client, result):
@@ -580,11 +581,9 @@ def second_run(ep, process, output, result):
     deadline = time.monotonic() + RESTART_DEADLINE
     needles = [f"{status} {execution_id} of" for execution_id, status in expected_events(result)]
     needles.append(f"Ticket opened for lifecycle execution {DOWN_FAILED}")
-    wait_for(running(process, lambda: fired(output, *needles)), deadline, "the second run's events and ticket")
+    wait_for(fired(output, *needles), deadline, "the second run's events and ticket", process)
     rounds = len(ep.requests("ListLifecyclePolicies"))
-    wait_for(
-        running(process, lambda: len(ep.requests("ListLifecyclePolicies")) >= rounds + 2), deadline, "2 more rounds"
-    )
+    wait_for(lambda: len(ep.requests("ListLifecyclePolicies")) >= rounds + 2, deadline, "2 more rounds", process)
 
 
 def expected_events(result):
@@ -632,11 +631,7 @@ def check_restart(texts, result, records):
     if not any(r["params"].get("resourceArn") == NEW_POLICY for r in requests):
         failures.append("the policy created mid-run was never listed")
     reads = [r for r in requests if r["operation"] in ("ListLifecyclePolicies", "ListLifecycleExecutions")]
-    if any(r["params"].get("maxResults") is None for r in reads):
-        failures.append("a listing did not ask for the largest page")
-    if any(secret in text for secret in FAKE_SECRETS for text in texts):
-        failures.append("a fake secret shows in ansible-rulebook's output")
-    return failures
+    return failures + secrets_and_pages(texts, reads)
 
 
 if __name__ == "__main__":

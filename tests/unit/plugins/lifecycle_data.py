@@ -52,6 +52,17 @@ def errors(stubber, operation, times=1, code="CallRateLimitExceededException", s
         stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
 
 
+# DescribeImages as the modules ask it: this account's AMIs, deprecated and disabled ones included.
+EC2_SCOPE = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
+
+
+def described(stubber, ami_ids, images, next_token=None, **params):
+    """One DescribeImages of these AMI IDs (one region's batch), answering ``images`` (and ``next_token``)."""
+    expected = dict(EC2_SCOPE, Filters=[{"Name": "image-id", "Values": sorted(ami_ids)}], **params)
+    answer = {"Images": images, **({"NextToken": next_token} if next_token else {})}
+    stubber.add_response("describe_images", answer, expected)
+
+
 def every_policy(stubber, names=()):
     """The name-conflict check before a create: every policy, unfiltered, here those named ``names``."""
     summaries = [{"arn": POLICY_ARN.replace("golden-ami-cleanup", name), "name": name} for name in names]

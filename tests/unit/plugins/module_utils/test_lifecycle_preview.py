@@ -21,6 +21,7 @@ from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.lifecycle_ope
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGES_PAGE
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import VERSION_ARN
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import builds
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import described
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import listing
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import summary
 
@@ -571,7 +572,6 @@ def test_preview_image_from_a_summary_and_ec2_details():
 def test_describe_amis_one_listing_per_batch_and_one_per_shared_account(ec2_client, monkeypatch):
     c, stubber = ec2_client
     monkeypatch.setattr(preview, "AMI_BATCH", 2)
-    scope = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
     first, second = ["ami-0000000000000000a", "ami-0000000000000000b"], ["ami-0000000000000000c"]
     launched = datetime.datetime(2026, 3, 1, tzinfo=datetime.timezone.utc)
     page_one = [
@@ -587,31 +587,11 @@ def test_describe_amis_one_listing_per_batch_and_one_per_shared_account(ec2_clie
         },
         {"ImageId": first[1], "Public": False, "State": "disabled"},
     ]
-    stubber.add_response(
-        "describe_images",
-        {"Images": page_one[:1], "NextToken": "t"},
-        dict(scope, Filters=[{"Name": "image-id", "Values": first}]),
-    )
-    stubber.add_response(
-        "describe_images",
-        {"Images": page_one[1:]},
-        dict(scope, Filters=[{"Name": "image-id", "Values": first}], NextToken="t"),
-    )
-    stubber.add_response(
-        "describe_images",
-        {"Images": [{"ImageId": first[1]}]},
-        dict(scope, Filters=[{"Name": "image-id", "Values": first}], ExecutableUsers=["210987654321"]),
-    )
-    stubber.add_response(
-        "describe_images",
-        {"Images": [{"ImageId": second[0]}]},
-        dict(scope, Filters=[{"Name": "image-id", "Values": second}]),
-    )
-    stubber.add_response(
-        "describe_images",
-        {"Images": []},
-        dict(scope, Filters=[{"Name": "image-id", "Values": second}], ExecutableUsers=["210987654321"]),
-    )
+    described(stubber, first, page_one[:1], next_token="t")
+    described(stubber, first, page_one[1:], NextToken="t")
+    described(stubber, first, [{"ImageId": first[1]}], ExecutableUsers=["210987654321"])
+    described(stubber, second, [{"ImageId": second[0]}])
+    described(stubber, second, [], ExecutableUsers=["210987654321"])
     details = preview.describe_amis(c, "eu-west-1", second + first, ["210987654321"])
     assert details == {
         first[0]: {
@@ -661,14 +641,11 @@ def test_a_whole_preview_reads_ec2_only_for_the_regions_of_the_selected_amis(cli
     old = summary("golden-ami", "1.0.0", 1, "2025-01-01T00:00:00Z", amis=[{"region": "eu-west-1", "image": "ami-1"}])
     new = summary("golden-ami", "1.0.0", 2, "2026-03-30T00:00:00Z", amis=[{"region": "eu-west-1", "image": "ami-2"}])
     listing(c, stubber, [new, old], "AMI", "golden-ami")
-    scope = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
     found = [
         {"ImageId": "ami-1", "BlockDeviceMappings": [{"Ebs": {"SnapshotId": "snap-1"}}]},
         {"ImageId": "ami-2", "Public": True},
     ]
-    ec2_stubber.add_response(
-        "describe_images", {"Images": found}, dict(scope, Filters=[{"Name": "image-id", "Values": ["ami-1", "ami-2"]}])
-    )
+    described(ec2_stubber, ["ami-1", "ami-2"], found)
     regions = []
     policy = {
         "resourceType": "AMI_IMAGE",
@@ -739,12 +716,7 @@ def test_an_ami_ec2_does_not_return_is_shown_reached_and_the_open_case_said(clie
     listing(
         c, stubber, [summary("golden-ami", "1.0.0", created="2025-01-01T00:00:00Z", amis=amis)], "AMI", "golden-ami"
     )
-    scope = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
-    ec2_stubber.add_response(
-        "describe_images",
-        {"Images": [{"ImageId": "ami-1", "Public": True}]},
-        dict(scope, Filters=[{"Name": "image-id", "Values": ["ami-1", "ami-2"]}]),
-    )
+    described(ec2_stubber, ["ami-1", "ami-2"], [{"ImageId": "ami-1", "Public": True}])
     policy = {
         "resourceType": "AMI_IMAGE",
         "resourceSelection": {"recipes": [{"name": "golden-ami", "semanticVersion": "1.0.0"}]},

@@ -16,6 +16,7 @@ from ansible_collections.imagebuilder_ops.aws.plugins.modules import imagebuilde
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import PAGE_SIZE
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import described
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import execution_id
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import gets
@@ -49,7 +50,6 @@ ACCOUNT = IMAGE_ARN.split(":")[4]
 AMI_NOW = datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc)
 AMI_A, AMI_B, AMI_C = "ami-0000000000000000a", "ami-0000000000000000b", "ami-0000000000000000c"
 PAST, FUTURE = "2020-01-01T00:00:00.000Z", "2099-01-01T00:00:00.000Z"
-EC2_SCOPE = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
 
 
 def ec2_image(ami_id, state="available", deprecation_time=None, **more):
@@ -58,12 +58,6 @@ def ec2_image(ami_id, state="available", deprecation_time=None, **more):
     if deprecation_time:
         answer["DeprecationTime"] = deprecation_time
     return answer
-
-
-def described(stubber, ami_ids, images, **params):
-    """One DescribeImages of these AMI IDs (one region's batch), answering ``images``."""
-    expected = dict(EC2_SCOPE, Filters=[{"Name": "image-id", "Values": sorted(ami_ids)}], **params)
-    stubber.add_response("describe_images", {"Images": images}, expected)
 
 
 def started(stubber, expected=None, lifecycle_execution_id=EXECUTION_ID):

@@ -15,6 +15,7 @@ import pytest
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import (
     imagebuilder_lifecycle_policy_preview_info as module,
 )
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import described
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import every_policy
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import found_by_name
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import listing
@@ -24,7 +25,6 @@ NAME = "golden-ami-cleanup"
 POLICY_ARN = f"arn:aws:imagebuilder:us-east-1:123456789012:lifecycle-policy/{NAME}"
 SELECTION = {"recipes": [{"name": "golden-ami", "semanticVersion": "1.x.x"}]}
 KEEP_FIVE = {"action": {"type": "DELETE"}, "filter": {"type": "COUNT", "value": 5}}
-SCOPE = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
 
 
 def days_ago(days):
@@ -68,15 +68,11 @@ def test_an_existing_policy_by_name_its_actions_as_an_execution_tree(run_module,
     found_by_name(stubber, policy([delete_old]))
     listing(c, stubber, two_images(), "AMI", "golden-ami")
     # One DescribeImages per region the selected AMIs are in, sorted, with all of that region's AMIs at once.
-    ec2_stubber.add_response(
-        "describe_images",
-        {"Images": [{"ImageId": "ami-00000000000000001", "Public": True}]},
-        dict(SCOPE, Filters=[{"Name": "image-id", "Values": ["ami-00000000000000001"]}]),
-    )
-    ec2_stubber.add_response(
-        "describe_images",
-        {"Images": [{"ImageId": "ami-2", "BlockDeviceMappings": [{"Ebs": {"SnapshotId": "snap-2"}}]}]},
-        dict(SCOPE, Filters=[{"Name": "image-id", "Values": ["ami-2", "ami-3"]}]),
+    described(ec2_stubber, ["ami-00000000000000001"], [{"ImageId": "ami-00000000000000001", "Public": True}])
+    described(
+        ec2_stubber,
+        ["ami-2", "ami-3"],
+        [{"ImageId": "ami-2", "BlockDeviceMappings": [{"Ebs": {"SnapshotId": "snap-2"}}]}],
     )
 
     result, made = run_module(module.main, {"name": NAME})
