@@ -589,52 +589,43 @@ class Report:
         return "\n".join(lines)
 
 
+def summed(first, second):
+    """Round by round, the wall and the CPU seconds of two commands together."""
+    pairs = list(zip(first, second))
+    return [a["wall"] + b["wall"] for a, b in pairs], [a["cpu"] + b["cpu"] for a, b in pairs]
+
+
+def versus(out, name, values, cpu_values, base, base_cpu, goal=None):
+    """A row of ``values`` against ``base`` (medians, wall and CPU), with a verdict when there is a ``goal``."""
+    ratio = median_ratio(values, base)
+    out.row(
+        name,
+        values,
+        f"{ratio:.2f}",
+        f"<= {goal:.2f}" if goal else "",
+        None if goal is None else ratio <= goal,
+        cpu=f"{median_ratio(cpu_values, base_cpu):.2f}",
+        cpu_values=cpu_values,
+    )
+
+
 def floor_rows(out, samples, case):
     """The module against the ping floor and, for the listings, the data floor; returns the module's wall median."""
-    ping = samples["ping"]
-    module = samples[f"{case}: module"]
-    bare = samples[f"{case}: bare boto3"]
+    module, bare = samples[f"{case}: module"], samples[f"{case}: bare boto3"]
     # Each round's floor is that round's ping (or echo) plus that round's bare script.
-    floor = [p["wall"] + b["wall"] for p, b in zip(ping, bare)]
-    floor_cpu = [p["cpu"] + b["cpu"] for p, b in zip(ping, bare)]
+    floor, floor_cpu = summed(samples["ping"], bare)
     out.row(f"{case}: bare boto3", wall(bare), cpu_values=cpu(bare))
     out.row(f"{case}: floor = ping + bare", floor, cpu_values=floor_cpu)
     echo = samples.get(f"{case}: echo")
     if echo:
-        data_floor = [e["wall"] + b["wall"] for e, b in zip(echo, bare)]
-        data_floor_cpu = [e["cpu"] + b["cpu"] for e, b in zip(echo, bare)]
+        data_floor, data_floor_cpu = summed(echo, bare)
         out.row(f"{case}: data floor = echo + bare", data_floor, cpu_values=data_floor_cpu)
         # No goal: what Ansible alone adds to the floor for carrying a result of this size, with no module code.
-        out.row(
-            f"{case}: data floor vs floor",
-            data_floor,
-            f"{median_ratio(data_floor, floor):.2f}",
-            cpu=f"{median_ratio(data_floor_cpu, floor_cpu):.2f}",
-            cpu_values=data_floor_cpu,
-        )
-    ratio = median_ratio(wall(module), floor)
-    goal = FLOOR_GOAL.get(case)
-    out.row(
-        f"{case}: module vs floor",
-        wall(module),
-        f"{ratio:.2f}",
-        f"<= {goal:.2f}" if goal else "",
-        None if goal is None else ratio <= goal,
-        cpu=f"{median_ratio(cpu(module), floor_cpu):.2f}",
-        cpu_values=cpu(module),
-    )
+        versus(out, f"{case}: data floor vs floor", data_floor, data_floor_cpu, floor, floor_cpu)
+    versus(out, f"{case}: module vs floor", wall(module), cpu(module), floor, floor_cpu, FLOOR_GOAL.get(case))
     if echo:
-        ratio = median_ratio(wall(module), data_floor)
         goal = DATA_FLOOR_GOAL[case]
-        out.row(
-            f"{case}: module vs data floor",
-            wall(module),
-            f"{ratio:.2f}",
-            f"<= {goal:.2f}",
-            ratio <= goal,
-            cpu=f"{median_ratio(cpu(module), data_floor_cpu):.2f}",
-            cpu_values=cpu(module),
-        )
+        versus(out, f"{case}: module vs data floor", wall(module), cpu(module), data_floor, data_floor_cpu, goal)
     return statistics.median(wall(module))
 
 
