@@ -205,17 +205,10 @@ def test_resources_are_paged_with_the_parent_filter_and_normalised(client, sleep
         wrapped, EXECUTION_ID, include_resources=True, parent_resource_id=IMAGE_ARN
     )
 
-    assert result["resources"] == [
-        {
-            "account_id": "123456789012",
-            "resource_id": "ami-0123456789abcdef0",
-            "state": {"status": "SUCCESS"},
-            "action": {"name": "DEPRECATE", "reason": "older than 90 days"},
-            "region": "us-east-1",
-            "snapshots": [{"snapshot_id": "snap-0123456789abcdef0", "state": {"status": "SUCCESS"}}],
-            "start_time": "2026-11-28T06:00:00+00:00",
-        },
-        {"account_id": "123456789012", "resource_id": "golden-container", "image_uris": ["repo:1.0.0-3"]},
+    # Both pages, in order, normalised as test_normalize_matches_camel_dict_to_snake_dict_with_iso8601_times shows.
+    assert result["resources"] == common.normalize([ami, container])
+    assert result["resources"][0]["snapshots"] == [
+        {"snapshot_id": "snap-0123456789abcdef0", "state": {"status": "SUCCESS"}}
     ]
 
 
