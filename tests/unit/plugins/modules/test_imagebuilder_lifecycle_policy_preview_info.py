@@ -15,6 +15,7 @@ import pytest
 from ansible_collections.imagebuilder_ops.aws.plugins.modules import (
     imagebuilder_lifecycle_policy_preview_info as module,
 )
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EC2_SCOPE
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import described
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import every_policy
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import found_by_name
@@ -283,7 +284,7 @@ def safety_reads(ec2, ec2_stubber, as_stubber, template_default):
                 }
             ]
         },
-        dict(SCOPE, Filters=[{"Name": "image-id", "Values": [AMI]}]),
+        dict(EC2_SCOPE, Filters=[{"Name": "image-id", "Values": [AMI]}]),
     )
     ec2_stubber.add_response(
         "describe_instances",
@@ -310,7 +311,7 @@ def safety_reads(ec2, ec2_stubber, as_stubber, template_default):
     ec2_stubber.add_response(
         "describe_images",
         {"Images": [{"ImageId": AMI, "BlockDeviceMappings": [{"Ebs": {"SnapshotId": "snap-1"}}]}]},
-        dict(SCOPE, Filters=[{"Name": "block-device-mapping.snapshot-id", "Values": ["snap-1"]}]),
+        dict(EC2_SCOPE, Filters=[{"Name": "block-device-mapping.snapshot-id", "Values": ["snap-1"]}]),
     )
 
 
@@ -449,7 +450,7 @@ def test_safety_checks_read_every_reached_ami_and_count_blocked_unrecoverable_an
     ec2_stubber.add_response(
         "describe_images",
         {"Images": [{"ImageId": amis[0], "DeregistrationProtection": "enabled"}, {"ImageId": amis[1]}]},
-        dict(SCOPE, Filters=[{"Name": "image-id", "Values": amis}]),
+        dict(EC2_SCOPE, Filters=[{"Name": "image-id", "Values": amis}]),
     )
     ec2_stubber.add_client_error("describe_instances", service_error_code="UnauthorizedOperation", http_status_code=403)
     for version in ("$Default", "$Latest"):
