@@ -5,27 +5,9 @@
         [--wait-reps 3] [--doc docs/performance.md | --no-write]
 
 One local endpoint (tests/local_endpoint, in this process) serves every case. Each round runs every command
-once, in a shuffled order, so that a busy moment on the machine falls on module and floor alike:
-
-* get: `ansible localhost -m <info module>` for one execution, against the floor `ansible -m ping` plus a bare
-  boto3 script making the same GetLifecycleExecution (benchmarks/bare_boto3.py);
-* list 1k / list 10k: every execution of a policy with 1,000 and 10,000 executions, and res 10k: an execution
-  whose one top-level image has 10,000 AMIs under it, read as a tree (include_resources). Floor: ping plus a bare
-  boto3 paginator loop at the best page size. Data floor: a trivial module returning the same answer
-  (benchmarks/modules/bench_echo.py) plus the bare loop, which adds what Ansible itself spends carrying a result
-  that large;
-* preview 500: imagebuilder_lifecycle_policy_preview_info on a policy over 500 image build versions of one recipe
-  (50 versions of 10 builds), each with an AMI in 3 regions, whose rules read EC2 (snapshots, AMI exclusions with a
-  shared account). Floor: ping plus a bare boto3 script making the same calls in one session
-  (benchmarks/bare_boto3.py preview). Data floor: the echo module returning the module's own result plus that script.
-  The API calls the module makes are counted from the request log against the bound (pages, never a call per image);
-* wait: a wait on an execution whose terminal status appears at a known time, counted from the endpoint's
-  request log (one GetLifecycleExecution per poll, none after the terminal status) and timed from the terminal
-  status to the module returning its result;
-* the AWS CLI as a peer (with --aws-cli): one-task playbooks, the module's task against a `command` task running
-  the CLI for the same result: a get, the auto-paginated listing of 1,000 executions (parsed with from_json), and
-  a wait that ends on the 20th GetLifecycleExecution (`wait: true` against `until` polling the CLI), timed whole
-  (ansible-playbook and every process under it) and counted from the endpoint's request log.
+once, in a shuffled order, so that a busy moment on the machine falls on module and floor alike. The cases (get,
+list 1k, list 10k, res 10k, preview 500, wait, the AWS CLI as a peer), their floors and their goals are described
+once, in benchmarks/README.md ("What is compared"); the goals are the constants *_GOAL below.
 
 Module processes, commands and bare scripts run under small measuring wrappers that record peak RSS and end time. The
 table goes to stdout and, unless --no-write, into --doc (docs/performance.md) between its results markers. Exit

@@ -78,7 +78,3 @@ def test_each_rule_of_the_model_is_checked_once_for_both_modules(change, expecte
         exclusion_rules=dict(RULES, **change),
     )
     assert rsu.validate_state_update(params) == [message.replace("X.", "exclusion_rules.", 1)]
-
-
-def test_well_formed_rules_pass():
-    assert ami_exclusion_rules.errors("X", RULES) == []

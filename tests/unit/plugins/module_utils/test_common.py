@@ -39,15 +39,6 @@ def test_patterns_are_the_installed_botocore_models(shape, form):
     assert model.shape_for(shape).metadata["pattern"] == form.pattern
 
 
-def test_well_formed_options_pass():
-    params = dict(
-        lifecycle_execution_id=EXECUTION_ID,
-        lifecycle_policy_arn=POLICY_ARN,
-        image_arn=IMAGE_ARN,
-    )
-    assert common.validate_options(params, FORMS) == []
-
-
 def test_only_the_options_a_module_declares_are_checked_each_with_the_form_it_names():
     # An image_arn of another module, holding something else, is not checked as an image build version ARN.
     assert common.validate_options({"image_arn": "arn:aws:ec2:us-east-1::image/ami-1", "arn": POLICY_ARN}, {}) == []
@@ -97,15 +88,6 @@ def test_an_arn_of_the_client_s_region_passes_whatever_its_account(arn, region):
 
 
 # --- two spellings of an enum -------------------------------------------------------------------------------------
-
-
-def test_api_choices_are_the_api_spelling_then_lower_case():
-    assert common.api_choices("AMI_IMAGE", "CONTAINER_IMAGE") == [
-        "AMI_IMAGE",
-        "CONTAINER_IMAGE",
-        "ami_image",
-        "container_image",
-    ]
 
 
 def test_normalize_choices_lowers_every_enum_at_any_depth_and_nothing_else():

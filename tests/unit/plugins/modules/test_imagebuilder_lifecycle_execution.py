@@ -181,11 +181,12 @@ def test_start_wait_timeout_fails_with_the_change_and_the_last_state(run_module,
 def test_a_change_at_once_to_the_state_the_image_has_changes_nothing_and_writes_nothing(run_module, client, tokens):
     image(client[1], "DISABLED")
 
-    result, _made = run_module(module.main, AT_ONCE)
+    result, _made = run_module(module.main, dict(AT_ONCE, _ansible_diff=True))
 
     assert result["changed"] is False
     assert result["lifecycle_execution_id"] is None
     assert tokens == []  # and Stubber fails the test on any StartResourceStateUpdate
+    assert result["diff"] == {"before": {"resource_state": "DISABLED"}, "after": {"resource_state": "DISABLED"}}
 
 
 def test_check_mode_reads_the_image_and_reports_the_change_without_writing(run_module, client, tokens):
@@ -270,15 +271,6 @@ def test_diff_shows_the_images_state_before_and_after(run_module, client):
 
     assert result["changed"] is True
     assert result["diff"] == {"before": {"resource_state": "AVAILABLE"}, "after": {"resource_state": "DEPRECATED"}}
-
-
-def test_diff_of_a_change_that_changes_nothing_is_empty(run_module, client):
-    image(client[1], "DISABLED")
-
-    result, _made = run_module(module.main, dict(AT_ONCE, _ansible_diff=True, _ansible_check_mode=True))
-
-    assert result["changed"] is False
-    assert result["diff"] == {"before": {"resource_state": "DISABLED"}, "after": {"resource_state": "DISABLED"}}
 
 
 # --- a second run of a state update with resources -----------------------------------------------------------------
@@ -667,9 +659,3 @@ def test_an_image_of_another_region_fails_naming_both_regions_before_any_call(ru
         f"image_arn: {elsewhere!r} is in region eu-west-1, and this module works in region us-east-1"
     )
     assert not result.get("changed")
-
-
-def test_the_api_spelling_of_a_state_is_checked_as_lower_case_is(run_module):
-    result, made = run_module(module.main, dict(AT_ONCE, resource_state="DELETED"))
-    assert result["failed"] is True and made == []
-    assert result["msg"].startswith("resource_state: deleted requires include_resources")
