@@ -34,11 +34,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from datetime import datetime
 from datetime import timedelta
 
+from ansible_collections.imagebuilder_ops.aws.tests.release.extract_examples import code_blocks
 from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import endpoint_environment
 from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
@@ -192,15 +192,9 @@ def check_job(pdd, runner_stdout, credentials, calls):
 def guide_playbook(guide):
     """The "Is it safe?" guide's playbook, as written: the code block that starts with ``# golden_ami_policy.yml``."""
     with open(guide, encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
-    for number, line in enumerate(lines):
-        if line.strip().startswith(".. code-block::") and lines[number + 2].strip() == f"# {SAFETY_PLAYBOOK}":
-            body = []
-            for following in lines[number + 1 :]:
-                if following.strip() and not following.startswith(" "):
-                    break
-                body.append(following)
-            return textwrap.dedent("\n".join(body)).strip("\n") + "\n"
+        for _number, _kind, body, _before in code_blocks(handle.read()):
+            if body.startswith(f"# {SAFETY_PLAYBOOK}\n"):
+                return body + "\n"
     raise SystemExit(f"{guide} has no code block that starts with '# {SAFETY_PLAYBOOK}'")
 
 
