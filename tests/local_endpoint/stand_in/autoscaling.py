@@ -10,7 +10,7 @@ from .common import ScenarioError
 from .common import checked_shape
 from .common import epoch
 from .common import listed
-from .ec2 import wildcard
+from .ec2 import FilterValues
 
 # Members the model requires that a scenario may leave out, and their values.
 GROUP_DEFAULTS = {"MinSize": 0, "MaxSize": 2, "DesiredCapacity": 1, "DefaultCooldown": 300, "HealthCheckType": "EC2"}
@@ -83,7 +83,7 @@ def describe_auto_scaling_groups(world, params, region, now):  # pylint: disable
     if "AutoScalingGroupNames" in params:
         groups = [g for g in groups if g["AutoScalingGroupName"] in set(params["AutoScalingGroupNames"])]
     for item in params.get("Filters", []):
-        name, values = item.get("Name"), [wildcard(value) for value in item.get("Values", [])]
+        name, values = item.get("Name"), FilterValues(item.get("Values", []))
         if name not in GROUP_FILTERS and not (name or "").startswith("tag:"):
             message = f"Filter '{name}' is not supported; use one of {GROUP_FILTERS}"
             raise EndpointError("ValidationError", message, 400)
@@ -100,7 +100,7 @@ def tag_matches(group, name, values):
         found = list(tags.values())
     else:
         found = [tags[name[4:]]] if name[4:] in tags else []
-    return any(value.match(candidate) for value in values for candidate in found)
+    return values.matches_any(found)
 
 
 def describe_launch_configurations(world, params, region, now):  # pylint: disable=unused-argument

@@ -84,9 +84,8 @@ def describe_images(world, params, region, now):
     return result
 
 
-def amis_in(world, region, now):
-    """Every AMI the image records hold in one region, as DescribeImages writes it (private fields with _)."""
-    amis = []
+def ami_resources(world, region):
+    """(image ARN, image, AMI resource, (status, since)) of every AMI the image records hold in one region."""
     for arn, image in world.images.items():
         # The image's status and when it was set, or what its AMIs kept through updates that left them out.
         status, since = image.get("ami_state", (image["status"], image["status_since"]))
@@ -95,8 +94,21 @@ def amis_in(world, region, now):
         for resource in image["resources"]:
             ami_id = str(resource.get("resourceId", ""))
             if ami_id.startswith("ami-") and resource.get("region", world.region) == region:
-                amis.append(ami_of(world, arn, image, resource, (status, since), now))
+                yield arn, image, resource, (status, since)
+
+
+def amis_in(world, region, now):
+    """Every AMI the image records hold in one region, as DescribeImages writes it (private fields with _)."""
+    amis = [
+        ami_of(world, arn, image, resource, status, now)
+        for arn, image, resource, status in ami_resources(world, region)
+    ]
     return sorted(amis, key=lambda ami: ami["ImageId"])
+
+
+def ami_ids_in(world, region):
+    """The IDs of amis_in(): what a call that only asks whether an AMI is there needs (no answer built per AMI)."""
+    return {resource["resourceId"] for dummy, dummy, resource, dummy in ami_resources(world, region)}
 
 
 def ami_of(world, arn, image, resource, status_since, now):
@@ -202,7 +214,7 @@ EC2_FILTERS += ("block-device-mapping.snapshot-id",)
 
 
 def ec2_filters(filters, known=EC2_FILTERS):
-    """(name, [compiled value]) of each filter, refusing the names the endpoint does not answer."""
+    """(name, FilterValues) of each filter, refusing the names the endpoint does not answer."""
     found = []
     for item in filters:
         name = item.get("Name")
@@ -211,7 +223,7 @@ def ec2_filters(filters, known=EC2_FILTERS):
         elif name not in known and not ("tag:<key>" in known and name.startswith("tag:") and len(name) > 4):
             message = f"The filter '{name}' is invalid or not implemented by the local endpoint; use one of {known}"
         else:
-            found.append((name, [wildcard(value) for value in item["Values"]]))
+            found.append((name, FilterValues(item["Values"])))
             continue
         raise EndpointError("InvalidParameterValue", message, 400)
     return found
@@ -222,12 +234,23 @@ def wildcard(value):
     return re.compile("^" + re.escape(value).replace(r"\*", ".*").replace(r"\?", ".") + "$")
 
 
+class FilterValues:
+    """A filter's values: those without a wildcard looked up in a set, the others compiled (wildcard()), so that a
+    filter of hundreds of IDs costs one lookup per candidate, not one regular expression per value."""
+
+    def __init__(self, values):
+        self.exact = {value for value in values if "*" not in value and "?" not in value}
+        self.patterns = [wildcard(value) for value in values if value not in self.exact]
+
+    def matches_any(self, candidates):
+        return any(c in self.exact or any(p.match(c) for p in self.patterns) for c in map(str, candidates))
+
+
 def filter_matches(ami, name, values):
     if name == "is-public":
-        return any(value.match("true" if ami["Public"] else "false") for value in values)
+        return values.matches_any(["true" if ami["Public"] else "false"])
     if name == "block-device-mapping.snapshot-id":
-        snapshots = [device["Ebs"]["SnapshotId"] for device in ami["BlockDeviceMappings"]]
-        return any(value.match(snap) for value in values for snap in snapshots)
+        return values.matches_any(device["Ebs"]["SnapshotId"] for device in ami["BlockDeviceMappings"])
     field = {"image-id": "ImageId", "name": "Name", "owner-id": "OwnerId", "state": "State"}.get(name)
     return matches(ami, name, values, lambda item: [item[field]])
 
@@ -242,7 +265,7 @@ def matches(item, name, values, candidates):
         found = [tags[name[4:]]] if name[4:] in tags else []
     else:
         found = candidates(item)
-    return any(value.match(str(candidate)) for value in values for candidate in found)
+    return values.matches_any(found)
 
 
 def ami_snapshots(resource, knob):

@@ -12,7 +12,7 @@ from .common import listed
 from .common import matching_id
 from .common import tag_list
 from .ec2 import AMI_ID
-from .ec2 import amis_in
+from .ec2 import ami_ids_in
 from .ec2 import dry_run
 from .ec2 import ec2_filters
 from .ec2 import matches
@@ -293,7 +293,7 @@ def version_matches(answer, name, values):
         found = "true" if answer["DefaultVersion"] else "false"
     else:
         found = answer["LaunchTemplateData"]["ImageId" if name == "image-id" else "InstanceType"]
-    return any(value.match(found) for value in values)
+    return values.matches_any([found])
 
 
 # -- DescribeImageReferences ------------------------------------------------------------------------------------------
@@ -319,7 +319,7 @@ def describe_image_references(world, params, region, now):  # pylint: disable=un
     malformed = [ami for ami in params["ImageIds"] if not AMI_ID.match(ami)]
     if malformed:
         raise EndpointError("InvalidAMIID.Malformed", f'Invalid id: "{malformed[0]}"', 400)
-    known = set(known_amis(world, region, now))
+    known = ami_ids_in(world, region)
     missing = [ami for ami in params["ImageIds"] if ami not in known]
     if missing:
         raise EndpointError("InvalidAMIID.NotFound", f"The image id '[{', '.join(missing)}]' does not exist", 400)
@@ -331,10 +331,6 @@ def describe_image_references(world, params, region, now):  # pylint: disable=un
                 for arn in referrers(world, region, kind, ami, option)
             ]
     return paged(world, "DescribeImageReferences", params, region, found, "ImageReferences", PAGE_BOUNDS)
-
-
-def known_amis(world, region, now):
-    return [ami["ImageId"] for ami in amis_in(world, region, now)]
 
 
 def reference_options(params):
