@@ -1,7 +1,11 @@
-"""Profile imagebuilder_lifecycle_execution_info along its own path: the AnsiballZ payload Ansible really runs.
+"""Profile a benchmarked module along its own path: the AnsiballZ payload Ansible really runs.
 
     PYTHONPATH=.build/tarball python -m ansible_collections.imagebuilder_ops.aws.benchmarks.profile_module \
-        --collections-path .build/core221/installed [--case get|list1k|list10k|res10k] [--top 40]
+        --collections-path .build/core221/installed [--case get|list1k|list10k|res10k|preview500|safety2000] \
+        [--top 40]
+
+get, list1k, list10k and res10k run imagebuilder_lifecycle_execution_info; preview500 and safety2000 (with
+safety_checks) imagebuilder_lifecycle_policy_preview_info, as run.py's cases of those names do.
 
 Runs the module once with ANSIBLE_KEEP_REMOTE_FILES=1 against the local endpoint, then runs the kept
 AnsiballZ file again under cProfile (and once under -X importtime) and prints where the time goes: imports by
@@ -24,16 +28,20 @@ from pathlib import Path
 from ansible_collections.imagebuilder_ops.aws.benchmarks import run as bench
 from ansible_collections.imagebuilder_ops.aws.tests.support.commands import adhoc
 from ansible_collections.imagebuilder_ops.aws.tests.support.commands import run
+from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import endpoint_environment
 from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import check_installed
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
 from ansible_collections.imagebuilder_ops.aws.tests.support.fake_aws import REGION
 
+# case -> (module, its arguments)
 CASES = {
-    "get": {"lifecycle_execution_id": bench.GET_ID},
-    "list1k": bench.LISTINGS["list 1k"][0],
-    "list10k": bench.LISTINGS["list 10k"][0],
-    "res10k": bench.LISTINGS["res 10k"][0],
+    "get": (bench.INFO, {"lifecycle_execution_id": bench.GET_ID}),
+    "list1k": (bench.INFO, bench.LISTINGS["list 1k"][0]),
+    "list10k": (bench.INFO, bench.LISTINGS["list 10k"][0]),
+    "res10k": (bench.INFO, bench.LISTINGS["res 10k"][0]),
+    "preview500": (bench.PREVIEW, bench.PREVIEWS[bench.PREVIEW_CASE][0]),
+    "safety2000": (bench.PREVIEW, bench.PREVIEWS[bench.SAFETY_CASE][0]),
 }
 
 # Run inside the child: the AnsiballZ file as __main__, under cProfile; the module exits through SystemExit.
@@ -71,6 +79,11 @@ PHASES = (
     ("sort_newest_first", "lifecycle_execution.py", "sort_newest_first"),
     ("normalize (snake_case + ISO 8601)", "_common.py", "normalize"),
     ("camel_dict_to_snake_dict", "dict_transformations.py", "camel_dict_to_snake_dict"),
+    ("describe_preview (the policy's rules)", "lifecycle_preview.py", "describe_preview"),
+    ("describe_safety (safety_checks)", "lifecycle_safety.py", "describe_safety"),
+    ("  image_uses (in use)", "image_references.py", "image_uses"),
+    ("  region_storage (storage freed)", "snapshots.py", "region_storage"),
+    ("  region_rules (Recycle Bin)", "recycle_bin.py", "region_rules"),
     ("exit_json (result to JSON)", "modules.py", "exit_json"),
     ("botocore parse answers", "parsers.py", "parse"),
     ("botocore HTTP send", "endpoint.py", "_send"),
@@ -128,13 +141,16 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="ib-profile-") as workdir:
         remote_tmp = Path(workdir) / "remote"
         with local_endpoint(bench.scenario(0)) as endpoint:
-            module_args = dict(CASES[args.case], endpoint_url=endpoint.url, region=REGION)
-            extra = {"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": str(remote_tmp)}
-            whole, answer = adhoc(args.collections_path, workdir, bench.INFO, module_args, env_extra=extra)
+            module, module_args = CASES[args.case]
+            module_args = dict(module_args, endpoint_url=endpoint.url, region=REGION)
+            # The preview's EC2, Auto Scaling and Recycle Bin clients find the endpoint as botocore configures it.
+            services = endpoint_environment(endpoint.url)
+            extra = {"ANSIBLE_KEEP_REMOTE_FILES": "1", "ANSIBLE_REMOTE_TMP": str(remote_tmp), **services}
+            whole, answer = adhoc(args.collections_path, workdir, module, module_args, env_extra=extra)
             if whole.rc != 0:
                 raise SystemExit(f"profile_module.py: the module failed: {whole.stdout[-2000:]}")
             payload = kept_module(remote_tmp)
-            env = isolated_env(args.collections_path, workdir)
+            env = isolated_env(args.collections_path, workdir, services)
             started = time.monotonic()
             alone = run([sys.executable, str(payload)], env)
             alone_json = alone.stdout

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ansible_collections.imagebuilder_ops.aws.tests.support.commands import adhoc_result
 from ansible_collections.imagebuilder_ops.aws.tests.support.commands import run
+from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import endpoint_environment
 from ansible_collections.imagebuilder_ops.aws.tests.support.endpoint import local_endpoint
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import check_installed
 from ansible_collections.imagebuilder_ops.aws.tests.support.environment import isolated_env
@@ -77,15 +78,43 @@ PREVIEW_BUILDS = 10  # per recipe version
 PREVIEW_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 PREVIEW_SHARED = "111122223333"
 PREVIEW_AMI_BATCH = 200  # AMI IDs per DescribeImages (module_utils/lifecycle_preview.py's AMI_BATCH)
+# The safety case: a policy over SAFETY_IMAGES image build versions, each with an AMI in every SAFETY_REGIONS, previewed
+# with safety_checks; each region holds what the checks read (safety_world below).
+SAFETY_CASE = "preview safety 2000"
+SAFETY_POLICY = "bench-safety"
+SAFETY_IMAGES = 500
+SAFETY_REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2")
+SAFETY_DELETE_DAYS = 90
+SAFETY_INSTANCES = 60  # per region, every SAFETY_INSTANCE_STEP-th image's AMI, states in turn
+SAFETY_INSTANCE_STEP = 8
+SAFETY_TEMPLATES = 12  # per region, each 14 versions, its default 13 behind its latest
+# The batch sizes of the reads (module_utils): DescribeImageReferences' ImageIds (its model: 1 to 10), the filters of
+# DescribeImages (lifecycle_preview.AMI_BATCH), DescribeInstances, DescribeLaunchTemplateVersions
+# (image_references.FILTER_BATCH) and DescribeSnapshots (snapshots.FILTER_BATCH); the largest page of the Auto Scaling
+# listings (MaxRecords: "The default value is 50 and the maximum value is 100.").
+REFERENCE_BATCH = 10
+FILTER_BATCH = 200
+ASG_PAGE = 100
+SAFETY_GROUPS = 3  # per region, naming SAFETY_GROUP_TEMPLATES launch templates and one of the SAFETY_CONFIGURATIONS
+SAFETY_GROUP_TEMPLATES = 2
+SAFETY_CONFIGURATIONS = 2
+# preview case -> (module arguments, bare_boto3.py mode, policy name, image build versions previewed)
+PREVIEWS = {
+    PREVIEW_CASE: ({"name": PREVIEW_POLICY}, "preview", PREVIEW_POLICY, PREVIEW_IMAGES),
+    SAFETY_CASE: ({"name": SAFETY_POLICY, "safety_checks": True}, "preview-safety", SAFETY_POLICY, SAFETY_IMAGES),
+}
 WAIT_SLEEP = 2
 # The terminal status appears this long after the first poll: just after the third poll (0, 2, 4 s), so that
 # the module sees it nearly a whole wait_sleep later, the worst case the goal allows for.
 WAIT_TERMINAL_AFTER = 2 * WAIT_SLEEP + 0.3
 RATIO_GOAL = 1.10
 # Against the data floor (what Ansible spends carrying the same result), the large listings must add nothing.
-DATA_FLOOR_GOAL = {"list 1k": 1.10, "list 10k": 1.00, "res 10k": 1.00, PREVIEW_CASE: 1.20}
+DATA_FLOOR_GOAL = {"list 1k": 1.10, "list 10k": 1.00, "res 10k": 1.00, PREVIEW_CASE: 1.20, SAFETY_CASE: 1.20}
 # Against the ping floor, only the small cases have a goal; the large ones show it as information.
 FLOOR_GOAL = {"get": 1.10, "list 1k": 1.10}
+
+# What --only can name: "peer" is the AWS CLI's rows.
+CASES = ("get", *LISTINGS, *PREVIEWS, "wait", "peer")
 
 # The AWS CLI as a peer: the same work as a `command` task, in a playbook, against the module's task.
 PEER_GOAL = 1.00  # the module's task costs no more than the CLI's (wall and CPU)
@@ -183,12 +212,13 @@ def scenario(wait_reps):
         {"arn": policy_arn(name), "generate_executions": count, "generate_id_prefix": f"{count:08x}"}
         for name, count in (("bench-1k", 1000), ("bench-10k", 10000))
     ]
-    policies.append(preview_policy())
+    policies += [preview_policy(), safety_policy()]
     return {
         "description": "benchmarks/run.py",
         "executions": executions,
         "policies": policies,
-        "images": preview_images(),
+        "images": preview_images() + safety_images(),
+        **safety_world(),
     }
 
 
@@ -250,6 +280,211 @@ def preview_call_bound(page_size):
     pages = -(-PREVIEW_IMAGES // page_size)
     batches = -(-PREVIEW_IMAGES // PREVIEW_AMI_BATCH)
     return 2 + pages + len(PREVIEW_REGIONS) * batches * 2
+
+
+def safety_policy():
+    """Deprecate every available AMI older than a day; delete, with their snapshots, those older than
+    SAFETY_DELETE_DAYS (deprecated by earlier runs: the deprecate rule skips them). Every image is reached."""
+    return {
+        "arn": policy_arn(SAFETY_POLICY),
+        "name": SAFETY_POLICY,
+        "status": "ENABLED",
+        "executionRole": "ImageBuilderLifecycleRole",
+        "resourceType": "AMI_IMAGE",
+        "policyDetails": [
+            {
+                "action": {"type": "DEPRECATE", "includeResources": {"amis": True}},
+                "filter": {"type": "AGE", "value": 1, "unit": "DAYS"},
+            },
+            {
+                "action": {"type": "DELETE", "includeResources": {"amis": True, "snapshots": True}},
+                "filter": {"type": "AGE", "value": SAFETY_DELETE_DAYS, "unit": "DAYS"},
+            },
+        ],
+        "resourceSelection": {"recipes": [{"name": SAFETY_POLICY, "semanticVersion": "1.x.x"}]},
+        "dateCreated": "2024-05-01T00:00:00Z",
+    }
+
+
+def safety_ami(n, r):
+    return f"ami-0c{n:06x}{r:09x}"
+
+
+def safety_snapshot(n, r):
+    return f"snap-0c{n:06x}{r:09x}"
+
+
+def safety_images():
+    """SAFETY_IMAGES builds, one every 12 hours from 2 days back, each with an AMI per region that names a snapshot of
+    its own (but the newest, which names the oldest's: a deleted AMI's snapshot that an AMI the policy only deprecates
+    still uses, counted as kept); every third AMI tagged Backup=daily, every fourth launched lately; those older than
+    SAFETY_DELETE_DAYS deprecated already."""
+    images = []
+    for n in range(SAFETY_IMAGES):
+        version, build = divmod(n, PREVIEW_BUILDS)
+        resources = []
+        for r, region in enumerate(SAFETY_REGIONS):
+            ec2 = {"snapshots": [safety_snapshot(0 if n == SAFETY_IMAGES - 1 else n, r)]}
+            if n % 3 == 0:
+                ec2["tags"] = {"Backup": "daily"}
+            if n % 4 == 0:
+                ec2["last_launched"] = "-P3D"
+            resources.append({"accountId": ACCOUNT, "resourceId": safety_ami(n, r), "region": region, "ec2": ec2})
+        arn = f"arn:aws:imagebuilder:{REGION}:{ACCOUNT}:image/{SAFETY_POLICY}/1.{version}.0/{build + 1}"
+        hours = 12 * (SAFETY_IMAGES - n) + 36
+        image = {"arn": arn, "dateCreated": f"-PT{hours}H", "resources": resources}
+        if hours > 24 * SAFETY_DELETE_DAYS:
+            image["state"] = "DEPRECATED"
+        images.append(image)
+    return images
+
+
+def safety_world():
+    """What the safety checks read in each region: instances in every state, launch templates whose default version is
+    13 behind their latest, a launch configuration, three Auto Scaling groups (a launch configuration, a launch
+    template's $Latest, a mixed instances policy with an override's ImageId), the snapshots with their sizes and tags,
+    SSM parameters, and Recycle Bin rules (tag-level, Region-level with an exclusion tag and a lock, one not
+    available)."""
+    world = {key: [] for key in ("instances", "launch_templates", "launch_configurations", "auto_scaling_groups")}
+    world.update(snapshots=[], ssm_parameters=[], recycle_bin_rules=[])
+    states = ("running", "stopped", "terminated", "pending", "running", "stopping")
+    for r, region in enumerate(SAFETY_REGIONS):
+        for i in range(SAFETY_INSTANCES):
+            world["instances"].append(
+                {
+                    "InstanceId": f"i-0c{r:06x}{i:09x}",
+                    "ImageId": safety_ami((i * SAFETY_INSTANCE_STEP) % SAFETY_IMAGES, r),
+                    "state": states[i % len(states)],
+                    "region": region,
+                }
+            )
+        for t in range(SAFETY_TEMPLATES):
+            world["launch_templates"].append(
+                {
+                    "LaunchTemplateId": f"lt-0c{r:06x}{t:09x}",
+                    "LaunchTemplateName": f"fleet-{t}",
+                    "default_version": 1,
+                    "versions": [
+                        {"ImageId": safety_ami(5 + 13 * t, r)},
+                        {"ImageId": safety_ami(300 + 7 * t, r), "copies": 12},
+                        {"ImageId": safety_ami(SAFETY_IMAGES - 1 - t, r)},
+                    ],
+                    "region": region,
+                }
+            )
+        world["launch_configurations"] += [
+            {"LaunchConfigurationName": "legacy-lc", "ImageId": safety_ami(11, r), "region": region},
+            {"LaunchConfigurationName": "unused-lc", "ImageId": safety_ami(23, r), "region": region},
+        ]
+        world["auto_scaling_groups"] += [
+            {"AutoScalingGroupName": "legacy-asg", "LaunchConfigurationName": "legacy-lc", "region": region},
+            {
+                "AutoScalingGroupName": "web-asg",
+                "LaunchTemplate": {"LaunchTemplateId": f"lt-0c{r:06x}{0:09x}", "Version": "$Latest"},
+                "region": region,
+            },
+            {
+                "AutoScalingGroupName": "batch-asg",
+                "MixedInstancesPolicy": {
+                    "LaunchTemplate": {
+                        "LaunchTemplateSpecification": {"LaunchTemplateName": "fleet-1", "Version": "$Default"},
+                        "Overrides": [
+                            {"InstanceType": "c6i.large"},
+                            {"InstanceType": "c6i.xlarge", "ImageId": safety_ami(41, r)},
+                        ],
+                    }
+                },
+                "region": region,
+            },
+        ]
+        for n in range(SAFETY_IMAGES - 1):
+            snapshot = {
+                "SnapshotId": safety_snapshot(n, r),
+                "VolumeSize": 30,
+                "FullSnapshotSizeInBytes": (4 + n % 5) * 1024**3,
+                "region": region,
+            }
+            if n % 3 == 0:
+                snapshot["tags"] = {"Backup": "daily"}
+            elif n % 10 == 1:
+                snapshot["tags"] = {"Scratch": "true"}
+            world["snapshots"].append(snapshot)
+        world["ssm_parameters"].append(
+            {"Name": "/golden/ami/latest", "Value": safety_ami(SAFETY_IMAGES - 1, r), "region": region}
+        )
+        world["recycle_bin_rules"] += [dict(rule, region=region) for rule in SAFETY_RULES]
+    return world
+
+
+def retention(days):
+    return {"RetentionPeriodValue": days, "RetentionPeriodUnit": "DAYS"}
+
+
+SAFETY_RULES = (
+    {
+        "Identifier": "rAmiTagBk01",
+        "ResourceType": "EC2_IMAGE",
+        "RetentionPeriod": retention(14),
+        "ResourceTags": [{"ResourceTagKey": "Backup", "ResourceTagValue": "daily"}],
+    },
+    {"Identifier": "rAmiRegn002", "ResourceType": "EC2_IMAGE", "RetentionPeriod": retention(30), "Status": "pending"},
+    {
+        "Identifier": "rSnapRegn03",
+        "ResourceType": "EBS_SNAPSHOT",
+        "RetentionPeriod": retention(7),
+        "ExcludeResourceTags": [{"ResourceTagKey": "Scratch", "ResourceTagValue": "true"}],
+        "LockState": "locked",
+        "LockConfiguration": {"UnlockDelay": {"UnlockDelayValue": 7, "UnlockDelayUnit": "DAYS"}},
+    },
+    {
+        "Identifier": "rSnapTagBk4",
+        "ResourceType": "EBS_SNAPSHOT",
+        "RetentionPeriod": retention(21),
+        "ResourceTags": [{"ResourceTagKey": "Backup", "ResourceTagValue": "daily"}],
+    },
+)
+
+
+def reached(preview):
+    """{region: {"amis": the AMIs an action reaches, "deletes": those a DELETE reaches with their snapshots,
+    "snapshots": the snapshots those deletes name}} from the module's ``lifecycle_policy_preview``."""
+    found = {}
+    for resource in preview["resources"]:
+        for child in resource.get("child_resources") or []:
+            if "image_uris" in child:
+                continue
+            region = found.setdefault(child["region"], {"amis": [], "deletes": [], "snapshots": []})
+            region["amis"].append(child["resource_id"])
+            if child["action"]["name"] == "DELETE" and "snapshots" in child:
+                region["deletes"].append(child["resource_id"])
+                region["snapshots"] += [snap["snapshot_id"] for snap in child["snapshots"]]
+    for region in found.values():
+        for key in region:
+            region[key] = sorted(set(region[key]))
+    return found
+
+
+def ceil(count, size):
+    return -(-count // size)
+
+
+def safety_call_bound(page_size, reached_by_region):
+    """The calls a preview of SAFETY_POLICY with safety_checks needs at most, for what its actions reached: the policy
+    by name (a listing and a read) and the pages of its image build versions; then per region, for its N reached
+    AMIs: DescribeImages, DescribeInstances, and DescribeLaunchTemplateVersions of $Default and of $Latest per 200
+    AMIs (each answer one page: SAFETY_INSTANCES instances, one version of each of SAFETY_TEMPLATES templates),
+    DescribeImageReferences per 10 AMIs, the Auto Scaling groups and the launch configurations in pages of 100, one
+    DescribeLaunchTemplateVersions per launch template a group names; where a DELETE reaches AMIs with their
+    snapshots, DescribeSnapshots and DescribeImages (by snapshot) per 200 snapshots, and per resource type
+    (EC2_IMAGE, EBS_SNAPSHOT) a ListRules and a GetRule per rule."""
+    calls = 2 + ceil(SAFETY_IMAGES, page_size)
+    for found in reached_by_region.values():
+        amis = ceil(len(found["amis"]), FILTER_BATCH)
+        calls += amis * 4 + ceil(len(found["amis"]), REFERENCE_BATCH)
+        calls += ceil(SAFETY_GROUPS, ASG_PAGE) + SAFETY_GROUP_TEMPLATES + ceil(SAFETY_CONFIGURATIONS, ASG_PAGE)
+        if found["deletes"]:
+            calls += 2 * ceil(len(found["snapshots"]), FILTER_BATCH) + 2 + len(SAFETY_RULES)
+    return calls
 
 
 def wait_id(rep):
@@ -318,11 +553,12 @@ class Bench:
         self.env = isolated_env(
             args.collections_path,
             workdir,
-            # endpoint_url is Image Builder's: the preview's EC2 clients find the endpoint as botocore configures it.
+            # endpoint_url is Image Builder's: the preview's EC2, Auto Scaling and Recycle Bin clients find the
+            # endpoint as botocore configures it.
             {
                 "BENCH_RSS_FILE": str(self.module_file),
                 "ANSIBLE_LIBRARY": str(LIBRARY),
-                "AWS_ENDPOINT_URL_EC2": endpoint.url,
+                **endpoint_environment(endpoint.url),
             },
         )
         # The bare scripts, and the CLI the command module runs on localhost, take the fake credentials and the region
@@ -335,6 +571,7 @@ class Bench:
         self.samples = {}  # name -> list of dicts (wall, cpu, rss, ...)
         self.errors = []
         self.data = {}  # listing case -> file holding the bare script's answer, for the data floor
+        self.reached = {}  # preview case -> reached(): what the module's actions reached, by region
 
     def record(self, name, **values):
         self.samples.setdefault(name, []).append(values)
@@ -358,9 +595,9 @@ class Bench:
         self.record(name, wall=result.wall, cpu=result.cpu, rss=rss, total_rss=total_rss)
         return result, ended
 
-    def bare(self, name, what, ident, count, keep=None):
+    def bare(self, name, what, ident, count, keep=None, extra=()):
         cmd = [str(self.measure), str(self.command_file), sys.executable, str(BARE), self.endpoint.url, what, ident]
-        cmd.append(str(PAGE_SIZE))
+        cmd += [str(PAGE_SIZE), *extra]
         result = run(cmd, self.bare_env, timeout=600)
         rss, _end = read_measured(self.command_file)
         got = result.stderr.strip().splitlines()[-1:]
@@ -422,35 +659,53 @@ class Bench:
             self.samples[f"{case}: bare boto3"].pop()
         self.ansible(f"{case}: echo", "bench_echo", {"path": str(self.data[case])}, lambda a: None)
 
-    def preview_module(self, keep=None):
+    def preview_module(self, case, keep=None):
+        module_args, dummy, dummy, count = PREVIEWS[case]
+
         def expect(answer):
             got = answer.get("lifecycle_policy_preview", {})
             counted = sum(got.get("summary", {}).values())
-            if counted != PREVIEW_IMAGES or not got.get("resources"):
+            if counted != count or not got.get("resources"):
                 return f"{counted} images previewed, {len(got.get('resources') or [])} acted on"
+            if module_args.get("safety_checks") and not answer.get("safety"):
+                return "no safety summary"
             if keep is not None:
                 keep.write_text(json.dumps(got))
             return None
 
         before = max((e["seq"] for e in self.endpoint.requests()), default=0)
-        self.ansible(f"{PREVIEW_CASE}: module", PREVIEW, {"name": PREVIEW_POLICY}, expect)
+        self.ansible(f"{case}: module", PREVIEW, module_args, expect)
         made = [
             e
             for e in self.endpoint.requests()
             if e["seq"] > before and e.get("module") == "imagebuilder_lifecycle_policy_preview_info"
         ]
-        self.samples[f"{PREVIEW_CASE}: module"][-1]["calls"] = len(made)
+        self.samples[f"{case}: module"][-1]["calls"] = len(made)
 
-    def preview_bare(self):
-        self.bare(f"{PREVIEW_CASE}: bare boto3", "preview", PREVIEW_POLICY, PREVIEW_IMAGES)
+    def preview_data(self, case):
+        """The module's own result (the echo's data; its first run is not a sample of its own) and, for the safety
+        case, what it reached (the bare script's REACHED_JSON)."""
+        if case not in self.data:
+            self.data[case] = self.workdir / f"data-{case.replace(' ', '-')}.json"
+            self.preview_module(case, keep=self.data[case])
+            self.samples[f"{case}: module"].pop()
+            self.reached[case] = reached(json.loads(self.data[case].read_text()))
+            amis = sum(len(found["amis"]) for found in self.reached[case].values())
+            if case == SAFETY_CASE and amis != SAFETY_IMAGES * len(SAFETY_REGIONS):
+                self.errors.append(f"{case}: the actions reached {amis} AMIs, not every one")
+            self.workdir.joinpath(f"reached-{case.replace(' ', '-')}.json").write_text(json.dumps(self.reached[case]))
+        return self.data[case]
 
-    def preview_echo(self):
-        if PREVIEW_CASE not in self.data:
-            # The module's own result is the data; this first run is not a sample of its own.
-            self.data[PREVIEW_CASE] = self.workdir / "data-preview.json"
-            self.preview_module(keep=self.data[PREVIEW_CASE])
-            self.samples[f"{PREVIEW_CASE}: module"].pop()
-        self.ansible(f"{PREVIEW_CASE}: echo", "bench_echo", {"path": str(self.data[PREVIEW_CASE])}, lambda a: None)
+    def preview_bare(self, case):
+        dummy, what, policy, count = PREVIEWS[case]
+        extra = []
+        if what == "preview-safety":
+            self.preview_data(case)
+            extra = [str(self.workdir / f"reached-{case.replace(' ', '-')}.json")]
+        self.bare(f"{case}: bare boto3", what, policy, count, extra=extra)
+
+    def preview_echo(self, case):
+        self.ansible(f"{case}: echo", "bench_echo", {"path": str(self.preview_data(case))}, lambda a: None)
 
     def wait(self, rep):
         ident = wait_id(rep)
@@ -505,21 +760,31 @@ class Bench:
             ]
         return steps
 
+    def wanted(self, case):
+        """Whether this run measures ``case`` (every case, unless --only names some)."""
+        return not self.args.only or case in self.args.only
+
     def rounds(self):
         rng = random.Random(self.args.seed)
         for number in range(self.args.reps):
-            steps = [self.ping, self.get_module, self.get_bare]
+            steps = [self.ping] + ([self.get_module, self.get_bare] if self.wanted("get") else [])
             if number < self.args.list_reps:
-                for case in LISTINGS:
+                for case in filter(self.wanted, LISTINGS):
                     steps += [
                         lambda c=case: self.listing_module(c),
                         lambda c=case: self.listing_bare(c),
                         lambda c=case: self.listing_echo(c),
                     ]
-                steps += [self.preview_module, self.preview_bare, self.preview_echo]
-            if number < self.args.wait_reps:
+                for case in filter(self.wanted, PREVIEWS):
+                    steps += [
+                        lambda c=case: self.preview_module(c),
+                        lambda c=case: self.preview_bare(c),
+                        lambda c=case: self.preview_echo(c),
+                    ]
+            if number < self.args.wait_reps and self.wanted("wait"):
                 steps.append(lambda n=number: self.wait(n))
-            steps += self.peer_steps(number)
+            if self.wanted("peer"):
+                steps += self.peer_steps(number)
             rng.shuffle(steps)
             began = time.monotonic()
             for step in steps:
@@ -681,17 +946,20 @@ def hour_of_waiting(samples):
     return found
 
 
-def report(samples):
+def report(samples, reached_by_case):
     out = Report()
     out.row("ansible -m ping", wall(samples["ping"]), cpu_values=cpu(samples["ping"]))
     medians = {}
-    for case in ("get", *LISTINGS, PREVIEW_CASE):
+    for case in ("get", *LISTINGS, *PREVIEWS):
         if f"{case}: module" in samples:
             medians[case] = floor_rows(out, samples, case)
-    if f"{PREVIEW_CASE}: module" in samples:
-        bound = preview_call_bound(page_size("ListImageBuildVersions"))
-        made = [x["calls"] for x in samples[f"{PREVIEW_CASE}: module"]]
-        out.row(f"{PREVIEW_CASE}: API calls", made, "", f"<= {bound}", max(made) <= bound, unit="n")
+    for case, bound in (
+        (PREVIEW_CASE, lambda: preview_call_bound(page_size("ListImageBuildVersions"))),
+        (SAFETY_CASE, lambda: safety_call_bound(page_size("ListImageBuildVersions"), reached_by_case[SAFETY_CASE])),
+    ):
+        if f"{case}: module" in samples:
+            made = [x["calls"] for x in samples[f"{case}: module"]]
+            out.row(f"{case}: API calls", made, "", f"<= {bound()}", max(made) <= bound(), unit="n")
     if {"list 1k", "list 10k"} <= set(medians):
         whole = medians["list 10k"] / medians["list 1k"]
         out.row("list: 10x items, time x", (), f"{whole:.2f}", "<= 10", whole <= 10)
@@ -709,7 +977,7 @@ def report(samples):
         out.row("wait: calls after the terminal status", (), f"{after}", "0", after == 0)
     day = peer_rows(out, samples)
     memory = []
-    for case in ("get", *LISTINGS, PREVIEW_CASE):
+    for case in ("get", *LISTINGS, *PREVIEWS):
         runs = samples.get(f"{case}: module")
         if runs:
             rss = [x["rss"] for x in runs if x["rss"]]
@@ -802,7 +1070,15 @@ def main(argv=None):
     parser.add_argument("--doc", type=Path, help="the docs/performance.md to write the results into")
     parser.add_argument("--aws-cli", help="the `aws` command (awscli 1.x) to compare with; without it, no CLI rows")
     parser.add_argument("--no-write", action="store_true", help="print only; write no --doc")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=CASES,
+        help="measure only this case (and ping, every floor's part); repeatable; prints, writes no --doc",
+    )
     args = parser.parse_args(argv)
+    if args.only:
+        args.no_write = True
     if not args.no_write and args.doc is None:
         parser.error("give --doc (the checkout's docs/performance.md) or --no-write")
     args.list_reps = min(args.list_reps, args.reps)
@@ -828,7 +1104,7 @@ def main(argv=None):
         print("benchmarks: commands failed:\n  " + "\n  ".join(bench.errors), file=sys.stderr)
         return 2
 
-    out, memory, day = report(bench.samples)
+    out, memory, day = report(bench.samples, bench.reached)
     ok = all(out.verdicts)
     info = {
         **machine(),
@@ -837,13 +1113,14 @@ def main(argv=None):
         **aws_cli_versions(args.aws_cli, args.collections_path),
         "load average (1 min) before/after": f"{load_before:.1f}/{os.getloadavg()[0]:.1f}",
     }
-    defaults = (args.reps, args.list_reps, args.wait_reps) == (5, 3, 3)
+    defaults = (args.reps, args.list_reps, args.wait_reps) == (5, 3, 3) and not args.only
     command = (
         "make bench"
         if defaults
         else (
             "python -m ansible_collections.imagebuilder_ops.aws.benchmarks.run "
             f"--reps {args.reps} --list-reps {args.list_reps} --wait-reps {args.wait_reps}"
+            + "".join(f" --only '{case}'" for case in args.only or ())
         )
     )
     text = "\n".join(
