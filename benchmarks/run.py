@@ -2,12 +2,13 @@
 
     PYTHONPATH=.build/tarball python -m ansible_collections.imagebuilder_ops.aws.benchmarks.run \
         --collections-path .build/core221/installed [--aws-cli .venv/awscli/bin/aws] [--reps 5] [--list-reps 3] \
-        [--wait-reps 3] [--doc docs/performance.md | --no-write]
+        [--wait-reps 3] [--doc docs/performance.md | --no-write] [--only CASE ...]
 
 One local endpoint (tests/local_endpoint, in this process) serves every case. Each round runs every command
 once, in a shuffled order, so that a busy moment on the machine falls on module and floor alike. The cases (get,
-list 1k, list 10k, res 10k, preview 500, wait, the AWS CLI as a peer), their floors and their goals are described
-once, in benchmarks/README.md ("What is compared"); the goals are the constants *_GOAL below.
+list 1k, list 10k, res 10k, preview 500, preview safety 2000, wait, the AWS CLI as a peer), their floors and their
+goals are described once, in benchmarks/README.md ("What is compared"); the goals are the constants *_GOAL below.
+``--only CASE`` runs ping and the cases named, and only prints.
 
 Module processes, commands and bare scripts run under small measuring wrappers that record peak RSS and end time. The
 table goes to stdout and, unless --no-write, into --doc (docs/performance.md) between its results markers. Exit
