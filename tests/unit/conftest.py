@@ -139,6 +139,10 @@ def run_module(request, monkeypatch, capsys, client, sleeps):
         return wrapped
 
     monkeypatch.setattr(AnsibleAWSModule, "client", fake_client)
+    # The regional clients come from one boto3 session of the module's run (common.session_client).
+    monkeypatch.setattr(
+        common, "session_client", lambda module, service, region: fake_client(module, service, region=region)
+    )
     # Each module run is a process of its own in Ansible: warnings (module-global in ansible-core) start empty.
     monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
     monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})

@@ -10,6 +10,8 @@ import pytest
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import _common as common
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import lifecycle_execution as le
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EXECUTION_ID
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_ACCESS_KEY
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import FAKE_SECRET_KEY
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import IMAGE_ARN
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import POLICY_ARN
 
@@ -167,6 +169,49 @@ def test_an_ec2_client_is_made_in_its_region_without_image_builder_s_endpoint_ur
     assert service == "ec2" and kwargs["region"] == "eu-west-1" and kwargs["endpoint"] is None
     assert kwargs["retry_decorator"] is common.retry_decorator
     assert kwargs["config"].user_agent_extra == "ansible-module/imagebuilder_lifecycle_policy_preview_info"
+
+
+class ParamsModule:
+    """A module with its connection options only, as amazon.aws's get_aws_connection_info() reads them."""
+
+    def __init__(self, **params):
+        self._name = "imagebuilder_lifecycle_policy_preview_info"
+        self.params = dict(endpoint_url="http://127.0.0.1:1/imagebuilder-only", validate_certs=True, **params)
+
+
+def test_regional_clients_come_from_one_session_with_the_module_s_credentials(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL_EC2", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_RBIN", raising=False)
+    sessions = []  # the session each client is made from
+    real_client = common.boto3.session.Session.client
+
+    def client(session, *args, **kwargs):
+        sessions.append(session)
+        return real_client(session, *args, **kwargs)
+
+    monkeypatch.setattr(common.boto3.session.Session, "client", client)
+    module = ParamsModule(
+        access_key=FAKE_ACCESS_KEY, secret_key=FAKE_SECRET_KEY, aws_config={"max_pool_connections": 3}
+    )
+
+    ec2 = common.regional_clients(module, "ec2")
+    made = [
+        ec2("eu-west-1"),
+        ec2("ap-southeast-2"),
+        ec2("eu-west-1"),
+        common.regional_clients(module, "rbin")("eu-west-1"),
+    ]
+
+    # One session (one load of each model) for every regional client of the run, and each client made once.
+    assert len(sessions) == 3 and len(set(map(id, sessions))) == 1
+    assert made[0] is made[2]
+    assert [c.meta.region_name for c in made] == ["eu-west-1", "ap-southeast-2", "eu-west-1", "eu-west-1"]
+    # Not Image Builder's endpoint_url: each service's own, in its region.
+    assert made[0].meta.endpoint_url == "https://ec2.eu-west-1.amazonaws.com"
+    assert made[0].client._request_signer._credentials.access_key == FAKE_ACCESS_KEY  # pylint: disable=protected-access
+    assert "ansible-module/imagebuilder_lifecycle_policy_preview_info" in made[0].meta.config.user_agent_extra
+    assert made[0].meta.config.max_pool_connections == 3  # aws_config applies
+    assert made[0].retry is common.retry_decorator
 
 
 # --- waiting on any resource --------------------------------------------------------------------------------------
