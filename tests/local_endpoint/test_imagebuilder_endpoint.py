@@ -1019,29 +1019,24 @@ def test_describe_images_pages_with_max_results_and_otherwise_answers_everything
     assert code_of(unchecked.describe_images, MaxResults=0) == ("InvalidParameterValue", 400)
 
 
-def post_ec2(url, body):
-    """A raw EC2 query request, signed only as far as the endpoint looks (the credential scope)."""
-    scope = f"Credential={FAKE_ACCESS_KEY}/20261203/eu-west-1/ec2/aws4_request"
-    headers = {"Authorization": f"AWS4-HMAC-SHA256 {scope}, SignedHeaders=host, Signature=0"}
-    request = urllib.request.Request(url + "/", data=body.encode(), method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
 def test_ec2_speaks_the_query_protocol_and_answers_xml_as_ec2_writes_it(ep):
-    status, body = post_ec2(ep.url, "Action=DescribeImages&Version=2016-11-15&Colour=red")
+    status, body = post_query(ep.url, "ec2", "Action=DescribeImages&Version=2016-11-15&Colour=red", "eu-west-1")
     assert status == 400 and re.fullmatch(
         r'<\?xml version="1.0" encoding="UTF-8"\?>\n<Response><Errors><Error><Code>UnknownParameter</Code>'
         r"<Message>The parameter Colour is not recognized</Message></Error></Errors><RequestID>[0-9a-f-]{36}"
         r"</RequestID></Response>",
         body,
     ), body
-    assert "<Code>InvalidAction</Code>" in post_ec2(ep.url, "Action=Explode&Version=2016-11-15")[1]
-    assert "<Code>NoSuchVersion</Code>" in post_ec2(ep.url, "Action=DescribeImages&Version=2014-01-01")[1]
-    status, body = post_ec2(ep.url, "Action=DescribeImages&Version=2016-11-15&Owner.1=self&MaxResults=1")
+    assert (
+        "<Code>InvalidAction</Code>" in post_query(ep.url, "ec2", "Action=Explode&Version=2016-11-15", "eu-west-1")[1]
+    )
+    assert (
+        "<Code>NoSuchVersion</Code>"
+        in post_query(ep.url, "ec2", "Action=DescribeImages&Version=2014-01-01", "eu-west-1")[1]
+    )
+    status, body = post_query(
+        ep.url, "ec2", "Action=DescribeImages&Version=2016-11-15&Owner.1=self&MaxResults=1", "eu-west-1"
+    )
     namespace = "http://ec2.amazonaws.com/doc/2016-11-15/"
     assert status == 200 and f'<DescribeImagesResponse xmlns="{namespace}"><requestId>' in body
     assert "<imagesSet><item>" in body and "<imageId>ami-0c3d4e5f6a7b80002</imageId>" in body and "<nextToken>" in body
