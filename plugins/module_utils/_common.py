@@ -428,25 +428,17 @@ def normalize(resource):
 # --- the client ----------------------------------------------------------------------------------------------------
 
 
-def connect(module, service="imagebuilder", region=None, arn_options=()):
-    """A client (Image Builder's unless ``service`` says otherwise) whose calls retry with our policy when called
-    with aws_retry=True; ``region`` overrides the module's, for the EC2 regions an image was distributed to.
+def connect(module, arn_options=()):
+    """The module's Image Builder client, whose calls retry with our policy when called with aws_retry=True. The
+    clients of other services, per region, are session_client()'s.
 
     The module fails, before any call, when an option of ``arn_options`` (the module's Image Builder ARNs) names
     another region than the client's: arn_region_errors(), the region rule.
 
-    The module's ``endpoint_url`` is Image Builder's: another service's client is made without it, so that it goes to
-    that service's endpoint in its region, or wherever botocore's own configuration says (``AWS_ENDPOINT_URL_EC2``,
-    a profile's ``services`` section). An Image Builder VPC or FIPS endpoint cannot answer EC2 in three regions.
-
     Its User-Agent names the module (``ansible-module/NAME``), so that CloudTrail, and the tests that compare each
     module's calls with the IAM permissions its documentation lists, can tell which module made a call.
     """
-    config = user_agent_config(module)
-    extra = {"region": region} if region else {}
-    if service != "imagebuilder":
-        extra["endpoint"] = None
-    client = module.client(service, retry_decorator=retry_decorator, config=config, **extra)
+    client = module.client("imagebuilder", retry_decorator=retry_decorator, config=user_agent_config(module))
     errors = arn_region_errors(module.params, arn_options, client.meta.region_name) if arn_options else []
     if errors:
         module.fail_json(msg="; ".join(errors))
@@ -470,8 +462,9 @@ def session_client(module, service, region):
     again: 12 regional clients (EC2, Auto Scaling and Recycle Bin in 4 regions) cost 1.1 s of CPU that way and 0.2 s
     from one session (docs/performance.md, "preview safety 2000"). The session and the client take what
     module.client() would give them, from amazon.aws's get_aws_connection_info(): the credentials, the profile,
-    ``aws_config``, certificate checks. As with connect(), the module's ``endpoint_url`` is Image Builder's: the client
-    goes to the service's endpoint in ``region``, or where botocore's own configuration says (AWS_ENDPOINT_URL_EC2).
+    ``aws_config``, certificate checks. The module's ``endpoint_url`` is Image Builder's: the client goes to the
+    service's endpoint in ``region``, or where botocore's own configuration says (``AWS_ENDPOINT_URL_EC2``, a
+    profile's ``services`` section). An Image Builder VPC or FIPS endpoint cannot answer EC2 in three regions.
     Calls retry with our policy when made with aws_retry=True.
     """
     if module not in SESSIONS:

@@ -132,17 +132,16 @@ def run_module(request, monkeypatch, capsys, client, sleeps):
     made = []
 
     def fake_client(self, service, retry_decorator=None, **kwargs):
-        if service in ("ec2", "autoscaling", "rbin"):
-            made.append(f"{service}/{kwargs.get('region')}")
-            return request.getfixturevalue(f"{service}_client")[0]
         made.append(service)
         return wrapped
 
+    def fake_session_client(module, service, region):
+        made.append(f"{service}/{region}")
+        return request.getfixturevalue(f"{service}_client")[0]
+
     monkeypatch.setattr(AnsibleAWSModule, "client", fake_client)
     # The regional clients come from one boto3 session of the module's run (common.session_client).
-    monkeypatch.setattr(
-        common, "session_client", lambda module, service, region: fake_client(module, service, region=region)
-    )
+    monkeypatch.setattr(common, "session_client", fake_session_client)
     # Each module run is a process of its own in Ansible: warnings (module-global in ansible-core) start empty.
     monkeypatch.setattr(ansible_warnings, "_global_warnings", {})
     monkeypatch.setattr(ansible_warnings, "_global_deprecations", {})

@@ -160,17 +160,6 @@ def test_the_client_retries_with_our_policy_and_names_the_module_in_its_user_age
     assert "endpoint" not in kwargs and "region" not in kwargs
 
 
-def test_an_ec2_client_is_made_in_its_region_without_image_builder_s_endpoint_url():
-    module = RecordingModule("imagebuilder_lifecycle_policy_preview_info")
-
-    common.connect(module, "ec2", "eu-west-1")
-
-    ((service, kwargs),) = module.calls
-    assert service == "ec2" and kwargs["region"] == "eu-west-1" and kwargs["endpoint"] is None
-    assert kwargs["retry_decorator"] is common.retry_decorator
-    assert kwargs["config"].user_agent_extra == "ansible-module/imagebuilder_lifecycle_policy_preview_info"
-
-
 class ParamsModule:
     """A module with its connection options only, as amazon.aws's get_aws_connection_info() reads them."""
 
