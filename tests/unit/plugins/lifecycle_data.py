@@ -121,3 +121,23 @@ def listing(c, stubber, items, image_type, name=None):
     stubber.add_response("list_images", answer, {"filters": filters, "maxResults": IMAGES_PAGE})
     for arn in versions:
         builds(stubber, [item for item in items if item["arn"].startswith(arn + "/")], imageVersionArn=arn)
+
+
+# What the installed botocore's models have, for the safety checks' tests: the floor leg's botocore lacks some.
+LIVE_INSTANCE_STATES = ["pending", "running", "shutting-down", "stopping", "stopped"]
+
+
+def has_references(ec2):
+    return "DescribeImageReferences" in ec2.meta.service_model.operation_names
+
+
+def has_override_image(autoscaling):
+    return "ImageId" in autoscaling.meta.service_model.shape_for("LaunchTemplateOverrides").members
+
+
+def has_exclusions(rbin):
+    return "ExcludeResourceTags" in rbin.meta.service_model.shape_for("GetRuleResponse").members
+
+
+def has_full_size(ec2):
+    return "FullSnapshotSizeInBytes" in ec2.meta.service_model.shape_for("Snapshot").members

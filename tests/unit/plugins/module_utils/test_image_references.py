@@ -16,18 +16,12 @@ import pytest
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import image_references as refs
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import safety_checks
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import LIVE_INSTANCE_STATES
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import has_override_image
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import has_references
 
 AMI = "ami-0123456789abcdef0"
 OTHER = "ami-0fedcba9876543210"
-LIVE = ["pending", "running", "shutting-down", "stopping", "stopped"]
-
-
-def has_references(ec2):
-    return "DescribeImageReferences" in ec2.meta.service_model.operation_names
-
-
-def has_override_image(autoscaling):
-    return "ImageId" in autoscaling.meta.service_model.shape_for("LaunchTemplateOverrides").members
 
 
 def lacks_references_reason():
@@ -40,7 +34,12 @@ def expect_instances(stubber, image_ids, instances):
     stubber.add_response(
         "describe_instances",
         {"Reservations": [{"Instances": instances}] if instances else []},
-        {"Filters": [{"Name": "image-id", "Values": image_ids}, {"Name": "instance-state-name", "Values": LIVE}]},
+        {
+            "Filters": [
+                {"Name": "image-id", "Values": image_ids},
+                {"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES},
+            ]
+        },
     )
 
 

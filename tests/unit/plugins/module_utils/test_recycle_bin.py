@@ -13,6 +13,7 @@ import botocore
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import recycle_bin as rb
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils.safety_checks import Unchecked
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import has_exclusions
 
 NOW = datetime.datetime(2026, 3, 31, 2, 0, tzinfo=datetime.timezone.utc)
 AMI = {"image": "ami-0123456789abcdef0", "tags": {"team": "platform"}}
@@ -34,10 +35,6 @@ def rule(identifier, days, tags=(), exclude=(), status="available", lock_state=N
 
 def snapshot(snapshot_id, deleted=True, tags=None):
     return {"snapshot_id": snapshot_id, "tags": tags or {}, "deleted": deleted}
-
-
-def has_exclusions(rbin):
-    return "ExcludeResourceTags" in rbin.meta.service_model.shape_for("GetRuleResponse").members
 
 
 def test_rules_are_listed_then_each_read_with_get_rule(rbin_client):

@@ -9,13 +9,10 @@ totals per region and overall said as an upper bound."""
 import datetime
 
 from ansible_collections.imagebuilder_ops.aws.plugins.module_utils import snapshots as snaps
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import has_full_size
 
 GIB = 1024**3
 SCOPE = {"Owners": ["self"], "IncludeDeprecated": True, "IncludeDisabled": True}
-
-
-def has_full_size(ec2):
-    return "FullSnapshotSizeInBytes" in ec2.meta.service_model.shape_for("Snapshot").members
 
 
 def described(snapshot_id, volume_size, full_size=None, ec2=None):

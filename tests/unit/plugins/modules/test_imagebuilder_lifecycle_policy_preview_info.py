@@ -16,9 +16,12 @@ from ansible_collections.imagebuilder_ops.aws.plugins.modules import (
     imagebuilder_lifecycle_policy_preview_info as module,
 )
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import EC2_SCOPE
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import LIVE_INSTANCE_STATES
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import described
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import every_policy
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import found_by_name
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import has_exclusions
+from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import has_references
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import listing
 from ansible_collections.imagebuilder_ops.aws.tests.unit.plugins.lifecycle_data import summary
 
@@ -259,15 +262,6 @@ def test_an_arn_of_another_region_fails_naming_both_regions_before_any_call(run_
 # --- safety_checks: what still uses an AMI, whether a delete can be undone, what it frees ---------------------------
 
 AMI = "ami-00000000000000001"
-LIVE = ["pending", "running", "shutting-down", "stopping", "stopped"]
-
-
-def has_references(ec2):
-    return "DescribeImageReferences" in ec2.meta.service_model.operation_names
-
-
-def has_exclusions(rbin):
-    return "ExcludeResourceTags" in rbin.meta.service_model.shape_for("GetRuleResponse").members
 
 
 def safety_reads(ec2, ec2_stubber, as_stubber, template_default):
@@ -289,7 +283,12 @@ def safety_reads(ec2, ec2_stubber, as_stubber, template_default):
     ec2_stubber.add_response(
         "describe_instances",
         {"Reservations": []},
-        {"Filters": [{"Name": "image-id", "Values": [AMI]}, {"Name": "instance-state-name", "Values": LIVE}]},
+        {
+            "Filters": [
+                {"Name": "image-id", "Values": [AMI]},
+                {"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES},
+            ]
+        },
     )
     for version, items in (("$Default", template_default), ("$Latest", [])):
         ec2_stubber.add_response(
@@ -515,7 +514,12 @@ def test_safety_checks_without_describe_images_still_succeed_and_never_say_safe(
     ec2_stubber.add_response(
         "describe_instances",
         {"Reservations": []},
-        {"Filters": [{"Name": "image-id", "Values": [AMI]}, {"Name": "instance-state-name", "Values": LIVE}]},
+        {
+            "Filters": [
+                {"Name": "image-id", "Values": [AMI]},
+                {"Name": "instance-state-name", "Values": LIVE_INSTANCE_STATES},
+            ]
+        },
     )
     for version in ("$Default", "$Latest"):
         ec2_stubber.add_response(
